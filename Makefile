@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine:
+#   make demo   build the release, grade sample submissions, show the result
+#   make test   run the project's tests (real nbgrader, real kernels, real CIFAR-10)
+# Both set up what they need (venv, Cython extension, data) themselves.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export CIFAR10_DIR ?= $(CURDIR)/data/cifar-10-batches-py
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup data test test-fast demo release bench clean
+
+setup:
+	@bash scripts/setup_venv.sh
+
+data: setup
+	@PY=$(PY) bash scripts/make_data.sh
+
+test: setup data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup data
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: setup data
+	$(PY) -m instructor_tools.demo
+
+release: setup
+	$(PY) -m instructor_tools.release build
+
+bench: setup data
+	$(PY) benchmarks/part1_speed.py
+	$(PY) benchmarks/part2_throughput.py
+
+clean:
+	rm -rf build out .pytest_cache
