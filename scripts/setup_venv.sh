@@ -12,10 +12,11 @@ stamp="$VENV/.pins-$(sha256sum requirements.txt pyproject.toml | sha256sum | cut
 if [[ ! -f "$stamp" ]]; then
   echo "==> creating $VENV with the pinned dependencies (first run: about 2 minutes)"
   [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  "$VENV/bin/python" -m pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
+  test "${PIPESTATUS[0]}" -eq 0
   "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
   rm -f "$VENV"/.pins-*
   touch "$stamp"
 fi
+bash scripts/system_packages.sh
 bash scripts/build_extension.sh source/hw1/1_cs231n "$VENV/bin/python"

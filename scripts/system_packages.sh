@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the project needs beyond Python: Chromium (offline PDF export of notebooks).
+# The Docker engine (docker.io, debootstrap) is installed by scripts/docker_engine.sh, which
+# .ci/run calls. Runs apt-get only when something is missing and we are root.
+set -euo pipefail
+need=()
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+if (( ${#need[@]} )); then
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "warning: missing ${need[*]} (needed for PDF export); install them with your package manager" >&2
+    exit 0
+  fi
+  echo "==> installing ${need[*]} (apt)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
