@@ -1,0 +1,85 @@
+"""nbgrader configuration of the course: one place for ids, paths, timeouts and file lists.
+
+`nbgrader_config.py` (read by the plain `nbgrader ...` commands run from the repository root)
+calls `configure(get_config())`; the release build and the tests import the constants below.
+nbgrader only *logs* an exception raised while loading its config and then runs with its
+defaults, so `python -m instructor_tools.release build` checks that these values really loaded.
+"""
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parent
+
+COURSE_ID = "cs7643"
+ASSIGNMENT = "hw1"
+SOURCE_DIRECTORY = "source"
+RELEASE_DIRECTORY = "release"
+
+# Files (relative to the assignment folder) that students write or edit. At autograde nbgrader
+# would otherwise overwrite them with the instructor's copies, and a student's empty file
+# would pass. tests/test_release_config.py checks this list against the source: every file
+# holding a solution region, the Part 1 hyperparameters and the Part 2 run scripts.
+STUDENT_WRITTEN = (
+    "1_cs231n/hyperparams.json",
+    "1_cs231n/cs231n/classifiers/cnn.py",
+    "1_cs231n/cs231n/classifiers/linear_classifier.py",
+    "1_cs231n/cs231n/classifiers/neural_net.py",
+    "1_cs231n/cs231n/classifiers/softmax.py",
+    "1_cs231n/cs231n/layers.py",
+    "2_pytorch/models/convnet.py",
+    "2_pytorch/models/mymodel.py",
+    "2_pytorch/models/softmax.py",
+    "2_pytorch/models/twolayernn.py",
+    "2_pytorch/run_convnet.sh",
+    "2_pytorch/run_mymodel.sh",
+    "2_pytorch/run_softmax.sh",
+    "2_pytorch/run_twolayernn.sh",
+    "2_pytorch/train.py",
+)
+
+# Never copied from source/ into the release (nbgrader globs, matched on base names): caches,
+# build products, data, checkpoints and the outputs of running the reference.
+IGNORE = (
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache",
+    "build", "*.so", "*.c", "*.o", "*.egg-info",
+    "cifar-10-batches-py", "cifar-10-python.tar.gz", "*.npy", "*.npz",
+    "*.pt", "*.pth", "*.ckpt", "checkpoints",
+    "*.log", "*_lossvstrain.png", "*_valaccuracy.png", "*_gridfilt.png", "predictions.csv",
+    "*.zip", "*.pdf", "gradebook.db",
+)
+
+# Seconds per notebook cell at autograde (the longest reference cell trains the numpy ConvNet
+# for one epoch: 90-170 s on a 2-core laptop), and for a kernel to start.
+CELL_TIMEOUT_S = 900
+KERNEL_STARTUP_TIMEOUT_S = 120
+
+# Runs after `nbgrader generate_assignment` has written the release: strips the solution
+# regions of .py/.sh files (nbgrader copies those verbatim) and normalises notebook metadata.
+POST_GENERATE_HOOK = "instructor_tools.release.hooks.post_generate"
+
+# What nbgrader strips solutions with; the .py/.sh stripping reuses these exact values.
+CODE_STUB_PYTHON = "# YOUR CODE HERE\nraise NotImplementedError()"
+TEXT_STUB = "YOUR ANSWER HERE"
+
+
+def configure(c):
+    """Fill a traitlets config `c` (what `get_config()` returns in nbgrader_config.py)."""
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(REPO)
+    c.CourseDirectory.source_directory = SOURCE_DIRECTORY
+    c.CourseDirectory.release_directory = RELEASE_DIRECTORY
+    c.CourseDirectory.ignore = list(IGNORE)
+
+    c.ClearSolutions.code_stub = {"python": CODE_STUB_PYTHON}
+    c.ClearSolutions.text_stub = TEXT_STUB
+    c.GenerateAssignment.post_convert_hook = POST_GENERATE_HOOK
+
+    c.Autograde.exclude_overwriting = {ASSIGNMENT: list(STUDENT_WRITTEN)}
+    c.Execute.timeout = CELL_TIMEOUT_S
+    c.Execute.startup_timeout = KERNEL_STARTUP_TIMEOUT_S
+    c.Execute.interrupt_on_timeout = True
+
+    # nbgrader's feedback shows hidden tests unless told otherwise (nbgrader #917).
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    return c
