@@ -10,6 +10,7 @@ docker/with_pip_mirror.sh fetches that pip.conf (plus CA bundle and constraints)
 for one RUN step and deletes it afterwards, so nothing of it stays in the image.
 
 Usage: scripts/pip_mirror.py [--port PORT] -- COMMAND [ARGS...]
+Any "@PIP_MIRROR@" inside an argument is replaced by the mirror's URL.
 The default port is fixed (HW1_PIP_MIRROR_PORT, default 38471) so the build
 argument, and hence Docker's layer cache, stays the same from run to run.
 Stdlib only: runs with any python3 that has pip.
@@ -130,6 +131,7 @@ def main() -> int:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         print(f"==> pip mirror at {base_url} for: {shlex.join(command)}", file=sys.stderr)
         try:
+            command = [arg.replace("@PIP_MIRROR@", base_url) for arg in command]
             return subprocess.run(command, env={**os.environ, "HW1_PIP_MIRROR": base_url}).returncode
         finally:
             server.shutdown()

@@ -1,0 +1,81 @@
+"""What a container grade depends on, and the record that lets a re-run skip it.
+
+A grade depends on three inputs: the submission's files, the grading image (its id changes
+with anything built into it: grader, reference, data, Python packages) and the hidden checks
+(their hash, built into the image as the label `hw1.tests_sha256`). When all three are
+unchanged since the last run, the recorded result is reused.
+
+Records live in OUT/containers/<submission id>.json:
+  {"inputs": {"submission_sha256", "image_id", "tests_sha256"}, "outcome": ..., "result": {...}}
+Only outcomes that would come out the same again are reused ("graded"); timeouts and engine
+failures are always retried.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+
+REUSABLE_OUTCOMES = ("graded",)
+
+
+def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoints")) -> str:
+    """Hash of a file, or of a folder's relative file names and contents (order-free)."""
+    path = pathlib.Path(path)
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(b"file\0")
+        _update_file(digest, path)
+        return digest.hexdigest()
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in skip_dirs)
+        for name in sorted(files):
+            full = pathlib.Path(root, name)
+            rel = full.relative_to(path).as_posix()
+            digest.update(rel.encode() + b"\0")
+            if full.is_symlink():
+                digest.update(b"link\0" + os.readlink(full).encode() + b"\0")
+            else:
+                _update_file(digest, full)
+    return digest.hexdigest()
+
+
+def _update_file(digest, path: pathlib.Path) -> None:
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(b"\0")
+
+
+def tests_sha256(repo: pathlib.Path) -> str:
+    """Hash of the hidden checks (autograder_tests/) of a repository checkout."""
+    return tree_sha256(pathlib.Path(repo) / "autograder_tests")
+
+
+def record_path(out_dir: pathlib.Path, submission_id: str) -> pathlib.Path:
+    return pathlib.Path(out_dir) / "containers" / f"{submission_id}.json"
+
+
+def load_reusable(out_dir: pathlib.Path, submission_id: str, inputs: dict) -> dict | None:
+    """The recorded result when it was graded from exactly these inputs, else None."""
+    path = record_path(out_dir, submission_id)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("inputs") != inputs or record.get("outcome") not in REUSABLE_OUTCOMES:
+        return None
+    return record.get("result")
+
+
+def store(out_dir: pathlib.Path, submission_id: str, inputs: dict, outcome: str,
+          result: dict, log_tail: str = "") -> pathlib.Path:
+    """Write the record atomically (a crash mid-write never leaves a half record)."""
+    path = record_path(out_dir, submission_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"inputs": inputs, "outcome": outcome, "result": result,
+                               "container_log_tail": log_tail}, indent=1))
+    os.replace(tmp, path)
+    return path
