@@ -1,6 +1,6 @@
 """Inside the grading container: grade the one mounted submission, print its result as JSON.
 
-  python -m instructor_tools.container.entrypoint SUBMISSION --student ID [--scale S] ...
+  python -m instructor_tools.container.entrypoint SUBMISSION --student ID [grade's flags]
 
 The result JSON is the only thing written to the container's stdout: before grading starts,
 stdout is duplicated to a private descriptor (not inherited by the worker, which is a fresh
@@ -10,7 +10,6 @@ code prints lands in the log instead. Exit codes: 0 result written; 2 bad argume
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -27,36 +26,21 @@ def _private_stdout():
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="hw1-grader (container entrypoint)")
-    parser.add_argument("submission", type=pathlib.Path)
-    parser.add_argument("--student", required=True)
-    parser.add_argument("--scale", default=None)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--questions", default=None, help="comma-separated ids, e.g. Q8.1,Q8.3")
-    parser.add_argument("--timeout-factor", type=float, default=1.0)
-    parser.add_argument("--memory-mb", type=int, default=None, help="the worker's memory limit")
-    return parser.parse_args(argv)
+def grade(argv) -> dict:
+    """Grade with the grader's own flags (the same parser and settings as `grade`)."""
+    import dataclasses
 
-
-def grade(args) -> dict:
-    from instructor_tools.grader import api
-    from instructor_tools.grader.config import GraderConfig
+    from instructor_tools.grader.api import Grader
+    from instructor_tools.grader.cli import build_parser, config_from
     from instructor_tools.grader.result import validate
 
-    options = {"worker_user": os.environ.get("GRADER_WORKER_USER"),
-               "threads": int(os.environ.get("HW1_CONTAINER_THREADS", "0")),
-               "timeout_factor": args.timeout_factor}
-    if args.scale:
-        options["scale"] = args.scale
-    if args.device:
-        options["device"] = args.device
-    if args.questions:
-        options["questions"] = tuple(q.strip() for q in args.questions.split(",") if q.strip())
-    if args.memory_mb:
-        options["memory_mb"] = args.memory_mb
-    config = GraderConfig(**options)
-    result = api.grade_submission(args.submission, config=config, student=args.student)
+    args = build_parser().parse_args(argv)
+    if len(args.submissions) != 1 or not args.student:
+        raise SystemExit("the container grades exactly one SUBMISSION, with --student")
+    config = config_from(args)
+    config = dataclasses.replace(config, worker_user=os.environ.get("GRADER_WORKER_USER"),
+                                 threads=int(os.environ.get("HW1_CONTAINER_THREADS", "0")))
+    result = Grader(config).grade(args.submissions[0], student=args.student)
     data = result.to_dict()
     data["grader"]["container"] = True
     validate(data)
@@ -68,14 +52,11 @@ def main(argv=None) -> int:
     home = pathlib.Path(os.environ.get("HOME", "/tmp/grader-home"))
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except SystemExit as exc:
-        return int(exc.code or 2)
-    try:
-        data = grade(args)
-    except SystemExit as exc:  # the grader's own clear messages
-        print(f"grader stopped: {exc}", file=sys.stderr)
-        return 3
+        data = grade(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:  # usage errors and the grader's own clear messages
+        if exc.code not in (None, 0) and not isinstance(exc.code, int):
+            print(f"grader stopped: {exc.code}", file=sys.stderr)
+        return 2 if isinstance(exc.code, int) else 3
     except Exception:
         traceback.print_exc()
         return 3
