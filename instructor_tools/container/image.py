@@ -19,7 +19,7 @@ import sys
 import time
 
 from . import docker_cli
-from .inputs import tests_sha256
+from .inputs import image_sources_sha256, tests_sha256
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
@@ -33,7 +33,8 @@ def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False) 
     cmd = [sys.executable, str(REPO / "scripts" / "pip_mirror.py"), "--",
            "docker", "build", "--network", "host", "--tag", tag,
            "--build-arg", "PIP_MIRROR=@PIP_MIRROR@",
-           "--build-arg", f"TESTS_SHA256={tests_sha256(REPO)}"]
+           "--build-arg", f"TESTS_SHA256={tests_sha256(REPO)}",
+           "--label", f"hw1.sources_sha256={image_sources_sha256(REPO)}"]
     if base:
         cmd += ["--build-arg", f"BASE_IMAGE={base}"]
     if quiet:
@@ -53,6 +54,12 @@ def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False) 
         docker_cli.docker("image", "rm", before.id, check=False)  # the replaced image, if unused
     return {"tag": tag, "id": info.id, "seconds": round(seconds, 1),
             "size_bytes": info.size_bytes, "base": base or "(Dockerfile default)"}
+
+
+def is_current(tag: str = DEFAULT_TAG) -> bool:
+    """The image exists and was built from this checkout's sources."""
+    info = docker_cli.image_info(tag)
+    return bool(info) and info.labels.get("hw1.sources_sha256") == image_sources_sha256(REPO)
 
 
 def main(argv=None) -> int:

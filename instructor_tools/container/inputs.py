@@ -20,7 +20,13 @@ import pathlib
 REUSABLE_OUTCOMES = ("graded",)
 
 
-def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoints")) -> str:
+IMAGE_SOURCES = ("Dockerfile", ".dockerignore", "requirements.txt", "pyproject.toml",
+                 "instructor_tools", "autograder_tests", "source/hw1", "scripts/docker")
+BUILD_PRODUCTS = (".so", ".c", ".o", ".pyc")
+
+
+def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoints"),
+                skip_suffixes=()) -> str:
     """Hash of a file, or of a folder's relative file names and contents (order-free)."""
     path = pathlib.Path(path)
     digest = hashlib.sha256()
@@ -31,6 +37,8 @@ def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoint
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d not in skip_dirs)
         for name in sorted(files):
+            if name.endswith(skip_suffixes):
+                continue
             full = pathlib.Path(root, name)
             rel = full.relative_to(path).as_posix()
             digest.update(rel.encode() + b"\0")
@@ -51,6 +59,19 @@ def _update_file(digest, path: pathlib.Path) -> None:
 def tests_sha256(repo: pathlib.Path) -> str:
     """Hash of the hidden checks (autograder_tests/) of a repository checkout."""
     return tree_sha256(pathlib.Path(repo) / "autograder_tests")
+
+
+def image_sources_sha256(repo: pathlib.Path) -> str:
+    """Hash of what the Dockerfile copies from the checkout (CIFAR-10 and build products
+    aside): an image labelled with another value was built from other sources."""
+    digest = hashlib.sha256()
+    for rel in IMAGE_SOURCES:
+        path = pathlib.Path(repo) / rel
+        if path.exists():
+            digest.update(rel.encode() + b"\0" + tree_sha256(
+                path, skip_dirs=("__pycache__", ".ipynb_checkpoints", "build"),
+                skip_suffixes=BUILD_PRODUCTS).encode())
+    return digest.hexdigest()
 
 
 def record_path(out_dir: pathlib.Path, submission_id: str) -> pathlib.Path:
