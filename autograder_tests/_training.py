@@ -1,0 +1,202 @@
+"""Training-based checks: the grader has the worker train the student's code with the
+student's own settings (Part 1: 1_cs231n/hyperparams.json; Part 2: run_<model>.sh), a fixed
+seed and the caps of the scale below, then predict the held-out images (CIFAR-10's test
+images, whose labels the worker never sees). Accuracy is computed by the grader.
+
+The same functions calibrate the thresholds (instructor_tools.grader.calibrate), so the
+reference is measured exactly the way students are graded.
+"""
+import math
+
+import numpy as np
+
+from instructor_tools.grader.checks import Fail, as_array
+
+LINEAR = "cs231n.classifiers.linear_classifier"
+
+# Caps per scale. `ci`: small enough that a whole submission grades in a few minutes on two
+# CPU cores. `full`: the student's own settings, bounded so that a runaway setting still ends.
+CAPS = {
+    "ci": {
+        "softmax": {"num_train": 10000, "num_iters": 1500},
+        "two_layer_net": {"num_train": 10000, "num_iters": 1500, "num_val": 500},
+        "convnet": {"num_train": 1000, "num_epochs": 1, "num_val": 200},
+        "part2": {"num_train": 5000, "epochs": 1, "num_val": 500, "max_train_seconds": 60},
+        "mymodel": {"num_train": 5000, "epochs": 2, "num_val": 500, "max_train_seconds": 60},
+    },
+    "full": {
+        "softmax": {"num_train": 49000, "num_iters": 20000},
+        "two_layer_net": {"num_train": 49000, "num_iters": 20000, "num_val": 1000},
+        "convnet": {"num_train": 49000, "num_epochs": 3, "num_val": 1000},
+        "part2": {"num_train": 49000, "epochs": 50, "num_val": 1000, "max_train_seconds": 900},
+        "mymodel": {"num_train": 49000, "epochs": 200, "num_val": 1000, "max_train_seconds": 600},
+    },
+}
+# On a CPU, the challenge model trains under this cap whatever the scale (a GPU gets the
+# scale's cap); its threshold is calibrated for the CPU separately (key "...@cpu").
+CPU_CHALLENGE_CAP = {"num_train": 5000, "epochs": 2, "num_val": 500, "max_train_seconds": 60}
+
+PART1_KEYS = {
+    "softmax": ("learning_rate", "reg", "num_iters", "batch_size"),
+    "two_layer_net": ("hidden_size", "learning_rate", "learning_rate_decay", "reg", "num_iters",
+                      "batch_size"),
+    "convnet": ("num_filters", "filter_size", "hidden_dim", "weight_scale", "reg", "update_rule",
+                "learning_rate", "num_epochs", "batch_size", "num_train"),
+}
+INT_KEYS = {"num_iters", "batch_size", "hidden_size", "num_filters", "filter_size", "hidden_dim",
+            "num_epochs", "num_train"}
+QUESTION_OF = {"softmax": "Q8.1", "two_layer_net": "Q8.2", "convnet": "Q8.4", "part2/softmax": "Q8.5",
+               "part2/twolayernn": "Q8.6", "part2/convnet": "Q8.7", "part2/mymodel": "Q8.8"}
+
+
+def _typed(section, hp):
+    out = {}
+    for k, v in hp.items():
+        if k == "update_rule":
+            if not isinstance(v, str):
+                raise Fail(f'hyperparams.json: "{section}"."update_rule" should be a name such as "adam"')
+            out[k] = v
+            continue
+        if isinstance(v, str) or not math.isfinite(float(v)):
+            raise Fail(f'hyperparams.json: "{section}"."{k}" should be a number, not {v!r}')
+        if k in INT_KEYS:
+            if float(v) != int(v) or int(v) < 1:
+                raise Fail(f'hyperparams.json: "{section}"."{k}" should be a positive whole number')
+            out[k] = int(v)
+        else:
+            out[k] = float(v)
+    return out
+
+
+def _data_refs(student, data):
+    files = data.worker_files()
+    return [student.load_npy(files[n]) for n in ("train_x", "train_y", "heldout_x")]
+
+
+def _predictions(value, data, what):
+    return as_array(value, what, shape=(data.n_heldout,), integer=True)
+
+
+# ---------------------------------------------------------------- Part 1
+
+def train_softmax(student, data, hp, caps, seed):
+    tx, ty, hx = _data_refs(student, data)
+    prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"])
+    student.seed(seed)
+    clf = student.call(f"{LINEAR}:Softmax", keep=True)
+    clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
+             reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
+             batch_size=hp["batch_size"], keep=True)
+    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
+
+
+def train_two_layer_net(student, data, hp, caps, seed):
+    tx, ty, hx = _data_refs(student, data)
+    p = student.helper("part1_rows", tx, ty, hx, caps["num_train"], caps["num_val"])
+    student.seed(seed)
+    net = student.call("cs231n.classifiers.neural_net:TwoLayerNet", 32 * 32 * 3,
+                       hp["hidden_size"], 10, keep=True)
+    net.call("train", p.ref(0), p.ref(1), p.ref(2), p.ref(3), learning_rate=hp["learning_rate"],
+             learning_rate_decay=hp["learning_rate_decay"], reg=hp["reg"],
+             num_iters=min(hp["num_iters"], caps["num_iters"]), batch_size=hp["batch_size"],
+             keep=True)
+    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output")
+
+
+def train_convnet(student, data, hp, caps, seed):
+    tx, ty, hx = _data_refs(student, data)
+    num_train = min(hp["num_train"], caps["num_train"])
+    p = student.helper("part1_images", tx, ty, hx, num_train, caps["num_val"])
+    student.seed(seed)
+    model = student.call("cs231n.classifiers.cnn:ThreeLayerConvNet", num_filters=hp["num_filters"],
+                         filter_size=hp["filter_size"], hidden_dim=hp["hidden_dim"],
+                         weight_scale=hp["weight_scale"], reg=hp["reg"], keep=True)
+    solver = student.call("cs231n.solver:Solver", model, p.ref(0), update_rule=hp["update_rule"],
+                          optim_config={"learning_rate": hp["learning_rate"]},
+                          num_epochs=min(hp["num_epochs"], caps["num_epochs"]),
+                          batch_size=hp["batch_size"], num_train_samples=200, verbose=False,
+                          keep=True)
+    solver.call("train", keep=True)
+    preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
+    return _predictions(preds, data, "ThreeLayerConvNet's predictions")
+
+
+PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net,
+                  "convnet": train_convnet}
+
+
+def run_part1(kind, student, sub, data, scale, seed):
+    hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
+    caps = CAPS[scale][kind]
+    preds = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    return data.accuracy(preds), caps
+
+
+# ---------------------------------------------------------------- Part 2
+
+def part2_caps(model, scale, device):
+    if model == "mymodel":
+        return CPU_CHALLENGE_CAP if device == "cpu" else CAPS[scale]["mymodel"]
+    return CAPS[scale]["part2"]
+
+
+def run_part2(model, student, sub, data, scale, device, seed):
+    """Train run_<model>.sh's settings; returns (accuracy, caps, history summary)."""
+    argv = sub.run_args(model)
+    caps = part2_caps(model, scale, device)
+    args = student.call("train:parse_args", argv, keep=True)
+    chosen = args.attr("model")
+    if chosen != model:
+        raise Fail(f"run_{model}.sh trains --model {chosen}, not {model}")
+    epochs = args.attr("epochs")
+    num_train = args.attr("num_train") or caps["num_train"]
+    if not isinstance(epochs, int) or not isinstance(num_train, int):
+        raise Fail(f"train.py's parse_args gives epochs {epochs!r}, num_train {num_train!r}; "
+                   "expected whole numbers")
+    args.set_attr("epochs", min(epochs, caps["epochs"]))
+    args.set_attr("num_train", min(num_train, caps["num_train"]))
+    args.set_attr("seed", seed)
+    args.set_attr("log_interval", 10**9)  # only the end-of-epoch validation: less time, same training
+    tx, ty, hx = _data_refs(student, data)
+    split = student.helper("part2_split", tx, ty, min(num_train, caps["num_train"]), caps["num_val"])
+    student.seed(seed)
+    model_ref = student.call("train:build_model", args, keep=True)
+    model_ref = model_ref.call("to", device, keep=True)
+    optimizer = student.call("train:build_optimizer", model_ref, args, keep=True)
+    history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
+                           split.ref(2), split.ref(3), device, log=student.helper("ignore"),
+                           max_train_seconds=caps["max_train_seconds"])
+    preds = student.call("train:predict", model_ref, hx, device, 500)
+    preds = _predictions(preds, data, "predict's output")
+    summary = {}
+    if isinstance(history, dict):
+        for key in ("train_seconds", "steps", "images"):
+            if isinstance(history.get(key), (int, float)):
+                summary[key] = float(history[key])
+    return data.accuracy(preds), caps, summary
+
+
+# ---------------------------------------------------------------- grading
+
+def describe_caps(caps):
+    return ", ".join(f"{k} {v}" for k, v in caps.items() if k != "num_val")
+
+
+def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
+    """Train, compare with the calibrated threshold of `key`; message for the student."""
+    seed = settings.config.seed if seed is None else seed
+    if kind.startswith("part2/"):
+        model = kind.split("/", 1)[1]
+        acc, caps, _ = run_part2(model, student, sub, data, settings.scale, settings.device, seed)
+        source = f"run_{model}.sh"
+    else:
+        acc, caps = run_part1(kind, student, sub, data, settings.scale, seed)
+        source = f'hyperparams.json ("{kind}")'
+    entry = settings.threshold(key or f"{QUESTION_OF[kind]}/{kind}")
+    need = entry["threshold"]
+    metrics = {"accuracy": round(acc, 4), "threshold": need}
+    text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}), "
+            f"{100 * acc:.1f}% of {data.n_heldout} held-out images were classified right")
+    if acc < need:
+        raise Fail(f"{text}; at least {100 * need:.1f}% is needed", metrics)
+    return f"{text} (needed {100 * need:.1f}%)", metrics

@@ -1,0 +1,104 @@
+"""Q8.1 (3 points): the softmax loss (naive and vectorized) and the linear classifier."""
+from instructor_tools.grader.checks import check
+
+from . import _training
+from ._common import Fail, as_array, as_number, compare, np, numeric_check
+
+Q = "Q8.1"
+NEEDS = ("part1",)
+SOFTMAX = "cs231n.classifiers.softmax"
+LINEAR = "cs231n.classifiers.linear_classifier"
+
+# (classes C, features D+1, examples N, reg): batch of one and rectangular shapes included.
+CASES = [(3, 5, 4, 0.0), (10, 17, 1, 0.1), (7, 31, 23, 1.3)]
+
+
+def _inputs(rng, c, d1, n, w_scale=0.1):
+    W = w_scale * rng.standard_normal((c, d1))
+    X = rng.standard_normal((d1, n))
+    X[-1] = 1.0  # the bias row
+    return W, X, rng.integers(0, c, size=n)
+
+
+def _loss_check(student, ref, rng, func):
+    R = ref.part1(SOFTMAX)
+    for k, (c, d1, n, reg) in enumerate(CASES):
+        W, X, y = _inputs(rng, c, d1, n)
+        got = student.call(f"{SOFTMAX}:{func}", W, X, y, reg)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Fail(f"{func} should return a tuple (loss, dW)")
+        loss, dW = got
+        want_loss, want_dW = R.softmax_loss_naive(W, X, y, reg)
+        ctx = f"for W of shape {W.shape}, X of shape {X.shape}, reg {reg}"
+        compare(as_number(loss, "loss"), want_loss, "loss", ctx)
+        compare(dW, want_dW, "dW", ctx)
+        if k == 0:
+            numeric_check(dW, lambda v: np.array(R.softmax_loss_naive(v, X, y, reg)[0]), W, None,
+                          "dW", ctx)
+    return f"loss and gradient match on {len(CASES)} shapes"
+
+
+@check(Q, 0.75, needs=NEEDS)
+def test_softmax_loss_naive(student, ref, rng):
+    return _loss_check(student, ref, rng, "softmax_loss_naive")
+
+
+@check(Q, 0.75, needs=NEEDS)
+def test_softmax_loss_vectorized(student, ref, rng):
+    return _loss_check(student, ref, rng, "softmax_loss_vectorized")
+
+
+@check(Q, 0.25, needs=NEEDS)
+def test_numerically_stable(student, ref, rng):
+    """Scores in the thousands: exp overflows unless the maximum score is subtracted first."""
+    R = ref.part1(SOFTMAX)
+    W, X, y = _inputs(rng, 10, 20, 8, w_scale=300.0)
+    for func in ("softmax_loss_naive", "softmax_loss_vectorized"):
+        got = student.call(f"{SOFTMAX}:{func}", W, X, y, 0.0)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Fail(f"{func} should return a tuple (loss, dW)")
+        want_loss, want_dW = R.softmax_loss_naive(W, X, y, 0.0)
+        ctx = "for scores in the thousands (subtract the largest score before exp)"
+        compare(as_number(got[0], f"{func}: loss"), want_loss, f"{func}: loss", ctx)
+        compare(got[1], want_dW, f"{func}: dW", ctx)
+    return "stable for very large scores"
+
+
+@check(Q, 0.25, needs=NEEDS)
+def test_linear_classifier_train_predict(student, ref, rng):
+    """SGD steps of LinearClassifier.train and the predictions of predict.
+
+    Every training column is the same example, so whichever minibatch is sampled, each
+    step is the same gradient step, which the grader replays."""
+    R = ref.part1(SOFTMAX)
+    c, d1, lr, reg, iters, batch = 4, 6, 0.5, 0.01, 3, 5
+    W0, X1, _ = _inputs(rng, c, d1, 1)
+    X = np.repeat(X1, 7, axis=1)
+    y = np.full(7, c - 1)
+    y_all = y.copy()
+    y_all[0] = c - 1  # max(y) + 1 = c classes
+    clf = student.call(f"{LINEAR}:Softmax", keep=True)
+    clf.set_attr("W", W0.copy())
+    history = clf.call("train", X, y_all, learning_rate=lr, reg=reg, num_iters=iters,
+                       batch_size=batch)
+    W, want_losses = W0.copy(), []
+    for _ in range(iters):
+        loss, dW = R.softmax_loss_naive(W, X[:, :batch], y_all[:batch], reg)
+        want_losses.append(loss)
+        W = W - lr * dW
+    if not isinstance(history, (list, tuple)) or len(history) != iters:
+        raise Fail(f"train should return the list of the {iters} minibatch losses")
+    compare(np.array(history, dtype=np.float64), np.array(want_losses), "the loss history",
+            "of 3 SGD steps")
+    compare(clf.attr("W"), W, "W after 3 SGD steps", "(W -= learning_rate * grad)")
+    Xt = rng.standard_normal((d1, 9))
+    pred = as_array(clf.call("predict", Xt), "predict's output", shape=(9,), integer=True)
+    if not np.array_equal(pred, np.argmax(W @ Xt, axis=0)):
+        raise Fail("predict does not return the class with the highest score W @ X for each column")
+    return "SGD steps and predictions are right"
+
+
+@check(Q, 1.0, needs=NEEDS, timeout={"ci": 240, "full": 1200})
+def test_softmax_accuracy(student, sub, data, settings):
+    """Train with hyperparams.json's softmax settings; accuracy on held-out images."""
+    return _training.graded_accuracy("softmax", student, sub, data, settings)

@@ -1,0 +1,198 @@
+"""One call to grade: `grade_submission(path) -> GradeResult`, the same object `grade` uses.
+
+    from instructor_tools.grader.api import grade_submission
+    result = grade_submission("hw1_submission.zip", questions=["Q8.3"])
+    print(result.score, result.to_dict())
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import resource
+import shutil
+import sys
+import time
+
+from .. import questions as qmap
+from . import deliverables as D
+from . import sandbox, submission as S
+from .client import WorkerClient
+from .config import GraderConfig
+from .data import grading_data
+from .result import CheckResult, GradeResult, QuestionResult
+from .runner import Reference, Settings, Suite, SubmissionInfo, run_question
+
+VERSION = "1.0"
+
+
+class Lazy:
+    """A fixture built on first use (CIFAR-10 is loaded only if a check needs it)."""
+
+    def __init__(self, make):
+        self.make, self.value, self.made = make, None, False
+
+    def get(self):
+        if not self.made:
+            self.value, self.made = self.make(), True
+        return self.value
+
+
+class Fixtures(dict):
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return value.get() if isinstance(value, Lazy) else value
+
+
+class Grader:
+    """Holds what every submission shares: the hidden suite, the reference, the worker policy."""
+
+    def __init__(self, config: GraderConfig | None = None, log=None, extra_hidden=()):
+        self.config = config or GraderConfig()
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.suite = Suite(self.config.tests_dir)
+        self.reference = Reference(self.config.reference_dir)
+        self.policy = sandbox.make_policy(self.config.worker_user, memory_mb=self.config.memory_mb,
+                                          threads=self.config.threads)
+        self.device = self.config.resolved_device()
+        self.settings = Settings(self.config, self.suite, self.device)
+        self.hidden_changed: list[str] = []
+        if self.config.protect_hidden:
+            self.hidden_changed = sandbox.hide_from_worker(
+                [*self.config.hidden_paths(), *extra_hidden], self.policy)
+            for p in self.hidden_changed:
+                self.log(f"grade: made {p} unreadable to the worker's user (uid {self.policy.uid})")
+        self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale))
+
+    def info(self) -> dict:
+        return {"version": VERSION, "scale": self.config.scale, "device": self.device,
+                "isolation": self.policy.isolation, "worker_uid": self.policy.uid if
+                self.policy.switches_user else os.getuid(), "worker_python": self.policy.python,
+                "memory_limit_mb": self.policy.memory_mb, "seed": self.config.seed,
+                "timeout_factor": self.config.timeout_factor}
+
+    def selected(self, questions=None) -> list[str]:
+        wanted = questions or self.config.questions
+        if not wanted:
+            return [q.qid for q in qmap.QUESTIONS]
+        unknown = [q for q in wanted if q not in qmap.BY_ID]
+        if unknown:
+            raise SystemExit(f"grade: unknown question(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(qmap.BY_ID)}")
+        return [q.qid for q in qmap.QUESTIONS if q.qid in wanted]
+
+    # -------------------------------------------------------------- one submission
+    def grade(self, path, student: str | None = None, questions=None, progress=None) -> GradeResult:
+        """Grade one submission; `progress(qid)` is called after each question."""
+        path = pathlib.Path(path)
+        progress = progress or (lambda qid: None)
+        started = time.perf_counter()
+        qids = self.selected(questions)
+        result = GradeResult(student or S.student_id_for(path), str(path),
+                             self.config.assignment, grader=self.info())
+        stage_dir = sandbox.private_dir("hw1-stage-")
+        work_dir = None
+        clients: list[WorkerClient] = []
+        try:
+            try:
+                sub = S.stage(path, stage_dir / "submission", result.student)
+            except S.SubmissionProblem as problem:
+                result.errors.append(str(problem))
+                result.questions = [self._not_gradable(qid, str(problem)) for qid in qids]
+                for qid in qids:
+                    progress(qid)
+                return result
+            result.notes.extend(sub.notes)
+            work_dir = sandbox.worker_dir(self.policy)
+            copy = S.copy_for_worker(sub, work_dir)
+            (work_dir / "home").mkdir()
+            parts = {"part1": copy / "1_cs231n" if (copy / "1_cs231n").is_dir() else None,
+                     "part2": copy / "2_pytorch" if (copy / "2_pytorch").is_dir() else None}
+            sandbox.give_to_worker(work_dir, self.policy)
+            if parts["part1"] and any(qmap.BY_ID[q].part == 1 for q in qids):
+                note = build_extension(parts["part1"], self.reference.part1_dir, self.policy,
+                                       work_dir)
+                if note:
+                    result.notes.append(note)
+            fixtures = Fixtures(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
+                                settings=self.settings, parts=parts, errors=result.errors)
+            paths = [str(p) for p in parts.values() if p]
+            for qid in qids:
+                part_dir = parts[f"part{qmap.BY_ID[qid].part}"] or copy
+                client = WorkerClient(self.policy, work_dir, paths, str(part_dir), log=self.log)
+                clients.append(client)
+                try:
+                    qr = run_question(qid, self.suite.checks[qid], Fixtures(fixtures, student=client),
+                                      client, self.config, self.log)
+                finally:
+                    client.stop()
+                result.questions.append(qr)
+                progress(qid)
+            result.deliverables = D.check(sub.root, self.suite.deliverables)
+        finally:
+            for c in clients:
+                c.stop()
+            sandbox.remove_tree(stage_dir)
+            if work_dir:
+                sandbox.remove_tree(work_dir)
+            result.seconds = time.perf_counter() - started
+            result.peak_memory_mb = {
+                "grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "worker": max([c.peak_rss_mb for c in clients], default=0.0)}
+        return result
+
+    def _not_gradable(self, qid: str, why: str) -> QuestionResult:
+        q = qmap.BY_ID[qid]
+        qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
+        qr.checks = [CheckResult(qid, spec.name, spec.points, 0.0, "failed",
+                                 f"not graded: {why}") for spec in self.suite.checks[qid]]
+        return qr
+
+
+def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, work_dir) -> str:
+    """Make cs231n/im2col_cython importable in the worker's copy.
+
+    When the student's .pyx is the distributed one, the reference build is copied (it is
+    compiled from the same, solution-free, source); otherwise the student's setup.py is run
+    in the sandbox, as the worker's user with its limits."""
+    pkg = part1 / "cs231n"
+    pyx = pkg / "im2col_cython.pyx"
+    if not pyx.is_file():
+        return ""
+    ref_pyx = reference_part1 / "cs231n" / "im2col_cython.pyx"
+    built = sorted((reference_part1 / "cs231n").glob("im2col_cython*.so"))
+    if built and ref_pyx.is_file() and ref_pyx.read_bytes() == pyx.read_bytes():
+        for so in built:
+            shutil.copyfile(so, pkg / so.name)
+            if policy.switches_user:
+                os.chown(pkg / so.name, policy.uid, policy.gid)
+        return ""
+    code = ("import runpy, sys\nsys.argv = ['setup.py', 'build_ext', '--inplace']\n"
+            "runpy.run_path('setup.py', run_name='__main__')")
+    import subprocess
+    try:
+        proc = subprocess.run(policy.command("--probe", json.dumps(policy.limits()), code),
+                              cwd=pkg, env=policy.env(work_dir / "home"), capture_output=True,
+                              text=True, timeout=300)
+        ok = proc.returncode == 0
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] if not ok else []
+    except subprocess.TimeoutExpired:
+        ok, detail = False, ["the build took more than 300 s"]
+    if not ok:
+        return ("the Cython extension (cs231n/im2col_cython.pyx) did not build, so the fast "
+                "layers cannot run: " + " ".join(detail)[:300])
+    return ""
+
+
+_default: dict = {}
+
+
+def grade_submission(path, config: GraderConfig | None = None, student: str | None = None,
+                     questions=None, **config_overrides) -> GradeResult:
+    """Grade one submission (folder or zip) and return its GradeResult."""
+    if config is None:
+        config = GraderConfig(**config_overrides)
+    key = repr(config)
+    if key not in _default:
+        _default[key] = Grader(config)
+    return _default[key].grade(path, student=student, questions=questions)

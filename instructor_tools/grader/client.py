@@ -1,0 +1,408 @@
+"""The grader's side of the worker protocol (see worker.py for the frame format).
+
+Everything that comes back from the worker is treated as hostile data: frames are size
+capped, arrays are read with allow_pickle=False, unknown tags are rejected, and a worker
+that dies, hangs past the deadline or speaks garbage is killed and restarted on the next
+call. Each of those surfaces as a `StudentProblem` that costs the current check only.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import json
+import os
+import pathlib
+import select
+import signal
+import struct
+import subprocess
+import threading
+import time
+
+import numpy as np
+
+from .sandbox import Policy
+
+MAX_FRAME = 512 << 20
+
+
+class StudentProblem(Exception):
+    """Something the student's code did (raised, crashed, hung, garbled): fails one check."""
+
+    def __init__(self, message: str, kind: str = "error"):
+        super().__init__(message)
+        self.kind = kind  # error | crash | timeout | protocol
+
+
+class StudentError(StudentProblem):
+    """The student's code raised an exception."""
+
+    def __init__(self, info: dict):
+        self.type = str(info.get("type", "Exception"))[:100]
+        self.detail = str(info.get("message", ""))[:2000]
+        self.where = [str(w)[:300] for w in info.get("where", [])][:6]
+        super().__init__(describe_exception(self.type, self.detail, self.where), "error")
+
+
+def describe_exception(etype: str, detail: str, where: list[str]) -> str:
+    if etype == "NotImplementedError":
+        text = "not implemented yet (it raises NotImplementedError)"
+    elif etype == "MemoryError" or "can't allocate memory" in detail:
+        text = "ran out of memory (the grader allows each submission a fixed amount)"
+    elif etype == "SystemExit":
+        text = f"stopped the program: {detail} (remove the exit call)"
+    elif etype in ("ModuleNotFoundError", "ImportError"):
+        text = f"could not be imported: {etype}: {detail}"
+    elif etype in ("SyntaxError", "IndentationError", "TabError"):
+        text = f"has a syntax error: {etype}: {detail}"
+    else:
+        text = f"raised {etype}: {detail}" if detail else f"raised {etype}"
+    if where:
+        text += f" (at {where[-1]})"
+    return text
+
+
+class Tensor:
+    """Marks a numpy array to arrive in the worker as a torch tensor."""
+
+    def __init__(self, array):
+        self.array = np.asarray(array)
+
+
+class RemoteRef:
+    """An object that lives in the worker (a cache, a model, ...)."""
+
+    def __init__(self, client: "WorkerClient", handle: int, type_name: str, generation: int):
+        self.client, self.handle, self.type_name, self.generation = client, handle, type_name, generation
+
+    def __repr__(self):
+        return f"<worker {self.type_name} #{self.handle}>"
+
+    def _target(self, attr=""):
+        if self.generation != self.client.generation:
+            raise StudentProblem("an object from before the worker restarted was used", "crash")
+        return {"ref": self.handle, "attr": attr}
+
+    def get(self, key):
+        """self[key], fetched as plain data."""
+        return self.client.request({"op": "getitem", "target": self._target()}, args=[key])
+
+    def ref(self, key):
+        """self[key], kept in the worker."""
+        return self.client.request({"op": "getitem", "target": self._target(), "keep": True}, args=[key])
+
+    def attr(self, name, keep=False):
+        return self.client.request({"op": "get", "target": self._target(name), "keep": keep})
+
+    def call(self, method, *args, keep=False, **kwargs):
+        self.client.current = f"{self.type_name}.{method}" if method else self.type_name
+        return self.client.request({"op": "call", "target": self._target(method), "keep": keep},
+                                   args=list(args), kwargs=kwargs)
+
+    def __call__(self, *args, keep=False, **kwargs):
+        return self.call("", *args, keep=keep, **kwargs)
+
+    def set_attr(self, name, value):
+        return self.client.request({"op": "setattr", "target": self._target(), "name": name}, args=[value])
+
+    def set_item(self, key, value):
+        return self.client.request({"op": "setitem", "target": self._target()}, args=[key, value])
+
+
+def split_target(dotted: str) -> dict:
+    module, _, attr = dotted.partition(":")
+    return {"module": module, "attr": attr}
+
+
+class WorkerClient:
+    """One worker process at a time; restarted lazily after it dies or is killed."""
+
+    def __init__(self, policy: Policy, workdir: pathlib.Path, paths: list[str], cwd: str,
+                 log=None):
+        self.policy, self.workdir, self.paths, self.cwd = policy, workdir, paths, cwd
+        self.proc: subprocess.Popen | None = None
+        self.generation = 0
+        self.deadline: float | None = None
+        self.output = collections.deque(maxlen=200)  # last lines the student's code printed
+        self.peak_rss_mb = 0.0
+        self.current: str | None = None   # what the check is calling (for messages)
+        self.confinement: dict = {}
+        self.log = log or (lambda msg: None)
+        self._drain: threading.Thread | None = None
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self):
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        home = self.workdir / "home"
+        cmd = self.policy.command(str(req_r), str(resp_w), json.dumps(self.policy.limits()))
+        try:
+            self.proc = subprocess.Popen(
+                cmd, pass_fds=(req_r, resp_w), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, cwd=self.workdir, env=self.policy.env(home),
+                start_new_session=True)
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.req_fd, self.resp_fd = req_w, resp_r
+        os.set_blocking(self.resp_fd, False)
+        self.generation += 1
+        self._drain = threading.Thread(target=self._drain_output, args=(self.proc,), daemon=True)
+        self._drain.start()
+        deadline, self.deadline = self.deadline, max(self.deadline or 0, time.monotonic() + 60)
+        try:
+            self._send({"op": "init", "paths": self.paths, "cwd": self.cwd}, [])
+            header, _ = self._receive()
+            self.confinement = {k: v for k, v in header["value"]["$dict"]}
+        finally:
+            self.deadline = deadline
+
+    def _drain_output(self, proc):
+        """Keep the last lines the student's code printed (bounded, whatever it prints)."""
+        partial = b""
+        for chunk in iter(lambda: proc.stdout.read1(1 << 16), b""):
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()[-500:]
+            for line in lines[-200:]:
+                self.output.append(line[:500].decode("utf-8", "replace").rstrip())
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """Kill the worker and everything it started (its whole session)."""
+        if self.proc is None:
+            return
+        self._record_peak()
+        for fd in (self.req_fd, self.resp_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        kill_session(self.proc.pid)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self._drain:
+            self._drain.join(timeout=2)
+        self.proc.stdout.close()
+        self.proc = None
+
+    def _record_peak(self):
+        try:
+            text = pathlib.Path(f"/proc/{self.proc.pid}/status").read_text()
+            kb = int(next(l for l in text.splitlines() if l.startswith("VmHWM")).split()[1])
+            self.peak_rss_mb = max(self.peak_rss_mb, kb / 1024)
+        except (OSError, StopIteration, ValueError):
+            pass
+
+    # -------------------------------------------------------------- calls
+    def call(self, dotted: str, *args, keep=False, **kwargs):
+        """Call `module:attr` in the worker, e.g. call("cs231n.layers:affine_forward", x, w, b)."""
+        self.current = dotted.rsplit(":", 1)[-1] or dotted
+        return self.request({"op": "call", "target": split_target(dotted), "keep": keep},
+                            args=list(args), kwargs=kwargs)
+
+    def get(self, dotted: str, keep=False):
+        return self.request({"op": "get", "target": split_target(dotted), "keep": keep})
+
+    def helper(self, name: str, *args, keep=True):
+        return self.request({"op": "helper", "name": name, "keep": keep}, args=list(args))
+
+    def load_npy(self, path, mmap=None):
+        return self.request({"op": "load_npy", "path": str(path), "mmap": mmap, "keep": True})
+
+    def seed(self, seed: int):
+        return self.request({"op": "seed", "seed": int(seed)})
+
+    def request(self, header: dict, args=(), kwargs=None):
+        if not self.alive():
+            if self.proc is not None:
+                self.stop()
+            self.start()
+        blobs: list[bytes] = []
+        header = dict(header, args=self._encode(list(args), blobs),
+                      kwargs=self._encode(dict(kwargs or {}), blobs))
+        self._record_peak()
+        try:
+            self._send(header, blobs)
+            reply, rblobs = self._receive()
+        except StudentProblem:
+            self.stop()
+            raise
+        self._record_peak()
+        if not isinstance(reply, dict) or "ok" not in reply:
+            self.stop()
+            raise StudentProblem("the worker sent a malformed reply", "protocol")
+        if not reply["ok"]:
+            raise StudentError(reply.get("error") or {})
+        try:
+            return self._decode(reply.get("value"), rblobs, 0)
+        except (ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
+            self.stop()
+            raise StudentProblem(f"the worker sent data the grader cannot read ({exc})",
+                                 "protocol") from None
+
+    # -------------------------------------------------------------- framing
+    def _send(self, header, blobs):
+        header = dict(header, blobs=[len(b) for b in blobs])
+        hbytes = json.dumps(header).encode()
+        payload = b"".join([struct.pack(">I", len(hbytes)), hbytes, *blobs])
+        data = memoryview(struct.pack(">Q", len(payload)) + payload)
+        try:
+            while data:
+                if not select.select([], [self.req_fd], [], self._remaining())[1]:
+                    raise self._timeout()
+                data = data[os.write(self.req_fd, data[:1 << 16]):]
+        except OSError:  # the worker closed its end: it is gone
+            raise self._died() from None
+
+    def _remaining(self) -> float:
+        if self.deadline is None:
+            return 3600.0
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _read_exact(self, n):
+        chunks, got = [], 0
+        while got < n:
+            left = self._remaining()
+            if left <= 0 or not select.select([self.resp_fd], [], [], left)[0]:
+                raise self._timeout()
+            try:
+                chunk = os.read(self.resp_fd, min(n - got, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise self._died()
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _receive(self):
+        (size,) = struct.unpack(">Q", self._read_exact(8))
+        if size > MAX_FRAME or size < 4:
+            raise StudentProblem("the worker sent an oversized or empty reply", "protocol")
+        payload = self._read_exact(size)
+        (hlen,) = struct.unpack(">I", payload[:4])
+        try:
+            header = json.loads(payload[4:4 + hlen])
+            lengths = header.get("blobs", [])
+            if sum(lengths) != size - 4 - hlen or any(not isinstance(n, int) or n < 0 for n in lengths):
+                raise ValueError("blob sizes do not add up")
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise StudentProblem(f"the worker sent a malformed reply ({exc})", "protocol") from None
+        blobs, pos = [], 4 + hlen
+        for n in lengths:
+            blobs.append(payload[pos:pos + n])
+            pos += n
+        return header, blobs
+
+    def _timeout(self):
+        self.stop()
+        return StudentProblem("took too long and was stopped (an endless loop, or far too "
+                              "slow?)", "timeout")
+
+    def _died(self):
+        code = None
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop()
+        if code is not None and code < 0:
+            sig = -code
+            reason = {signal.SIGXCPU: "used up its CPU-time limit",
+                      signal.SIGKILL: "was killed (out of memory?)",
+                      signal.SIGSEGV: "crashed (segmentation fault)",
+                      signal.SIGXFSZ: "wrote a file larger than allowed"}.get(
+                sig, f"was ended by signal {signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig}")
+            return StudentProblem(f"the process running your code {reason}", "crash")
+        return StudentProblem(
+            f"the process running your code exited (exit code {code}) in the middle of the "
+            "check; remove calls such as os._exit() or exit() from your code", "crash")
+
+    # -------------------------------------------------------------- values
+    def _encode(self, value, blobs):
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (np.floating, np.integer, np.bool_)):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return {"$nd": _blob(value, blobs)}
+        if isinstance(value, Tensor):
+            return {"$tensor": _blob(value.array, blobs)}
+        if isinstance(value, RemoteRef):
+            return {"$ref": value._target()["ref"]}
+        if isinstance(value, list):
+            return [self._encode(v, blobs) for v in value]
+        if isinstance(value, tuple):
+            return {"$tuple": [self._encode(v, blobs) for v in value]}
+        if isinstance(value, dict):
+            return {"$dict": [[k, self._encode(v, blobs)] for k, v in value.items()]}
+        raise TypeError(f"cannot send {type(value).__name__} to the worker")
+
+    def _decode(self, value, blobs, depth):
+        if depth > 40:
+            raise ValueError("nested too deeply")
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, list):
+            return [self._decode(v, blobs, depth + 1) for v in value]
+        if not isinstance(value, dict):
+            raise ValueError("unexpected value")
+        if "$ref" in value:
+            return RemoteRef(self, int(value["$ref"]), str(value.get("type", "?"))[:80], self.generation)
+        if len(value) != 1:
+            raise ValueError("unexpected object")
+        (tag, payload), = value.items()
+        if tag in ("$nd", "$tensor"):
+            return _load(blobs[payload])
+        if tag == "$npscalar":
+            return _load(blobs[payload])[()]
+        if tag == "$tuple":
+            return tuple(self._decode(v, blobs, depth + 1) for v in payload)
+        if tag == "$dict":
+            return {_plain_key(k): self._decode(v, blobs, depth + 1) for k, v in payload}
+        raise ValueError(f"unknown tag {tag!r}")
+
+
+def _plain_key(key):
+    if type(key) not in (str, int):
+        raise ValueError("dictionary key of unexpected type")
+    return key
+
+
+def _blob(arr, blobs):
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    blobs.append(buf.getvalue())
+    return len(blobs) - 1
+
+
+def _load(blob: bytes) -> np.ndarray:
+    if not isinstance(blob, bytes):
+        raise ValueError("missing array data")
+    arr = np.load(io.BytesIO(blob), allow_pickle=False)
+    if arr.dtype.kind not in "biufc":
+        raise ValueError(f"array of unsupported type {arr.dtype}")
+    return arr
+
+
+def kill_session(pid: int) -> None:
+    """Kill the process group led by `pid` (the worker was started in its own session), then
+    any process still in that session (children that changed their process group)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == pid:  # field 6 of /proc/PID/stat: session id
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, IndexError, ValueError):
+            continue

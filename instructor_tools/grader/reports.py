@@ -1,0 +1,133 @@
+"""Gradescope results.json, the CSV over many submissions, and the student's feedback page.
+All three are made from GradeResult only; none contains hidden test code or expected values
+(the checks' messages are written not to hold them)."""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import pathlib
+
+from .. import questions as qmap
+from .result import GradeResult
+
+
+# ---------------------------------------------------------------- Gradescope
+
+def gradescope(result: GradeResult) -> dict:
+    """Gradescope's autograder results.json: one test per check."""
+    tests = []
+    for qr in result.questions:
+        for i, c in enumerate(qr.checks, 1):
+            tests.append({
+                "name": f"{qr.qid} {qr.title}: {c.name}",
+                "number": f"{qr.qid[1:]}.{i}",
+                "score": c.points, "max_score": c.max_points,
+                "status": "passed" if c.passed else "failed",
+                "output": c.message, "tags": [qr.qid], "visibility": "visible"})
+    output = [f"Score {fmt(result.score)} / {fmt(result.max_score)}"]
+    if result.errors:
+        output.append("This submission could not be graded fully: " + "; ".join(
+            e for e in result.errors if "grader error" not in e))
+    missing = [d.path for d in result.deliverables if not d.found]
+    if missing:
+        output.append("Files for the hand-graded parts that were not found: " + ", ".join(missing))
+    leaderboard = []
+    for qr in result.questions:
+        for c in qr.checks:
+            if "accuracy" in c.metrics and qr.qid == "Q8.8":
+                leaderboard = [{"name": "challenge accuracy", "value": round(100 * c.metrics["accuracy"], 2),
+                                "order": "desc"}]
+    return {"score": result.score, "execution_time": round(result.seconds, 1),
+            "output": "\n".join(output), "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"grader": result.grader, "student": result.student},
+            "tests": tests, "leaderboard": leaderboard}
+
+
+def write_gradescope(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(gradescope(result), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- CSV
+
+def csv_columns() -> list[str]:
+    return ["student", "score", "max_score", *[q.qid for q in qmap.QUESTIONS], "status",
+            "failed_checks", "seconds", "submission"]
+
+
+def write_csv(results, path: pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=csv_columns())
+        w.writeheader()
+        for r in results:
+            row = {"student": r.student, "score": fmt(r.score), "max_score": fmt(r.max_score),
+                   "status": "error" if r.errors else "ok",
+                   "failed_checks": sum(1 for q in r.questions for c in q.checks if not c.passed),
+                   "seconds": f"{r.seconds:.1f}", "submission": r.submission}
+            for qr in r.questions:
+                row[qr.qid] = fmt(qr.points)
+            w.writerow(row)
+    return path
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# ---------------------------------------------------------------- feedback page
+
+STATUS_TEXT = {"passed": "passed", "failed": "not passed", "timeout": "too slow",
+               "crashed": "crashed", "grader_error": "not graded (grader problem)"}
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+.passed{color:#1a7f37}.bad{color:#b3261e}.pts{white-space:nowrap;text-align:right}h2{margin-top:2rem}.note{color:#555}"""
+
+
+def feedback_html(result: GradeResult) -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+             f"<title>HW1 feedback: {e(result.student)}</title><style>{CSS}</style></head><body>",
+             f"<h1>HW1 autograder feedback</h1><p>Student: <b>{e(result.student)}</b> &middot; "
+             f"score <b>{fmt(result.score)} / {fmt(result.max_score)}</b> (autograded part)</p>"]
+    user_errors = [x for x in result.errors if "grader error" not in x]
+    if user_errors:
+        parts.append("<p class=bad>" + "<br>".join(e(x) for x in user_errors) + "</p>")
+    if result.grader_errors:
+        parts.append("<p class=note>Some checks could not run because of a problem on the "
+                     "grader's side; staff will grade them.</p>")
+    parts.append("<table><tr><th>Question</th><th class=pts>Points</th></tr>")
+    for qr in result.questions:
+        parts.append(f"<tr><td>{e(qr.qid)} {e(qr.title)}</td>"
+                     f"<td class=pts>{fmt(qr.points)} / {fmt(qr.max_points)}</td></tr>")
+    parts.append("</table>")
+    for qr in result.questions:
+        parts.append(f"<h2>{e(qr.qid)} {e(qr.title)}: {fmt(qr.points)} / {fmt(qr.max_points)}</h2>"
+                     "<table><tr><th>Check</th><th>Result</th><th>Message</th><th class=pts>Points</th></tr>")
+        for c in qr.checks:
+            cls = "passed" if c.passed else "bad"
+            parts.append(f"<tr><td>{e(c.name)}</td><td class={cls}>{e(STATUS_TEXT[c.status])}</td>"
+                         f"<td>{e(c.message)}</td><td class=pts>{fmt(c.points)} / {fmt(c.max_points)}</td></tr>")
+        parts.append("</table>")
+    if result.deliverables:
+        parts.append("<h2>Graded by hand (not scored here)</h2><table><tr><th>File</th><th>Found</th><th>Note</th></tr>")
+        for d in result.deliverables:
+            parts.append(f"<tr><td>{e(d.path)}</td><td class={'passed' if d.found else 'bad'}>"
+                         f"{'yes' if d.found else 'no'}</td><td>{e(d.note)}</td></tr>")
+        parts.append("</table>")
+    if result.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in result.notes) + "</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_feedback(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(feedback_html(result), encoding="utf-8")
+    return path

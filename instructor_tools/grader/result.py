@@ -1,0 +1,143 @@
+"""The one result object every output is made from (JSON, Gradescope, gradebook, CSV, HTML).
+
+`GradeResult.to_dict()` is plain JSON and follows result_schema.json; `validate()` checks a
+dict against that schema, so a host can check what a container wrote.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+SCHEMA_PATH = pathlib.Path(__file__).with_name("result_schema.json")
+SCHEMA_VERSION = 1
+# passed: full points. failed: the student's code gave a wrong answer or raised.
+# timeout / crashed: it hung or killed its process. grader_error: a bug on our side (0 points,
+# reported to staff, never blamed on the student in the feedback).
+STATUSES = ("passed", "failed", "timeout", "crashed", "grader_error")
+
+
+@dataclasses.dataclass
+class CheckResult:
+    question: str
+    name: str
+    max_points: float
+    points: float = 0.0
+    status: str = "failed"
+    message: str = ""
+    seconds: float = 0.0
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclasses.dataclass
+class QuestionResult:
+    qid: str
+    title: str
+    max_points: float
+    notebook: str
+    grade_id: str
+    checks: list[CheckResult] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+@dataclasses.dataclass
+class Deliverable:
+    """A file staff grade by hand (plot, log, write-up): reported, never scored."""
+    path: str
+    found: bool
+    note: str = ""
+
+
+@dataclasses.dataclass
+class GradeResult:
+    student: str
+    submission: str
+    assignment: str = "hw1"
+    questions: list[QuestionResult] = dataclasses.field(default_factory=list)
+    deliverables: list[Deliverable] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)   # problems grading this submission
+    notes: list[str] = dataclasses.field(default_factory=list)    # e.g. files left out of the copy
+    grader: dict = dataclasses.field(default_factory=dict)       # version, scale, device, isolation
+    seconds: float = 0.0
+    peak_memory_mb: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_points for q in self.questions)
+
+    @property
+    def grader_errors(self) -> list[CheckResult]:
+        return [c for q in self.questions for c in q.checks if c.status == "grader_error"]
+
+    def question(self, qid: str) -> QuestionResult:
+        return next(q for q in self.questions if q.qid == qid)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "student": self.student,
+            "submission": self.submission,
+            "assignment": self.assignment,
+            "score": self.score,
+            "max_score": self.max_score,
+            "seconds": round(self.seconds, 3),
+            "questions": [{
+                "id": q.qid, "title": q.title, "score": q.points, "max_score": q.max_points,
+                "notebook": q.notebook, "grade_id": q.grade_id, "seconds": round(q.seconds, 3),
+                "checks": [{
+                    "name": c.name, "question": c.question, "points": c.points,
+                    "max_points": c.max_points, "passed": c.passed, "status": c.status,
+                    "message": c.message, "seconds": round(c.seconds, 3), "metrics": c.metrics,
+                } for c in q.checks],
+            } for q in self.questions],
+            "deliverables": [dataclasses.asdict(d) for d in self.deliverables],
+            "errors": list(self.errors),
+            "notes": list(self.notes),
+            "grader": dict(self.grader),
+            "peak_memory_mb": dict(self.peak_memory_mb),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GradeResult":
+        validate(data)
+        result = cls(student=data["student"], submission=data["submission"],
+                     assignment=data["assignment"], errors=list(data["errors"]),
+                     notes=list(data.get("notes", [])), grader=dict(data["grader"]),
+                     seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]))
+        for q in data["questions"]:
+            qr = QuestionResult(q["id"], q["title"], q["max_score"], q["notebook"], q["grade_id"],
+                                seconds=q["seconds"])
+            qr.checks = [CheckResult(c["question"], c["name"], c["max_points"], c["points"],
+                                     c["status"], c["message"], c["seconds"], c.get("metrics", {}))
+                         for c in q["checks"]]
+            result.questions.append(qr)
+        result.deliverables = [Deliverable(**d) for d in data["deliverables"]]
+        return result
+
+    def write_json(self, path: pathlib.Path) -> pathlib.Path:
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = self.to_dict()
+        validate(data)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def validate(data: dict) -> None:
+    """Raise jsonschema.ValidationError if `data` does not follow result_schema.json."""
+    import jsonschema
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))

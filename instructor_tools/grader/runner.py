@@ -1,0 +1,233 @@
+"""Loading the hidden checks and running them against one staged submission.
+
+Per question, one worker process serves all checks (restarted if a check kills it); the
+checks themselves run here, in the grader, and only send inputs to / read outputs from
+the worker. A check's failure, hang or crash costs its own points only.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+import pathlib
+import shlex
+import sys
+import time
+import traceback
+import zlib
+
+import numpy as np
+
+from .. import questions as qmap
+from . import checks as C
+from .client import StudentProblem, WorkerClient
+from .result import CheckResult, QuestionResult
+
+SUITE_PACKAGE = "hw1_hidden_checks"
+
+
+# ---------------------------------------------------------------- the hidden suite
+
+class Suite:
+    def __init__(self, tests_dir: pathlib.Path):
+        self.dir = pathlib.Path(tests_dir)
+        if not (self.dir / "__init__.py").is_file():
+            raise SystemExit(f"grade: no hidden checks at {self.dir} (expected autograder_tests/ "
+                             "with __init__.py); pass --tests or set GRADER_TESTS_DIR")
+        self.package = self._load_package()
+        self.checks: dict[str, list[C.CheckSpec]] = {q.qid: [] for q in qmap.QUESTIONS}
+        for path in sorted(self.dir.glob("test_*.py")):
+            module = importlib.import_module(f"{SUITE_PACKAGE}.{path.stem}")
+            for _, func in inspect.getmembers(module, inspect.isfunction):
+                spec = getattr(func, "check_spec", None)
+                if spec is None:
+                    continue
+                if spec.question not in self.checks:
+                    raise SystemExit(f"grade: {path.name}: {func.__name__} names unknown question "
+                                     f"{spec.question}")
+                self.checks[spec.question].append(spec)
+        for qid, specs in self.checks.items():
+            specs.sort(key=lambda s: s.order)
+            total = sum(s.points for s in specs)
+            if abs(total - qmap.BY_ID[qid].points) > 1e-9:
+                raise SystemExit(f"grade: the hidden checks of {qid} add up to {total} points, but "
+                                 f"questions.py gives it {qmap.BY_ID[qid].points}")
+        self.thresholds = json.loads((self.dir / "thresholds.json").read_text())
+        self.deliverables = getattr(importlib.import_module(f"{SUITE_PACKAGE}.deliverables"),
+                                    "DELIVERABLES", [])
+
+    def _load_package(self):
+        if SUITE_PACKAGE in sys.modules:
+            loaded = pathlib.Path(sys.modules[SUITE_PACKAGE].__file__).parent.resolve()
+            if loaded == self.dir.resolve():
+                return sys.modules[SUITE_PACKAGE]
+            for name in [m for m in sys.modules if m == SUITE_PACKAGE or m.startswith(SUITE_PACKAGE + ".")]:
+                del sys.modules[name]
+        spec = importlib.util.spec_from_file_location(
+            SUITE_PACKAGE, self.dir / "__init__.py", submodule_search_locations=[str(self.dir)])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[SUITE_PACKAGE] = package
+        spec.loader.exec_module(package)
+        return package
+
+    def module(self, name: str):
+        return importlib.import_module(f"{SUITE_PACKAGE}.{name}")
+
+
+# ---------------------------------------------------------------- fixtures
+
+class Reference:
+    """The reference solution, imported into the grader (never into the worker)."""
+
+    def __init__(self, reference_dir: pathlib.Path):
+        self.dir = pathlib.Path(reference_dir)
+        self.part1_dir = self.dir / "1_cs231n"
+        self.part2_dir = self.dir / "2_pytorch"
+
+    def _import(self, root: pathlib.Path, name: str):
+        top = name.split(".")[0]
+        loaded = sys.modules.get(top)
+        if loaded is not None:
+            where = pathlib.Path(getattr(loaded, "__file__", "") or "").resolve()
+            if root.resolve() not in where.parents:
+                raise RuntimeError(f"module {top} is already imported from {where}, "
+                                   f"not from the reference at {root}")
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        return importlib.import_module(name)
+
+    def part1(self, name: str):
+        return self._import(self.part1_dir, name)
+
+    def part2(self, name: str):
+        return self._import(self.part2_dir, name)
+
+
+class SubmissionInfo:
+    """What the grader reads from the submission itself (as text, never as code)."""
+
+    def __init__(self, staged_root: pathlib.Path):
+        self.root = staged_root
+        self.part1 = staged_root / "1_cs231n"
+        self.part2 = staged_root / "2_pytorch"
+
+    def hyperparams(self, section: str, keys) -> dict:
+        path = self.part1 / "hyperparams.json"
+        if not path.is_file():
+            raise C.Fail("1_cs231n/hyperparams.json is missing; the tuning cells of the Part 1 "
+                         "notebooks write it")
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise C.Fail(f"1_cs231n/hyperparams.json is not valid JSON ({exc})") from None
+        block = values.get(section) if isinstance(values, dict) else None
+        if not isinstance(block, dict):
+            raise C.Fail(f'1_cs231n/hyperparams.json has no "{section}" section')
+        missing = [k for k in keys if block.get(k) is None]
+        if missing:
+            raise C.Fail(f'1_cs231n/hyperparams.json: "{section}" does not set '
+                         + ", ".join(missing) + " yet")
+        bad = [k for k in keys if not isinstance(block[k], (int, float, str)) or isinstance(block[k], bool)]
+        if bad:
+            raise C.Fail(f'1_cs231n/hyperparams.json: "{section}": ' + ", ".join(bad)
+                         + " should be numbers")
+        return {k: block[k] for k in keys}
+
+    def run_args(self, model: str) -> list[str]:
+        """The train.py arguments of 2_pytorch/run_<model>.sh (its one train.py command)."""
+        name = f"run_{model}.sh"
+        path = self.part2 / name
+        if not path.is_file():
+            raise C.Fail(f"2_pytorch/{name} is missing")
+        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if "train.py" in line and not line.lstrip().startswith("#")]
+        if len(lines) != 1:
+            raise C.Fail(f"2_pytorch/{name} should hold exactly one `python -u train.py ...` "
+                         f"command; it holds {len(lines)}")
+        try:
+            words = shlex.split(lines[0], comments=True)
+        except ValueError as exc:
+            raise C.Fail(f"2_pytorch/{name}: the train.py command cannot be read ({exc})") from None
+        start = next((i for i, w in enumerate(words) if w.endswith("train.py")), None)
+        if start is None:
+            raise C.Fail(f"2_pytorch/{name}: no train.py in the command")
+        rest = words[start + 1:]
+        for stop in ("|", ">", ">>", "&&", ";", "2>&1", "&"):
+            if stop in rest:
+                rest = rest[:rest.index(stop)]
+        return rest
+
+
+class Settings:
+    def __init__(self, config, suite: Suite, device: str):
+        self.scale, self.device, self.config = config.scale, device, config
+        self.suite = suite
+
+    def threshold(self, key: str) -> dict:
+        """The calibrated entry for `key` at this scale (and device, where it matters)."""
+        table = self.suite.thresholds["scales"][self.scale]
+        for k in (f"{key}@{self.device}", key):
+            if k in table:
+                return table[k]
+        raise KeyError(f"no threshold for {key} at scale {self.scale} ({self.device})")
+
+
+# ---------------------------------------------------------------- running
+
+def check_seed(base: int, name: str) -> int:
+    return (base * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
+
+
+def run_question(qid: str, specs, fixtures: dict, client: WorkerClient, config, log) -> QuestionResult:
+    q = qmap.BY_ID[qid]
+    qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
+    started = time.perf_counter()
+    memo: dict = {}
+    for spec in specs:
+        qr.checks.append(run_check(spec, dict(fixtures, memo=memo), client, config, log))
+    qr.seconds = time.perf_counter() - started
+    return qr
+
+
+def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, log) -> CheckResult:
+    res = CheckResult(spec.question, spec.name, spec.points)
+    fixtures = dict(fixtures, rng=np.random.default_rng(check_seed(config.seed, spec.name)))
+    params = inspect.signature(spec.func).parameters
+    missing_part = [p for p in spec.needs if fixtures["parts"].get(p) is None]
+    started = time.monotonic()
+    client.deadline = started + spec.timeout_for(config.scale) * config.timeout_factor
+    client.current = None
+    try:
+        if missing_part:
+            folder = {"part1": "1_cs231n", "part2": "2_pytorch"}[missing_part[0]]
+            raise C.Fail(f"the submission has no {folder}/ folder")
+        outcome = spec.func(**{name: fixtures[name] for name in params})
+        message, metrics = (outcome if isinstance(outcome, tuple) else (outcome, {}))
+        res.status, res.points, res.message = "passed", spec.points, message or "correct"
+        res.metrics = dict(metrics or {})
+    except C.Fail as fail:
+        res.message, res.metrics = str(fail), dict(fail.metrics)
+    except StudentProblem as problem:
+        res.status = {"timeout": "timeout", "crash": "crashed"}.get(problem.kind, "failed")
+        who = client.current or "your code"
+        if problem.kind == "timeout":
+            limit = spec.timeout_for(config.scale) * config.timeout_factor
+            res.message = f"{who} took longer than the {limit:.0f} s allowed and was stopped " \
+                          "(an endless loop, or far too slow?)"
+        elif problem.kind == "crash":
+            res.message = f"while running {who}, {problem}"
+        else:
+            res.message = f"{who} {problem}"
+    except Exception:  # a bug in the check itself: never the student's fault
+        res.status = "grader_error"
+        res.message = ("the grader could not finish this check (a problem on the grader's side, "
+                       "not in your code); staff have been told")
+        log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")
+        fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: "
+                                  f"{traceback.format_exc(limit=-3).strip()}")
+    finally:
+        client.deadline = None
+        res.seconds = time.monotonic() - started
+    res.message = res.message[:1500]
+    return res

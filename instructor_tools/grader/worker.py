@@ -1,0 +1,377 @@
+"""The grading worker: the only process that runs student code.
+
+Started by the grader (client.WorkerClient) as `python -I -S -B worker.py REQ_FD RESP_FD LIMITS`
+under an unprivileged user, in a scratch copy of the submission, with resource limits and a
+clean environment. It answers requests that arrive on REQ_FD and writes replies to RESP_FD;
+stdout and stderr belong to the student's code (prints never reach the protocol).
+
+It imports nothing from the grader: this file is self-contained on purpose, so the worker
+needs to read no file outside the submission copy and the Python installation.
+
+Frame: 8-byte big-endian length, then a 4-byte length of the JSON header, the header, and
+the blobs it lists (numpy .npy bytes, always loaded with allow_pickle=False).
+Values in headers: JSON scalars and lists, plus tagged objects
+  {"$nd": i} array (blob i)      {"$tensor": i} torch tensor (blob i)
+  {"$npscalar": i} numpy scalar  {"$tuple": [...]}   {"$dict": [[key, value], ...]}
+  {"$ref": n, "type": name} an object kept here (anything not plain data).
+"""
+import importlib
+import io
+import json
+import os
+import random
+import struct
+import sys
+import time
+import traceback
+
+MAX_DEPTH = 12
+MAX_ITEMS = 20000
+
+
+class Codec:
+    """Encode replies / decode requests; keeps non-plain objects in a handle table."""
+
+    def __init__(self):
+        self.handles = {}
+        self.next_handle = 1
+
+    def keep(self, obj):
+        n = self.next_handle
+        self.next_handle += 1
+        self.handles[n] = obj
+        return {"$ref": n, "type": type(obj).__name__}
+
+    def encode(self, obj, blobs, depth=0):
+        np = sys.modules.get("numpy")
+        torch = sys.modules.get("torch")
+        if obj is None or type(obj) in (bool, float, str):
+            return obj
+        if type(obj) is int:
+            return obj if abs(obj) <= 2**62 else self.keep(obj)
+        if depth > MAX_DEPTH:
+            return self.keep(obj)
+        if np is not None and isinstance(obj, np.ndarray) and obj.dtype != object:
+            return {"$nd": self._blob(obj, blobs)}
+        if np is not None and isinstance(obj, np.generic) and not isinstance(obj, np.object_):
+            return {"$npscalar": self._blob(np.asarray(obj), blobs)}
+        if torch is not None and isinstance(obj, torch.Tensor):
+            arr = obj.detach().cpu()
+            if arr.dtype == torch.bfloat16:
+                arr = arr.float()
+            return {"$tensor": self._blob(arr.numpy(), blobs)}
+        if type(obj) in (list, tuple) and len(obj) <= MAX_ITEMS:
+            items = [self.encode(v, blobs, depth + 1) for v in obj]
+            return items if type(obj) is list else {"$tuple": items}
+        if isinstance(obj, dict) and len(obj) <= MAX_ITEMS and all(type(k) in (str, int) for k in obj):
+            return {"$dict": [[k, self.encode(v, blobs, depth + 1)] for k, v in obj.items()]}
+        return self.keep(obj)
+
+    @staticmethod
+    def _blob(arr, blobs):
+        import numpy as np
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        blobs.append(buf.getvalue())
+        return len(blobs) - 1
+
+    def decode(self, value, blobs):
+        if isinstance(value, list):
+            return [self.decode(v, blobs) for v in value]
+        if not isinstance(value, dict):
+            return value
+        (tag, payload), = value.items()
+        if tag == "$nd":
+            return _load(blobs[payload])
+        if tag == "$npscalar":
+            return _load(blobs[payload])[()]
+        if tag == "$tensor":
+            import torch
+            return torch.from_numpy(_load(blobs[payload]))
+        if tag == "$tuple":
+            return tuple(self.decode(v, blobs) for v in payload)
+        if tag == "$dict":
+            return {k: self.decode(v, blobs) for k, v in payload}
+        if tag == "$ref":
+            return self.handles[payload]
+        raise ValueError(f"unknown tag {tag}")
+
+
+def _load(blob):
+    import numpy as np
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def read_frame(fd):
+    head = _read_exact(fd, 8)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">Q", head)
+    payload = _read_exact(fd, size)
+    (hlen,) = struct.unpack(">I", payload[:4])
+    header = json.loads(payload[4:4 + hlen])
+    blobs, pos = [], 4 + hlen
+    for n in header.get("blobs", []):
+        blobs.append(payload[pos:pos + n])
+        pos += n
+    return header, blobs
+
+
+def _read_exact(fd, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(fd, header, blobs):
+    header = dict(header, blobs=[len(b) for b in blobs])
+    hbytes = json.dumps(header).encode()
+    payload = b"".join([struct.pack(">I", len(hbytes)), hbytes, *blobs])
+    data = struct.pack(">Q", len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+# ---------------------------------------------------------------- requests
+
+def resolve(codec, target):
+    """target: {"module": "pkg.mod"} or {"ref": n}, plus an optional dotted "attr"."""
+    if "ref" in target:
+        obj = codec.handles[target["ref"]]
+    else:
+        obj = importlib.import_module(target["module"])
+    for name in filter(None, target.get("attr", "").split(".")):
+        obj = getattr(obj, name)
+    return obj
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    import numpy as np
+    np.random.seed(seed)
+    if "torch" in sys.modules:
+        import torch
+        torch.manual_seed(seed)
+
+
+def handle(codec, req, blobs):
+    op = req["op"]
+    args = codec.decode(req.get("args", []), blobs)
+    kwargs = codec.decode(req.get("kwargs", {"$dict": []}), blobs)
+    if op == "call":
+        fn = resolve(codec, req["target"])
+        result = fn(*args, **kwargs)
+    elif op == "get":
+        result = resolve(codec, req["target"])
+    elif op == "getitem":
+        result = resolve(codec, req["target"])[args[0]]
+    elif op == "setattr":
+        setattr(resolve(codec, req["target"]), req["name"], args[0])
+        result = None
+    elif op == "setitem":
+        resolve(codec, req["target"])[args[0]] = args[1]
+        result = None
+    elif op == "release":
+        for n in req["refs"]:
+            codec.handles.pop(n, None)
+        result = None
+    elif op == "seed":
+        seed_everything(int(req["seed"]))
+        result = None
+    elif op == "load_npy":
+        import numpy as np
+        result = np.load(req["path"], allow_pickle=False, mmap_mode=req.get("mmap"))
+    elif op == "helper":
+        result = HELPERS[req["name"]](*args, **kwargs)
+    elif op == "ping":
+        result = {"pid": os.getpid(), "uid": os.getuid()}
+    else:
+        raise ValueError(f"unknown op {op}")
+    out_blobs = []
+    value = codec.keep(result) if req.get("keep") else codec.encode(result, out_blobs)
+    return {"ok": True, "value": value}, out_blobs
+
+
+def describe_error(exc):
+    """The student's own frames of the traceback (files inside the submission copy)."""
+    root = os.getcwd().rsplit(os.sep, 1)[0]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith(root) and not f.filename.endswith("worker.py")]
+    where = [f"{os.path.relpath(f.filename, root)}, line {f.lineno}, in {f.name}" for f in frames[-4:]]
+    info = {"type": type(exc).__name__, "message": str(exc)[:2000], "where": where}
+    if isinstance(exc, SyntaxError):
+        info["where"].append(f"{os.path.relpath(exc.filename or '?', root)}, line {exc.lineno}")
+    if isinstance(exc, SystemExit):
+        info["message"] = f"sys.exit({exc.code!r}) was called"
+    return info
+
+
+# ---------------------------------------------------------------- helpers
+# Data preparation the notebooks do for the student (not graded code): kept here so the
+# worker never needs grader files. The grader keeps their results in the worker (by reference).
+
+def part1_columns(train_x, train_y, heldout_x, num_train):
+    """softmax.ipynb: flatten, subtract the mean training image, one example per column
+    with a row of ones appended: ((D+1, N) train, (N,) labels, (D+1, M) held out)."""
+    import numpy as np
+    xtr, xte = _centred_rows(train_x[:num_train], heldout_x)
+    ones = lambda n: np.ones((1, n))
+    return (np.vstack([xtr.T, ones(len(xtr))]), np.asarray(train_y[:num_train]),
+            np.vstack([xte.T, ones(len(xte))]))
+
+
+def part1_rows(train_x, train_y, heldout_x, num_train, num_val):
+    """two_layer_net.ipynb: flatten and subtract the mean training image, one example per
+    row. Validation: the num_val images after the 49000 training ones."""
+    import numpy as np
+    val = slice(49000, 49000 + num_val)
+    xtr, xte, xval = _centred_rows(train_x[:num_train], heldout_x, train_x[val])
+    return xtr, np.asarray(train_y[:num_train]), xval, np.asarray(train_y[val]), xte
+
+
+def _centred_rows(train, *others):
+    import numpy as np
+    xtr = train.reshape(len(train), -1).astype(np.float64)
+    mean = xtr.mean(axis=0)
+    xtr -= mean
+    rest = [o.reshape(len(o), -1).astype(np.float64) - mean for o in others]
+    return (xtr, *rest)
+
+
+def part1_images(train_x, train_y, heldout_x, num_train, num_val):
+    """convnet.ipynb (get_CIFAR10_data): (N, 3, 32, 32) float images minus the mean training
+    image. Returns (the Solver's data dict, held-out images)."""
+    import numpy as np
+    val = slice(49000, 49000 + num_val)
+    xtr = train_x[:num_train].astype(np.float64)
+    mean = xtr.mean(axis=0)
+    nchw = lambda a: np.ascontiguousarray((a - mean).transpose(0, 3, 1, 2))
+    data = {"X_train": nchw(xtr), "y_train": np.asarray(train_y[:num_train]),
+            "X_val": nchw(train_x[val].astype(np.float64)), "y_val": np.asarray(train_y[val])}
+    return data, nchw(heldout_x.astype(np.float64))
+
+
+def predict_in_batches(model, X, batch_size):
+    """argmax over classes of model.loss(X) (scores), a batch at a time."""
+    import numpy as np
+    preds = [np.argmax(model.loss(X[s:s + batch_size]), axis=1) for s in range(0, len(X), batch_size)]
+    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+
+
+def part2_split(train_x, train_y, num_train, num_val):
+    """train.py's split: the first num_train images train, the images from 49000 validate."""
+    import numpy as np
+    val = slice(49000, 49000 + num_val)
+    return (np.ascontiguousarray(train_x[:num_train]), np.asarray(train_y[:num_train]),
+            np.ascontiguousarray(train_x[val]), np.asarray(train_y[val]))
+
+
+def ignore(*args, **kwargs):
+    """A log function that drops what it is given."""
+
+
+def ignore_ref():
+    return ignore
+
+
+HELPERS = {"part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
+           "predict_in_batches": predict_in_batches, "part2_split": part2_split,
+           "ignore": ignore_ref}
+
+
+# ---------------------------------------------------------------- main loop
+
+def confine(limits):
+    """Applied before any student code runs: resource limits, no network (when allowed),
+    no privilege gain, then the unprivileged user. Called while still root if the grader
+    is root; every step that needs root is best effort and reported back."""
+    import resource
+    report = {"network_isolated": False}
+    if limits.get("isolate_network"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            report["network_isolated"] = libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+        except OSError:
+            pass
+    for name, value in limits.get("rlimits", {}).items():
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs
+    except (OSError, AttributeError):
+        pass
+    uid, gid = limits.get("uid"), limits.get("gid")
+    if uid is not None and uid != os.getuid():
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        try:
+            os.setuid(0)
+        except PermissionError:
+            pass
+        else:
+            raise SystemExit("could not drop privileges")
+    os.umask(0o077)
+    sys.path.extend(limits.get("site_dirs", []))  # started with -S: only these packages
+    report["uid"] = os.getuid()
+    return report
+
+
+def main():
+    if sys.argv[1] == "--probe":       # worker.py --probe LIMITS CODE ARG...: run CODE confined
+        confine(json.loads(sys.argv[2]))
+        code = sys.argv[3]
+        sys.argv = [sys.argv[0]] + sys.argv[4:]
+        exec(compile(code, "<probe>", "exec"), {"__name__": "__main__"})
+        return
+    if sys.argv[1] == "--exec":        # worker.py --exec LIMITS PROGRAM ARG...: exec it confined
+        confine(json.loads(sys.argv[2]))
+        os.execvp(sys.argv[3], sys.argv[3:])
+    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    limits = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    confined = confine(limits)
+    os.set_inheritable(req_fd, False)
+    os.set_inheritable(resp_fd, False)
+    codec = Codec()
+    first = read_frame(req_fd)
+    if first is None:
+        return
+    init = first[0]
+    for p in reversed(init.get("paths", [])):
+        sys.path.insert(0, p)
+    if init.get("cwd"):
+        os.chdir(init["cwd"])
+    confined["pid"] = os.getpid()
+    write_frame(resp_fd, {"ok": True, "value": {"$dict": list(confined.items())}}, [])
+    while True:
+        frame = read_frame(req_fd)
+        if frame is None:
+            return
+        req, blobs = frame
+        start = time.perf_counter()
+        try:
+            reply, out_blobs = handle(codec, req, blobs)
+        except BaseException as exc:  # student code may raise anything, SystemExit included
+            reply, out_blobs = {"ok": False, "error": describe_error(exc)}, []
+        reply["seconds"] = time.perf_counter() - start
+        try:
+            write_frame(resp_fd, reply, out_blobs)
+        except MemoryError:
+            write_frame(resp_fd, {"ok": False, "error": {
+                "type": "MemoryError", "message": "the result was too large to send back",
+                "where": []}}, [])
+
+
+if __name__ == "__main__":
+    main()
