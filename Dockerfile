@@ -6,7 +6,7 @@
 #   docker build --network host --build-arg PIP_MIRROR=... [--build-arg BASE_IMAGE=...] -t hw1-grader .
 # Run:    grade --docker SUBMISSION...   (instructor_tools/container: one hardened container per
 #         submission: --network none, read-only root, small tmpfs, --cap-drop ALL + SETUID,
-#         SETGID, CHOWN, KILL, no-new-privileges, pids/memory/CPU limits, one GPU each)
+#         SETGID, CHOWN, DAC_OVERRIDE, KILL, no-new-privileges, pids/memory/CPU limits, one GPU each)
 #
 # BASE_IMAGE: the official CUDA PyTorch runtime image, pinned. Where no registry can be reached
 # (the course machines, CI) scripts/docker_base_image.sh builds a local stand-in with the same

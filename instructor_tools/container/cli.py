@@ -139,10 +139,12 @@ def main(argv=None) -> int:
     from ..grader import submission as S
     from ..grader.cli import build_parser, unique_ids
 
-    parser = build_parser()
+    parser = build_parser()  # the grader's parser already holds add_arguments' options
     parser.prog = "python -m instructor_tools.container"
-    add_arguments(parser)
+    if not any("--docker" in a.option_strings for a in parser._actions):
+        add_arguments(parser)
     args = parser.parse_args(argv)
+    args.docker = True
     try:
         paths = S.discover(args.submissions)
     except S.SubmissionProblem as problem:

@@ -6,11 +6,15 @@ student code runs. With `--cap-drop ALL` root keeps only what that hand-over nee
 
   SETUID, SETGID  the worker drops to the student user (setgroups/setgid/setuid);
   CHOWN           the grader gives the worker its scratch copy of the submission;
+  DAC_OVERRIDE    the grader (root) enters, fills (the compiled extension) and finally deletes
+                  that scratch copy, which by then belongs to the student user;
   KILL            the grader stops the worker's processes, which belong to another user.
 
-Nothing else: no DAC_OVERRIDE (root reads only files it owns), no SYS_ADMIN (the container is
-already without network, so the worker's own network namespace is not needed), no NET_*,
-no MKNOD. `no-new-privileges` stops setuid programs from regaining anything.
+These stay with the grader only: the kernel clears every capability of a process when it
+switches from root to another user, so student code runs with none, and
+`no-new-privileges` stops setuid programs from regaining any. Not added: SYS_ADMIN (the
+container has no network already, so the worker's own network namespace is not needed),
+NET_*, MKNOD, FOWNER, SYS_PTRACE and the rest of Docker's defaults.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import dataclasses
 import os
 import pathlib
 
-CAPABILITIES = ("SETUID", "SETGID", "CHOWN", "KILL")
+CAPABILITIES = ("SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE", "KILL")
 SUBMISSION_MOUNT = "/submission"
 
 

@@ -6,8 +6,9 @@
 `build` runs `docker build --network host` through scripts/pip_mirror.py (so pip inside the
 build sees this machine's package indexes and CA bundle), labels the image with the hash of
 the hidden checks, prints its build time and size, and removes the image it replaced.
-BASE_IMAGE defaults to the Dockerfile's official PyTorch image; HW1_BASE_IMAGE or --base
-replace it (e.g. the local stand-in from scripts/docker_base_image.sh).
+BASE_IMAGE: --base, else $HW1_BASE_IMAGE, else the Dockerfile's official PyTorch image or
+the local stand-in from scripts/docker_base_image.sh, whichever is present, else the
+official one (pulled).
 """
 from __future__ import annotations
 
@@ -25,10 +26,35 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
 
 
+def official_base() -> str:
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        if line.startswith("ARG BASE_IMAGE="):
+            return line.split("=", 1)[1].strip()
+    raise docker_cli.EngineError("the Dockerfile has no `ARG BASE_IMAGE=` line")
+
+
+def local_base() -> str:
+    """The tag scripts/docker_base_image.sh gives its stand-in for the official image."""
+    pins = (REPO / "requirements.txt").read_text().splitlines()
+    torch = next(line.split("==")[1] for line in pins if line.startswith("torch=="))
+    return f"hw1-pytorch-local:{torch}"
+
+
+def default_base() -> str | None:
+    """$HW1_BASE_IMAGE; else the official base or the local stand-in, whichever is here;
+    else None (the build pulls the official one)."""
+    if os.environ.get("HW1_BASE_IMAGE"):
+        return os.environ["HW1_BASE_IMAGE"]
+    for candidate in (official_base(), local_base()):
+        if docker_cli.image_info(candidate) is not None:
+            return candidate
+    return None
+
+
 def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False) -> dict:
     """Build the image; returns {"tag", "id", "seconds", "size_bytes", "base"}."""
     docker_cli.require_engine()
-    base = base or os.environ.get("HW1_BASE_IMAGE")
+    base = base or default_base()
     before = docker_cli.image_info(tag)
     cmd = [sys.executable, str(REPO / "scripts" / "pip_mirror.py"), "--",
            "docker", "build", "--network", "host", "--tag", tag,
