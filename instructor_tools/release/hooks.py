@@ -7,10 +7,14 @@ the build greps its log for that and audits the result.
 """
 import os
 import pathlib
+import shutil
 import stat
 
 from . import hyperparams, notebooks, strip
-from .course import config as course_config
+from .course import REPO, config as course_config
+
+# Copied from the repository root, the one place that pins the dependencies.
+ENVIRONMENT_FILES = ("requirements.txt", "environment.yml")
 
 
 def restore_modes(release: pathlib.Path, source: pathlib.Path) -> None:
@@ -25,6 +29,9 @@ def restore_modes(release: pathlib.Path, source: pathlib.Path) -> None:
 
 
 def finish_release(release: pathlib.Path, source: pathlib.Path) -> dict:
+    for name in ENVIRONMENT_FILES:
+        if not (source / name).exists():
+            shutil.copyfile(REPO / name, release / name)
     restore_modes(release, source)
     stripped = strip.strip_tree(release)
     normalised = notebooks.normalise_tree(release)
