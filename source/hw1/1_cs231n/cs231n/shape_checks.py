@@ -20,20 +20,25 @@ def _require_positive_int(name, value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
-def sliding_output_size(layer, axis, size, window, stride, pad=0):
+def sliding_output_size(layer, axis, size, window, stride, pad=None):
     """Number of window positions along one axis; ValueError if they do not tile it evenly."""
-    padded = size + 2 * pad
+    padded = size + 2 * (pad or 0)
     if window > padded:
         raise ValueError(
             f"{layer}: the window {axis} {window} is larger than the "
             f"{'padded ' if pad else ''}input {axis} {padded}."
         )
     if (padded - window) % stride != 0:
+        if pad is None:
+            arithmetic = f"({size} - {window}) = {padded - window}"
+            advice = "Choose a window and stride with (size - window) % stride == 0."
+        else:
+            arithmetic = f"({size} + 2*{pad} - {window}) = {padded - window}"
+            advice = "Choose a stride and pad with (size + 2*pad - window) % stride == 0."
         raise ValueError(
             f"{layer}: a window of {axis} {window} with stride {stride}"
-            f"{f' and pad {pad}' if pad else ''} does not fit the input {axis} {size} evenly: "
-            f"({size} + 2*{pad} - {window}) = {padded - window} is not divisible by {stride}. "
-            f"Choose a stride and pad with (H + 2*pad - window) % stride == 0."
+            f"{'' if pad is None else f' and pad {pad}'} does not fit the input {axis} {size} "
+            f"evenly: {arithmetic} is not divisible by {stride}. {advice}"
         )
     return 1 + (padded - window) // stride
 
