@@ -43,6 +43,7 @@ N_CLASSES = 10
 PIXEL_MEAN = (125.3, 123.0, 113.9)
 PIXEL_STD = (63.0, 62.1, 66.7)
 CHECKPOINT_FORMAT = 1
+WHITENING_IMAGES = 2000  # training images passed to a model's init_from_data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -389,6 +390,8 @@ def fit(model, optimizer, args, train_x, train_y, val_x, val_y, device, log=_wri
         factor = _lr_factor(recipe.warmup_fraction, args.epochs * steps_per_epoch)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     augmenter = Augmenter(n, recipe.translate, gen, device) if recipe.augment else None
+    if hasattr(model, "init_from_data"):  # data-dependent set-up, e.g. MyModel's whitening layer
+        model.init_from_data(to_model_input(train_x[:WHITENING_IMAGES]))
     history = {k: [] for k in ("epoch", "seen", "step", "train_loss", "val_loss", "val_acc",
                                "epoch_seconds")}
     history.update(train_seconds=0.0, steps=0, images=0, stopped_early=False)

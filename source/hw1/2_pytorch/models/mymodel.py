@@ -1,19 +1,23 @@
 """The challenge model: a small, fast all-convolutional network for CIFAR-10.
 
 Ideas taken from the fast CIFAR-10 training recipes (ResNet-9 by Page, airbench by
-Jordan): max pooling right after the first convolution of each block, so most
-convolutions run at low resolution; batch normalisation and GELU after every
-convolution; few but wide blocks; a global max pool; and a down-scaled final
-layer, which suits label smoothing. The training recipe in train.py (flip and
-translate augmentation, label smoothing, warm-up then linearly decaying learning
-rate) matters as much as the architecture.
-
-On a GPU the forward pass runs in bfloat16 (autocast) with channels-last tensors;
-in eval mode the scores are averaged over each image and its mirror image
-(test-time augmentation).
+Jordan), written anew here:
+- a fixed first layer that whitens 2x2 pixel patches (set from the training data
+  by `init_from_data`, which train.fit calls before training), so the network
+  starts from decorrelated inputs;
+- max pooling right after the first convolution of each block, so most
+  convolutions run at low resolution; batch normalisation and GELU after every
+  convolution; few but wide blocks; a global max pool; a down-scaled last layer,
+  which suits label smoothing;
+- in eval mode, the scores are averaged over the image, its mirror image and two
+  copies shifted by one pixel (test-time augmentation).
+The training recipe in train.py (flips and translations, label smoothing, warm-up
+then linearly decaying learning rate) matters as much as the architecture.
+On a GPU the forward pass runs in bfloat16 (autocast) on channels-last tensors.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 def conv_bn_gelu(c_in, c_out, kernel_size, pool=False):
@@ -26,10 +30,15 @@ def conv_bn_gelu(c_in, c_out, kernel_size, pool=False):
 
 
 class MyModel(nn.Module):
+    # Switches for experiments (the reference uses both).
+    use_whitening = True
+    shifted_test_views = True
+    convs_per_block = 2
+
     def __init__(self, im_size, hidden_dim, kernel_size, n_classes):
-        """Stem conv, then three blocks (conv - pool - BN - GELU, conv - BN - GELU)
-        of widths hidden_dim, 4*hidden_dim, 4*hidden_dim, then global max pool and
-        a linear layer.
+        """Whitening layer (2x2 patches -> 8*C channels) - GELU, then three blocks
+        (conv - pool - BN - GELU, conv - BN - GELU) of widths hidden_dim,
+        4*hidden_dim, 4*hidden_dim, then global max pool and a linear layer.
 
         Args:
             im_size (tuple): (channels, height, width) of the input images.
@@ -40,25 +49,56 @@ class MyModel(nn.Module):
         super().__init__()
         channels = im_size[0]
         ### BEGIN SOLUTION
-        widths = (hidden_dim, 4 * hidden_dim, 4 * hidden_dim)
-        stem_width = max(hidden_dim // 2, 8)
-        layers = [conv_bn_gelu(channels, stem_width, kernel_size)]
-        c_in = stem_width
-        for width in widths:
-            layers += [conv_bn_gelu(c_in, width, kernel_size, pool=True),
-                       conv_bn_gelu(width, width, kernel_size)]
+        if self.use_whitening:
+            # 2 * (C*2*2) filters: each whitening direction and its negative, so the
+            # GELU after it keeps both signs. Fixed weights, learned bias.
+            self.whitening = nn.Conv2d(channels, 8 * channels, kernel_size=2)
+            self.whitening.weight.requires_grad_(False)
+            stem = [self.whitening, nn.GELU()]
+            c_in = 8 * channels
+        else:
+            c_in = max(hidden_dim // 2, 8)
+            stem = [conv_bn_gelu(channels, c_in, kernel_size)]
+        layers = stem
+        for width in (hidden_dim, 4 * hidden_dim, 4 * hidden_dim):
+            layers.append(conv_bn_gelu(c_in, width, kernel_size, pool=True))
+            layers += [conv_bn_gelu(width, width, kernel_size)
+                       for _ in range(self.convs_per_block - 1)]
             c_in = width
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(c_in, n_classes, bias=False)
-        self.logit_scale = 0.125  # small logits early on: calmer start, works with label smoothing
+        self.logit_scale = 0.125  # small logits: a calmer start, and suits label smoothing
         ### END SOLUTION
+
+    @torch.no_grad()
+    def init_from_data(self, images, eps=5e-4):
+        """Set `self.whitening`, a 2x2 conv with 2*C*4 filters, from training images.
+
+        train.fit calls this once before training, with normalised float images
+        (N, C, H, W); a model without a `whitening` layer is left unchanged. Each
+        2x2 patch (C*4 numbers) is projected on the eigenvectors of the patches'
+        covariance and divided by the square root of the eigenvalue, so the outputs
+        are uncorrelated with unit variance (the second half: the same, negated).
+        """
+        whitening = getattr(self, "whitening", None)
+        if whitening is None:
+            return
+        c = images.shape[1]
+        patches = images.float().unfold(2, 2, 1).unfold(3, 2, 1)  # (N, C, H-1, W-1, 2, 2)
+        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, c * 4)
+        patches = patches - patches.mean(0)
+        covariance = (patches.T @ patches / (len(patches) - 1)).double()  # (C*4, C*4)
+        eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+        filters = eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]  # (C*4, C*4)
+        filters = filters.reshape(-1, c, 2, 2).to(whitening.weight)
+        whitening.weight.copy_(torch.cat([filters, -filters]))
 
     def scores(self, images):
         """Logits for one view of the images: float tensor (N, C, H, W) -> (N, n_classes)."""
         ### BEGIN SOLUTION
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=images.is_cuda):
             x = images.contiguous(memory_format=torch.channels_last) if images.is_cuda else images
-            x = self.features(x)  # (N, 4*hidden_dim, H/8, W/8)
+            x = self.features(x)  # (N, 4*hidden_dim, h, w)
             x = torch.amax(x, dim=(2, 3))  # global max pool -> (N, 4*hidden_dim)
             logits = self.classifier(x) * self.logit_scale
         return logits.float()
@@ -72,12 +112,19 @@ class MyModel(nn.Module):
 
         Returns:
             scores: float tensor (N, n_classes), logits (no softmax applied). In eval
-            mode, the mean of the logits of the images and of their mirror images.
+            mode, averaged over the images, their mirror images and shifted copies.
         """
         scores = None
         ### BEGIN SOLUTION
         scores = self.scores(images)
         if not self.training:
-            scores = 0.5 * (scores + self.scores(images.flip(-1)))
+            mirrored = images.flip(-1)
+            scores = 0.5 * (scores + self.scores(mirrored))
+            if self.shifted_test_views:
+                padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
+                padded_mirror = F.pad(mirrored, (1, 1, 1, 1), mode="reflect")
+                shifted = 0.5 * (self.scores(padded[:, :, :-2, :-2])
+                                 + self.scores(padded_mirror[:, :, 2:, 2:]))
+                scores = 0.5 * (scores + shifted)
         ### END SOLUTION
         return scores
