@@ -33,7 +33,6 @@ class MyModel(nn.Module):
     # Switches for experiments (the reference uses both).
     use_whitening = True
     shifted_test_views = True
-    convs_per_block = 2
 
     def __init__(self, im_size, hidden_dim, kernel_size, n_classes):
         """Whitening layer (2x2 patches -> 8*C channels) - GELU, then three blocks
@@ -61,9 +60,8 @@ class MyModel(nn.Module):
             stem = [conv_bn_gelu(channels, c_in, kernel_size)]
         layers = stem
         for width in (hidden_dim, 4 * hidden_dim, 4 * hidden_dim):
-            layers.append(conv_bn_gelu(c_in, width, kernel_size, pool=True))
-            layers += [conv_bn_gelu(width, width, kernel_size)
-                       for _ in range(self.convs_per_block - 1)]
+            layers += [conv_bn_gelu(c_in, width, kernel_size, pool=True),
+                       conv_bn_gelu(width, width, kernel_size)]
             c_in = width
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(c_in, n_classes, bias=False)
