@@ -192,9 +192,10 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
     else:
         acc, caps = run_part1(kind, student, sub, data, settings.scale, seed)
         source = f'hyperparams.json ("{kind}")'
-    entry = settings.threshold(key or f"{QUESTION_OF[kind]}/{kind}")
-    need = entry["threshold"]
-    metrics = {"accuracy": round(acc, 4), "threshold": need}
+    key = key or f"{QUESTION_OF[kind]}/{kind}"
+    metrics = {"accuracy": round(acc, 4), "key": key}
+    need = settings.threshold(key, metrics)["threshold"]
+    metrics["threshold"] = need
     text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}), "
             f"{100 * acc:.1f}% of {data.n_heldout} held-out images were classified right")
     if acc < need:

@@ -3,6 +3,7 @@ run_mymodel.sh's settings, under a time cap (GPU when present; on a CPU, the sma
 of _training.CPU_CHALLENGE_CAP and its own threshold), and scores the accuracy it measures on
 held-out images: 5 points for clearly beating chance, 5 for reaching the staff threshold."""
 from instructor_tools.grader.checks import Fail, check
+from instructor_tools.grader.client import StudentProblem
 
 from . import _training
 
@@ -21,8 +22,10 @@ def _train_once(student, sub, data, settings, memo):
         except Exception as exc:
             memo["outcome"] = exc
             raise
-    if isinstance(memo["outcome"], Exception):
+    if isinstance(memo["outcome"], (Fail, StudentProblem)):
         raise Fail("training MyModel failed (see the check above)")
+    if isinstance(memo["outcome"], Exception):
+        raise RuntimeError("the training run of the check above hit a grader error")
     return memo["outcome"]
 
 
@@ -35,7 +38,8 @@ def _text(acc, caps, data):
 @check(Q, 5, needs=NEEDS, timeout={"ci": 400, "full": 1500})
 def test_beats_chance(student, sub, data, settings, memo):
     acc, caps, summary = _train_once(student, sub, data, settings, memo)
-    metrics = {"accuracy": round(acc, 4), "threshold": CLEARLY_ABOVE_CHANCE, **summary}
+    metrics = {"accuracy": round(acc, 4), "threshold": CLEARLY_ABOVE_CHANCE,
+               "key": "Q8.8/part2/mymodel", **summary}
     if acc < CLEARLY_ABOVE_CHANCE:
         raise Fail(f"{_text(acc, caps, data)}; at least {100 * CLEARLY_ABOVE_CHANCE:.0f}% "
                    f"(clearly above the {100 * CHANCE:.0f}% of guessing) is needed", metrics)
@@ -45,8 +49,9 @@ def test_beats_chance(student, sub, data, settings, memo):
 @check(Q, 5, needs=NEEDS, timeout=30)
 def test_beats_staff_threshold(student, sub, data, settings, memo):
     acc, caps, _ = _train_once(student, sub, data, settings, memo)
-    need = settings.threshold("Q8.8/part2/mymodel")["threshold"]
-    metrics = {"accuracy": round(acc, 4), "threshold": need}
+    metrics = {"accuracy": round(acc, 4)}
+    need = settings.threshold("Q8.8/part2/mymodel", metrics)["threshold"]
+    metrics["threshold"] = need
     if acc < need:
         raise Fail(f"{_text(acc, caps, data)}; the staff threshold is {100 * need:.1f}%", metrics)
     return f"{_text(acc, caps, data)}: above the staff threshold of {100 * need:.1f}%", metrics

@@ -21,27 +21,9 @@ from .client import WorkerClient
 from .config import GraderConfig
 from .data import grading_data
 from .result import CheckResult, GradeResult, QuestionResult
-from .runner import Reference, Settings, Suite, SubmissionInfo, run_question
+from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_question
 
 VERSION = "1.0"
-
-
-class Lazy:
-    """A fixture built on first use (CIFAR-10 is loaded only if a check needs it)."""
-
-    def __init__(self, make):
-        self.make, self.value, self.made = make, None, False
-
-    def get(self):
-        if not self.made:
-            self.value, self.made = self.make(), True
-        return self.value
-
-
-class Fixtures(dict):
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        return value.get() if isinstance(value, Lazy) else value
 
 
 class Grader:
@@ -114,7 +96,7 @@ class Grader:
                                        work_dir)
                 if note:
                     result.notes.append(note)
-            fixtures = Fixtures(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
+            fixtures = dict(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
                                 settings=self.settings, parts=parts, errors=result.errors)
             paths = [str(p) for p in parts.values() if p]
             for qid in qids:
@@ -122,7 +104,7 @@ class Grader:
                 client = WorkerClient(self.policy, work_dir, paths, str(part_dir), log=self.log)
                 clients.append(client)
                 try:
-                    qr = run_question(qid, self.suite.checks[qid], Fixtures(fixtures, student=client),
+                    qr = run_question(qid, self.suite.checks[qid], dict(fixtures, student=client),
                                       client, self.config, self.log)
                 finally:
                     client.stop()

@@ -31,6 +31,15 @@ class Fail(Exception):
         self.metrics = metrics or {}
 
 
+class NotCalibrated(Exception):
+    """No threshold for this check at this scale/device: a grader problem, not the student's.
+    Carries the measured metrics so that calibration can read them."""
+
+    def __init__(self, message: str, metrics: dict | None = None):
+        super().__init__(message)
+        self.metrics = metrics or {}
+
+
 @dataclasses.dataclass
 class CheckSpec:
     question: str

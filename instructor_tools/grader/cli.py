@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "the hidden checks, reference and data (then student code may read them)")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    try:  # `grade --docker`: each submission in its own container (instructor_tools.container)
+        from ..container.cli import add_arguments
+    except ImportError:
+        pass
+    else:
+        add_arguments(p)
     return p
 
 
@@ -129,9 +135,13 @@ def main(argv=None) -> int:
     if args.gradescope_results and len(paths) > 1:
         print("grade: --gradescope-results is for one submission", file=sys.stderr)
         return 2
+    if getattr(args, "docker", False):
+        from ..container.cli import run as run_in_containers
+        return run_in_containers(args, paths, unique_ids(paths, args.student))
     from tqdm import tqdm
     from .api import Grader
     config = config_from(args)
+    args.out.mkdir(parents=True, exist_ok=True)
     log_lines: list[str] = []
     grader = Grader(config, log=lambda m: (log_lines.append(m), tqdm.write(m, file=sys.stderr)),
                     extra_hidden=[*args.submissions, args.out])

@@ -41,7 +41,24 @@ class StudentError(StudentProblem):
         self.type = str(info.get("type", "Exception"))[:100]
         self.detail = str(info.get("message", ""))[:2000]
         self.where = [str(w)[:300] for w in info.get("where", [])][:6]
-        super().__init__(describe_exception(self.type, self.detail, self.where), "error")
+        self.about_file = self.type in SYNTAX_ERRORS or self.type in IMPORT_ERRORS
+        if self.type in SYNTAX_ERRORS:
+            text = (f"{str(info.get('file', 'a file'))[:300]} has a syntax error at line "
+                    f"{info.get('line', '?')}: {self.detail}")
+        elif self.type in IMPORT_ERRORS:
+            text = f"your code could not be imported: {self.detail}"
+            if self.type == "ModuleNotFoundError" and "No module named 'cs231n" in self.detail \
+                    or "No module named 'models" in self.detail or "No module named 'train'" in self.detail:
+                text += " (is the file missing from the submission?)"
+            if self.where:
+                text += f" (at {self.where[-1]})"
+        else:
+            text = describe_exception(self.type, self.detail, self.where)
+        super().__init__(text, "error")
+
+
+SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")
 
 
 def describe_exception(etype: str, detail: str, where: list[str]) -> str:
@@ -51,10 +68,6 @@ def describe_exception(etype: str, detail: str, where: list[str]) -> str:
         text = "ran out of memory (the grader allows each submission a fixed amount)"
     elif etype == "SystemExit":
         text = f"stopped the program: {detail} (remove the exit call)"
-    elif etype in ("ModuleNotFoundError", "ImportError"):
-        text = f"could not be imported: {etype}: {detail}"
-    elif etype in ("SyntaxError", "IndentationError", "TabError"):
-        text = f"has a syntax error: {etype}: {detail}"
     else:
         text = f"raised {etype}: {detail}" if detail else f"raised {etype}"
     if where:
@@ -333,6 +346,8 @@ class WorkerClient:
             return {"$nd": _blob(value, blobs)}
         if isinstance(value, Tensor):
             return {"$tensor": _blob(value.array, blobs)}
+        if isinstance(value, type) and issubclass(value, np.generic):
+            return {"$dtype": np.dtype(value).name}
         if isinstance(value, RemoteRef):
             return {"$ref": value._target()["ref"]}
         if isinstance(value, list):

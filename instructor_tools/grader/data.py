@@ -21,8 +21,9 @@ HELDOUT = {"ci": 2000, "full": 10000}
 def _load_batch(path: pathlib.Path):
     with open(path, "rb") as f:
         d = pickle.load(f, encoding="bytes")  # the data set is trusted configuration
-    x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(x), np.asarray(d[b"labels"], dtype=np.int64)
+    get = lambda key: d[key.encode()] if key.encode() in d else d[key]
+    x = np.asarray(get("data"), dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(x), np.asarray(get("labels"), dtype=np.int64)
 
 
 class GradingData:

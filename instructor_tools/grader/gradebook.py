@@ -8,20 +8,30 @@ cleared; a score a grader already entered by hand (`manual_score`) is never over
 """
 from __future__ import annotations
 
+import os
 import pathlib
+import sys
+import warnings
 
 from .. import questions as qmap
 from .result import GradeResult
 
 
 def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> pathlib.Path:
+    """Record every result's question scores in the gradebook at `db_path` (made if new)."""
+    # nbgrader runs `alembic` from PATH to check the database schema: use ours.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     from nbgrader.api import Gradebook, MissingEntry
     db_path = pathlib.Path(db_path).resolve()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(f"sqlite:///{db_path}") as gb:
-        _ensure_assignment(gb, assignment, MissingEntry)
-        for result in results:
-            _record(gb, result, assignment, MissingEntry)
+    with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush notes
+        warnings.simplefilter("ignore")
+        with Gradebook(f"sqlite:///{db_path}") as gb:
+            _ensure_assignment(gb, assignment, MissingEntry)
+            for result in results:
+                _record(gb, result, assignment, MissingEntry)
     return db_path
 
 

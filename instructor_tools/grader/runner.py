@@ -164,16 +164,33 @@ class Settings:
         self.scale, self.device, self.config = config.scale, device, config
         self.suite = suite
 
-    def threshold(self, key: str) -> dict:
+    def threshold(self, key: str, metrics=None) -> dict:
         """The calibrated entry for `key` at this scale (and device, where it matters)."""
-        table = self.suite.thresholds["scales"][self.scale]
+        table = self.suite.thresholds.get("scales", {}).get(self.scale, {})
         for k in (f"{key}@{self.device}", key):
             if k in table:
                 return table[k]
-        raise KeyError(f"no threshold for {key} at scale {self.scale} ({self.device})")
+        raise C.NotCalibrated(f"no threshold for {key} at scale {self.scale} on {self.device}: "
+                              "run python -m instructor_tools.grader.calibrate", metrics)
 
 
 # ---------------------------------------------------------------- running
+
+class Lazy:
+    """A fixture built on first use (CIFAR-10 is loaded only if a check needs it)."""
+
+    def __init__(self, make):
+        self.make, self.value, self.made = make, None, False
+
+    def get(self):
+        if not self.made:
+            self.value, self.made = self.make(), True
+        return self.value
+
+
+def resolve(value):
+    return value.get() if isinstance(value, Lazy) else value
+
 
 def check_seed(base: int, name: str) -> int:
     return (base * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
@@ -202,7 +219,7 @@ def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, l
         if missing_part:
             folder = {"part1": "1_cs231n", "part2": "2_pytorch"}[missing_part[0]]
             raise C.Fail(f"the submission has no {folder}/ folder")
-        outcome = spec.func(**{name: fixtures[name] for name in params})
+        outcome = spec.func(**{name: resolve(fixtures[name]) for name in params})
         message, metrics = (outcome if isinstance(outcome, tuple) else (outcome, {}))
         res.status, res.points, res.message = "passed", spec.points, message or "correct"
         res.metrics = dict(metrics or {})
@@ -217,10 +234,13 @@ def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, l
                           "(an endless loop, or far too slow?)"
         elif problem.kind == "crash":
             res.message = f"while running {who}, {problem}"
+        elif getattr(problem, "about_file", False):
+            res.message = str(problem)
         else:
             res.message = f"{who} {problem}"
-    except Exception:  # a bug in the check itself: never the student's fault
+    except Exception as exc:  # a bug in the check itself: never the student's fault
         res.status = "grader_error"
+        res.metrics = dict(getattr(exc, "metrics", None) or {})
         res.message = ("the grader could not finish this check (a problem on the grader's side, "
                        "not in your code); staff have been told")
         log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")

@@ -1,0 +1,111 @@
+"""Calibrate the accuracy thresholds of the training-based checks from the reference.
+
+    python -m instructor_tools.grader.calibrate --scale ci --runs 3
+    python -m instructor_tools.grader.calibrate --scale full --device cuda --questions Q8.5,Q8.6,Q8.7,Q8.8
+
+Grades the reference solution (source/hw1) `--runs` times with seeds 0, 1, ..., exactly
+as students are graded (same worker, same caps, same held-out images), reads the accuracy
+each training check measured, and writes into autograder_tests/thresholds.json, per check:
+
+    threshold = chance + FRACTION * (lowest reference accuracy - chance)
+
+i.e. a submission must get FRACTION (0.8) of the reference's gain over guessing (10%), in
+its worst run. The runs, seeds, device, machine and date are stored beside each threshold.
+Keys of the challenge (Q8.8) carry the device (`@cpu`, `@cuda`): it trains under a time cap.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+
+from .config import SCALES, GraderConfig
+
+CHANCE = 0.10
+FRACTION = 0.8
+TRAINING_QUESTIONS = ("Q8.1", "Q8.2", "Q8.4", "Q8.5", "Q8.6", "Q8.7", "Q8.8")
+
+
+def threshold_from(runs: list[float]) -> float:
+    t = CHANCE + FRACTION * (min(runs) - CHANCE)
+    return math.floor(t * 200) / 200  # down to a multiple of 0.5%
+
+
+def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, list[float]]:
+    from .api import Grader
+    from .config import REPO
+    accuracies: dict[str, list[float]] = {}
+    seconds: dict[str, list[float]] = {}
+    for seed in range(runs):
+        cfg = GraderConfig(**{**config.__dict__, "seed": seed})
+        grader = Grader(cfg, log=log)
+        result = grader.grade(cfg.reference_dir, student="reference", questions=questions)
+        for qr in result.questions:
+            for c in qr.checks:
+                key = c.metrics.get("key")
+                if key and "accuracy" in c.metrics and len(accuracies.get(key, [])) <= seed:
+                    accuracies.setdefault(key, []).append(float(c.metrics["accuracy"]))
+                    seconds.setdefault(key, []).append(round(c.seconds, 1))
+        log(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in accuracies.items()))
+        if result.grader_errors:
+            raise SystemExit(f"calibrate: grader errors: {result.errors}")
+    return {"accuracies": accuracies, "seconds": seconds, "device": grader.device}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scale", choices=SCALES, default="ci")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--questions", default=",".join(TRAINING_QUESTIONS))
+    p.add_argument("--reference", type=pathlib.Path)
+    p.add_argument("--out", type=pathlib.Path, help="thresholds file to update "
+                   "(default: thresholds.json of the hidden checks)")
+    p.add_argument("--measurements", type=pathlib.Path, help="only write the raw measurements "
+                   "here (JSON), e.g. on a machine that lacks the repository's tools")
+    p.add_argument("--from-measurements", type=pathlib.Path, nargs="*", default=[],
+                   help="update the thresholds from measurement files instead of measuring")
+    args = p.parse_args(argv)
+    config = GraderConfig(scale=args.scale, device=args.device,
+                          **({"reference_dir": args.reference} if args.reference else {}))
+    out = args.out or config.tests_dir / "thresholds.json"
+    if args.from_measurements:
+        batches = [json.loads(pathlib.Path(m).read_text()) for m in args.from_measurements]
+    else:
+        qids = tuple(q.strip() for q in args.questions.split(",") if q.strip())
+        measured = measure(config, args.runs, qids)
+        batch = {"scale": args.scale, **measured, "runs": args.runs,
+                 "machine": f"{platform.node()} ({os.cpu_count()} cores, {platform.machine()})",
+                 "date": datetime.date.today().isoformat(),
+                 "command": "python -m instructor_tools.grader.calibrate " + " ".join(argv or sys.argv[1:])}
+        if args.measurements:
+            args.measurements.write_text(json.dumps(batch, indent=2) + "\n")
+            print(f"measurements written to {args.measurements}")
+            return 0
+        batches = [batch]
+    table = json.loads(out.read_text()) if out.is_file() else {}
+    table.setdefault("scales", {})
+    table["how"] = __doc__.split("\n\n", 2)[2].strip()
+    for batch in batches:
+        scale_table = table["scales"].setdefault(batch["scale"], {})
+        for key, runs in batch["accuracies"].items():
+            name = f"{key}@{batch['device']}" if key.startswith("Q8.8") else key
+            scale_table[name] = {
+                "threshold": threshold_from(runs), "reference_runs": runs,
+                "mean": round(statistics.fmean(runs), 4), "seeds": list(range(len(runs))),
+                "check_seconds": batch["seconds"].get(key), "device": batch["device"],
+                "machine": batch["machine"], "date": batch["date"], "command": batch["command"]}
+            print(f"{batch['scale']} {name}: runs {runs} -> threshold {scale_table[name]['threshold']}")
+    out.write_text(json.dumps(table, indent=2) + "\n")
+    print(f"thresholds written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
