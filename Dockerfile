@@ -69,6 +69,7 @@ ENV PYTHONPATH=/opt/hw1 \
     GRADER_WORKER_USER=student0 \
     HOME=/tmp/grader-home \
     MPLBACKEND=Agg \
-    TQDM_DISABLE=1
+    TQDM_DISABLE=1 \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
 WORKDIR /tmp
 ENTRYPOINT ["python", "-m", "instructor_tools.container.entrypoint"]

@@ -6,7 +6,8 @@
 #      pinned in requirements.txt, from the host's package indexes (scripts/pip_mirror.py).
 # Usage: scripts/docker_base_image.sh [IMAGE]      (default: $HW1_BASE_IMAGE or hw1-pytorch-local)
 # Then:  docker build --network host --build-arg BASE_IMAGE=IMAGE ...   (scripts/docker_build.sh)
-# Skips work whose result exists already (same pins); HW1_REBUILD_BASE=1 forces a rebuild.
+# Skips work whose result exists already (same pins); HW1_REBUILD_BASE=1 rebuilds both images
+# from scratch (new debootstrap, no layer cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin needed, --network host works
@@ -26,6 +27,11 @@ if [[ "${HW1_REBUILD_BASE:-0}" != 1 ]] && \
   exit 0
 fi
 
+no_cache=()
+if [[ "${HW1_REBUILD_BASE:-0}" == 1 ]]; then
+  docker image rm "$rootfs_image" >/dev/null 2>&1 || true
+  no_cache=(--no-cache)
+fi
 t0=$(date +%s)
 if ! docker image inspect "$rootfs_image" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null || { echo "error: debootstrap missing; run scripts/docker_engine.sh start (installs it)" >&2; exit 1; }
@@ -44,10 +50,11 @@ fi
 t1=$(date +%s)
 
 echo "==> building $image ($pins) on $rootfs_image"
-"$py" scripts/pip_mirror.py -- bash -c '
-  docker build -q --network host -f scripts/docker/base.Dockerfile \
-    --build-arg ROOTFS_IMAGE="$1" --build-arg TORCH_PINS="$2" --build-arg PIP_MIRROR="$HW1_PIP_MIRROR" \
-    --label hw1.torch_pins="$2" -t "$3" scripts/docker >/dev/null' _ "$rootfs_image" "$pins" "$image"
+"$py" scripts/pip_mirror.py -- docker build -q --force-rm "${no_cache[@]}" --network host \
+  -f scripts/docker/base.Dockerfile --build-arg ROOTFS_IMAGE="$rootfs_image" \
+  --build-arg TORCH_PINS="$pins" --build-arg PIP_MIRROR=@PIP_MIRROR@ \
+  --label hw1.torch_pins="$pins" -t "$image" scripts/docker >/dev/null
 t2=$(date +%s)
+docker image prune --force --filter label=hw1.torch_pins >/dev/null   # a base this one replaced
 size=$(docker image inspect -f '{{.Size}}' "$image")
 echo "==> base image $image ready: rootfs $((t1 - t0)) s, build $((t2 - t1)) s, size $((size / 1000000)) MB"

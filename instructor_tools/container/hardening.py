@@ -42,7 +42,8 @@ class ContainerLimits:
 
 
 def run_command(image: str, name: str, submission: pathlib.Path, limits: ContainerLimits, *,
-                worker_user: str, gpu: int | None, grader_args: list[str]) -> list[str]:
+                worker_user: str, gpu: int | None, grader_args: list[str],
+                run_label: str = "") -> list[str]:
     """The full `docker run` command for grading one submission in a fresh container."""
     submission = submission.resolve()
     if submission.is_dir():
@@ -64,7 +65,8 @@ def run_command(image: str, name: str, submission: pathlib.Path, limits: Contain
         "--ipc", "private",
         "--ulimit", "core=0",
         "--init",  # a real PID 1 reaps orphaned processes (after a fork bomb is killed)
-        "--label", "hw1.grading=1",
+        "--label", "hw1.grading=1", "--label", f"hw1.run={run_label}",
+        "--log-driver", "none",  # the host keeps what it reads; nothing piles up in the engine
         "--env", f"GRADER_WORKER_USER={worker_user}",
         "--env", f"HW1_CONTAINER_THREADS={max(1, round(limits.cpus))}",
         "--volume", f"{mount}:{target}:ro",

@@ -51,13 +51,14 @@ def default_base() -> str | None:
     return None
 
 
-def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False) -> dict:
+def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False,
+          no_cache: bool = False) -> dict:
     """Build the image; returns {"tag", "id", "seconds", "size_bytes", "base"}."""
     docker_cli.require_engine()
     base = base or default_base()
     before = docker_cli.image_info(tag)
     cmd = [sys.executable, str(REPO / "scripts" / "pip_mirror.py"), "--",
-           "docker", "build", "--network", "host", "--tag", tag,
+           "docker", "build", "--network", "host", "--force-rm", "--tag", tag,
            "--build-arg", "PIP_MIRROR=@PIP_MIRROR@",
            "--build-arg", f"TESTS_SHA256={tests_sha256(REPO)}",
            "--label", f"hw1.sources_sha256={image_sources_sha256(REPO)}"]
@@ -65,6 +66,8 @@ def build(tag: str = DEFAULT_TAG, base: str | None = None, quiet: bool = False) 
         cmd += ["--build-arg", f"BASE_IMAGE={base}"]
     if quiet:
         cmd.append("--quiet")
+    if no_cache:
+        cmd.append("--no-cache")
     cmd.append(str(REPO))
     start = time.monotonic()
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}  # classic builder: no buildx plugin needed

@@ -53,6 +53,7 @@ class ContainerOptions:
     questions: tuple | None = None                               # for named non-graded results
     scale: str = "ci"
     reuse: bool = True
+    run_label: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 OUTCOME_MESSAGES = {
@@ -100,7 +101,8 @@ def run_one(job: Job, slot: int, options: ContainerOptions, log) -> Outcome:
     gpu = options.gpus[slot % len(options.gpus)] if options.gpus else None
     cmd = hardening.run_command(
         options.image, name, job.source, options.limits, worker_user=f"student{slot % SLOT_USERS}",
-        gpu=gpu, grader_args=["--student", job.student, *options.grader_args])
+        gpu=gpu, grader_args=["--student", job.student, *options.grader_args],
+        run_label=options.run_label)
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -189,11 +191,25 @@ def grade_all(jobs: list[Job], out_dir: pathlib.Path, options: ContainerOptions,
         return outcome
 
     outcomes: list[Outcome | None] = [None] * len(jobs)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.parallel))
+    try:
         futures = {pool.submit(work, job): i for i, job in enumerate(jobs)}
         for fut in concurrent.futures.as_completed(futures):
             i = futures[fut]
             outcomes[i] = fut.result()
             if progress:
                 progress(outcomes[i])
+    except BaseException:  # Ctrl-C or a bug: no container of this run may outlive it
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_run(options.run_label)
+        raise
+    pool.shutdown()
     return outcomes
+
+
+def stop_run(run_label: str) -> None:
+    """Kill and remove every container of one grading run."""
+    ids = docker_cli.docker("ps", "--all", "--quiet", "--filter", f"label=hw1.run={run_label}",
+                            check=False).stdout.split()
+    if ids:
+        docker_cli.docker("rm", "--force", *ids, check=False, timeout=120)
