@@ -10,7 +10,9 @@ from . import _training
 Q = "Q8.8"
 NEEDS = ("part2",)
 CHANCE = 0.10
-CLEARLY_ABOVE_CHANCE = 0.20  # twice chance; 2000 held-out images put chance at 10% +- 0.7%
+# "Clearly above chance": twice chance after a GPU run; after the small CPU run (500 held-out
+# images, on which guessing scores 10% +- 1.3%), 15%, which guessing reaches with odds < 1e-4.
+CLEARLY_ABOVE_CHANCE = {"cuda": 0.20, "cpu": 0.15}
 
 
 def _train_once(student, sub, data, settings, memo):
@@ -30,19 +32,19 @@ def _train_once(student, sub, data, settings, memo):
 
 
 def _text(acc, caps, data):
+    n = min(caps.get("heldout", data.n_heldout), data.n_heldout)
     return (f"the grader trained your MyModel with run_mymodel.sh's settings (caps: "
-            f"{_training.describe_caps(caps)}): {100 * acc:.1f}% of {data.n_heldout} held-out "
-            "images right")
+            f"{_training.describe_caps(caps)}): {100 * acc:.1f}% of {n} held-out images right")
 
 
 @check(Q, 5, needs=NEEDS, timeout={"ci": 400, "full": 1500})
 def test_beats_chance(student, sub, data, settings, memo):
     acc, caps, summary = _train_once(student, sub, data, settings, memo)
-    metrics = {"accuracy": round(acc, 4), "threshold": CLEARLY_ABOVE_CHANCE,
-               "key": "Q8.8/part2/mymodel", **summary}
-    if acc < CLEARLY_ABOVE_CHANCE:
-        raise Fail(f"{_text(acc, caps, data)}; at least {100 * CLEARLY_ABOVE_CHANCE:.0f}% "
-                   f"(clearly above the {100 * CHANCE:.0f}% of guessing) is needed", metrics)
+    need = CLEARLY_ABOVE_CHANCE[settings.device]
+    metrics = {"accuracy": round(acc, 4), "threshold": need, "key": "Q8.8/part2/mymodel", **summary}
+    if acc < need:
+        raise Fail(f"{_text(acc, caps, data)}; at least {100 * need:.0f}% (clearly above the "
+                   f"{100 * CHANCE:.0f}% of guessing) is needed", metrics)
     return _text(acc, caps, data), metrics
 
 

@@ -391,7 +391,7 @@ def _plain_key(key):
 
 def _blob(arr, blobs):
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    np.save(buf, arr if arr.flags.c_contiguous else arr.copy(order="C"), allow_pickle=False)
     blobs.append(buf.getvalue())
     return len(blobs) - 1
 

@@ -42,8 +42,10 @@ class GradingData:
         self.worker_dir: pathlib.Path | None = None
 
     def accuracy(self, predictions) -> float:
-        """Fraction of held-out images whose label the predictions match."""
-        return float(np.mean(np.asarray(predictions) == self._heldout_y))
+        """Fraction of held-out images whose label the predictions match (predictions for
+        the first len(predictions) held-out images)."""
+        predictions = np.asarray(predictions)
+        return float(np.mean(predictions == self._heldout_y[:len(predictions)]))
 
     @property
     def n_heldout(self) -> int:

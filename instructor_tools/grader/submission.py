@@ -51,10 +51,17 @@ def student_id_for(path: pathlib.Path) -> str:
 
 
 def is_submission(path: pathlib.Path) -> bool:
+    """One submission: a zip, a folder holding 1_cs231n/ or 2_pytorch/, or a folder whose one
+    child is the assignment folder (hw1/, submission/ ...). A folder of students' folders
+    (alice/1_cs231n, bob/hw1/1_cs231n) is a batch instead."""
     path = pathlib.Path(path)
     if path.is_file():
         return path.suffix.lower() == ".zip"
-    return find_root(path) is not None
+    if find_root(path, depth=0) is not None:
+        return True
+    kids = _subdirs(path)
+    return len(kids) == 1 and kids[0].name.lower().startswith(("hw1", "submission")) \
+        and find_root(kids[0], depth=0) is not None
 
 
 def find_root(folder: pathlib.Path, depth: int = 2) -> pathlib.Path | None:
@@ -85,6 +92,9 @@ def discover(paths) -> list[pathlib.Path]:
         if is_submission(p):
             found.append(p)
             continue
+        if not p.is_dir():
+            raise SubmissionProblem(f"{p} is not a submission: give a folder, or the zip that "
+                                    "collect_submission.sh writes")
         children = [c for c in sorted(p.iterdir())
                     if (c.is_dir() and not c.is_symlink() and find_root(c)) or
                     (c.is_file() and c.suffix.lower() == ".zip")]

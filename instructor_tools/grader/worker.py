@@ -71,7 +71,7 @@ class Codec:
     def _blob(arr, blobs):
         import numpy as np
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        np.save(buf, arr if arr.flags.c_contiguous else arr.copy(order="C"), allow_pickle=False)
         blobs.append(buf.getvalue())
         return len(blobs) - 1
 
@@ -280,6 +280,10 @@ def part2_split(train_x, train_y, num_train, num_val):
             np.ascontiguousarray(train_x[val]), np.asarray(train_y[val]))
 
 
+def head(arr, n):
+    return arr[:n]
+
+
 def ignore(*args, **kwargs):
     """A log function that drops what it is given."""
 
@@ -290,7 +294,7 @@ def ignore_ref():
 
 HELPERS = {"part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
-           "ignore": ignore_ref}
+           "head": head, "ignore": ignore_ref}
 
 
 # ---------------------------------------------------------------- main loop

@@ -1,0 +1,130 @@
+"""`grade` on a batch holding the reference and the untouched release: full marks, zero marks,
+and every output (result.json, Gradescope results.json, CSV, feedback, nbgrader gradebook)."""
+import csv
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from _grader_support import REFERENCE, REPO, SKIP, release_dir
+from instructor_tools import questions as qmap
+from instructor_tools.grader.result import GradeResult, validate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    batch = tmp_path_factory.mktemp("batch")
+    shutil.copytree(REFERENCE, batch / "reference", ignore=shutil.ignore_patterns(*SKIP))
+    shutil.copytree(release_dir(tmp_path_factory), batch / "release",
+                    ignore=shutil.ignore_patterns(*SKIP))
+    out = batch.parent / (batch.name + "-out")
+    cmd = [sys.executable, "-m", "instructor_tools.grader.cli", str(batch), "--out", str(out),
+           "--gradebook", str(out / "gradebook.db"), "--scale", "ci", "--device", "cpu", "-q"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
+    results = {s: json.loads((out / s / "result.json").read_text()) for s in ("reference", "release")}
+    return proc, out, results
+
+
+def test_exit_status_and_table(graded):
+    proc, _, _ = graded
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = proc.stdout
+    assert re.search(r"^reference\s+3\s+3\s+5\s+2\s+2\s+2\s+2\s+10\s+29/29$", table, re.M), table
+    assert re.search(r"^release\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+0/29$", table, re.M), table
+
+
+def test_reference_scores_full_marks(graded):
+    r = graded[2]["reference"]
+    failed = [(c["question"], c["name"], c["message"]) for q in r["questions"] for c in q["checks"]
+              if not c["passed"]]
+    assert failed == [] and r["errors"] == []
+    assert {q["id"]: q["score"] for q in r["questions"]} == {q.qid: q.points for q in qmap.QUESTIONS}
+    print(f"\nreference graded in {r['seconds']:.0f} s; per question: "
+          + ", ".join(f"{q['id']} {q['seconds']:.0f} s" for q in r["questions"])
+          + f"; peak memory {r['peak_memory_mb']}")
+
+
+def test_release_scores_zero_without_grader_errors(graded):
+    r = graded[2]["release"]
+    assert r["score"] == 0 and r["errors"] == []
+    statuses = {c["status"] for q in r["questions"] for c in q["checks"]}
+    assert statuses == {"failed"}, statuses  # no timeout, crash or grader_error
+    messages = [c["message"] for q in r["questions"] for c in q["checks"]]
+    assert all(messages)
+    assert sum("not implemented yet" in m for m in messages) >= 20
+    assert any("hyperparams.json" in m for m in messages)
+
+
+def test_result_json_follows_the_schema(graded):
+    for data in graded[2].values():
+        validate(data)
+        assert GradeResult.from_dict(data).to_dict()["score"] == data["score"]
+
+
+def test_gradescope_results(graded):
+    _, out, results = graded
+    gs = json.loads((out / "reference" / "results.json").read_text())
+    assert gs["score"] == 29 and set(gs) >= {"score", "execution_time", "output", "visibility",
+                                             "stdout_visibility", "extra_data", "tests", "leaderboard"}
+    n_checks = sum(len(q["checks"]) for q in results["reference"]["questions"])
+    assert len(gs["tests"]) == n_checks
+    assert sum(t["max_score"] for t in gs["tests"]) == 29
+    assert all(t["status"] == "passed" and t["visibility"] == "visible" for t in gs["tests"])
+    assert gs["leaderboard"][0]["name"] == "challenge accuracy"
+    release = json.loads((out / "release" / "results.json").read_text())
+    assert release["score"] == 0 and {t["status"] for t in release["tests"]} == {"failed"}
+
+
+def test_csv(graded):
+    _, out, _ = graded
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert set(rows) == {"reference", "release"}
+    assert rows["reference"]["score"] == "29" and rows["release"]["score"] == "0"
+    assert [rows["reference"][q.qid] for q in qmap.QUESTIONS] == [f"{q.points:g}" for q in qmap.QUESTIONS]
+
+
+def test_gradebook_scores_show_in_nbgrader_export(graded):
+    _, out, _ = graded
+    export = out / "export.csv"
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "export",
+                           f"--CourseDirectory.db_url=sqlite:///{out / 'gradebook.db'}", "--to", str(export)],
+                          cwd=out, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["student_id"]: r for r in csv.DictReader(open(export))}
+    assert float(rows["reference"]["score"]) == 29 and float(rows["reference"]["max_score"]) == 29
+    assert float(rows["release"]["score"]) == 0
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        for q in qmap.QUESTIONS:
+            grade = gb.find_grade(q.grade_id, q.notebook, "hw1", "reference")
+            assert grade.score == q.points and grade.needs_manual_grade is False
+
+
+def hidden_code_lines():
+    lines = set()
+    for path in (REPO / "autograder_tests").glob("*.py"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) > 30 and not line.startswith(("#", '"""')) and '"' not in line[:2]:
+                lines.add(line)
+    return lines
+
+
+def test_feedback_shows_messages_not_hidden_code(graded):
+    _, out, results = graded
+    html = (out / "release" / "feedback.html").read_text()
+    assert "<h1>HW1 autograder feedback</h1>" in html and "0 / 29" in html
+    for q in qmap.QUESTIONS:
+        assert f"{q.qid} {q.title}" in html
+    leaked = [line for line in hidden_code_lines() for s in ("reference", "release")
+              if line in (out / s / "feedback.html").read_text()]
+    assert leaked == []
+    assert "Traceback" not in html and "autograder_tests" not in html

@@ -1,0 +1,131 @@
+"""The trust boundary: what the worker can read, what it sends back, how it is confined."""
+import json
+import os
+import pathlib
+import zipfile
+
+import numpy as np
+import pytest
+
+from _grader_support import IS_ROOT, REPO, copy_reference, grader
+from instructor_tools.grader import sandbox, submission as S
+from instructor_tools.grader.client import RemoteRef, StudentProblem, WorkerClient
+
+STUDENT_CODE = '''
+import os, sys, numpy as np
+def values(x):
+    return x * 2, {"a": (x, 3), "b": [1.5, None]}, np.float32(2.5), object()
+def garble():
+    fd = int(sys.argv[2])
+    os.write(fd, b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x10" + b"not json at all!")
+    return 1
+def forge_pickle():
+    import pickle
+    return pickle.dumps({"score": 100})
+def who():
+    return os.getuid(), os.getcwd(), sorted(os.environ)
+def write_big_file():
+    with open("big.bin", "wb") as f:
+        f.write(b"0" * (64 << 20))
+'''
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    policy = grader().policy
+    work = sandbox.worker_dir(policy)
+    (work / "home").mkdir()
+    (work / "code").mkdir()
+    (work / "code" / "student.py").write_text(STUDENT_CODE)
+    sandbox.give_to_worker(work, policy)
+    client = WorkerClient(policy, work, [str(work / "code")], str(work / "code"))
+    yield client
+    client.stop()
+    sandbox.remove_tree(work)
+
+
+def test_plain_data_round_trip(worker):
+    x = np.arange(6.0).reshape(2, 3)
+    doubled, nested, scalar, obj = worker.call("student:values", x)
+    assert np.array_equal(doubled, 2 * x)
+    assert np.array_equal(nested["a"][0], x) and nested["a"][1] == 3 and nested["b"] == [1.5, None]
+    assert scalar == np.float32(2.5) and type(scalar) is np.float32
+    assert obj.type_name == "object"  # not plain data: it stays in the worker, by reference
+
+
+def test_garbage_on_the_reply_channel_costs_one_call(worker):
+    with pytest.raises(StudentProblem) as err:
+        worker.deadline = None
+        worker.call("student:garble")
+    assert err.value.kind in ("protocol", "crash")
+    assert np.array_equal(worker.call("student:values", np.ones(2))[0], 2 * np.ones(2))
+
+
+def test_bytes_come_back_as_text_never_unpickled(worker):
+    blob = worker.call("student:forge_pickle")
+    assert isinstance(blob, RemoteRef)  # bytes are not plain data: they stay in the worker
+
+
+def test_worker_runs_confined(worker):
+    uid, cwd, env = worker.call("student:who")
+    assert cwd.endswith("code")
+    assert not any(k.startswith(("GRADER_", "CIFAR10", "PYTEST", "CI")) for k in env)
+    if IS_ROOT:
+        assert uid != 0 and worker.confinement["uid"] == uid
+    with pytest.raises(StudentProblem):  # RLIMIT_FSIZE: 1 GiB by default; lower it to see it
+        small = sandbox.Policy(**{**worker.policy.__dict__, "file_size_mb": 16})
+        w2 = WorkerClient(small, worker.workdir, worker.paths, worker.cwd)
+        try:
+            w2.call("student:write_big_file")
+        finally:
+            w2.stop()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="only a root grader can run the worker as another user")
+def test_hidden_material_unreadable_to_the_worker():
+    g = grader()
+    hidden = [*g.config.hidden_paths(), g.config.tests_dir / "test_q8_3_layers.py",
+              g.config.cifar10_dir / "test_batch",
+              g.config.reference_dir / "1_cs231n" / "cs231n" / "layers.py"]
+    seen = sandbox.probe_readable(hidden, g.policy)
+    assert seen == {str(p): False for p in hidden}
+    # ... while what it needs stays readable: Python, numpy, the worker's own file.
+    import numpy
+    allowed = [pathlib.Path(numpy.__file__), sandbox.WORKER_FILE]
+    assert set(sandbox.probe_readable(allowed, g.policy).values()) == {True}
+
+
+def test_zip_cannot_escape_or_link(tmp_path):
+    z = tmp_path / "alice.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("1_cs231n/cs231n/__init__.py", "")
+        zf.writestr("../../evil.py", "print('escaped')")
+        link = zipfile.ZipInfo("1_cs231n/cs231n/layers.py")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("1_cs231n/cs231n/im2col_cython.cpython-311-x86_64-linux-gnu.so", b"\x7fELF")
+    sub = S.stage(z, tmp_path / "stage")
+    assert sub.student == "alice"
+    files = sorted(p.relative_to(sub.stage).as_posix() for p in sub.stage.rglob("*") if p.is_file())
+    assert files == ["1_cs231n/cs231n/__init__.py"]
+    assert not (tmp_path / "evil.py").exists()
+    assert any("symbolic links" in n for n in sub.notes) and any("inside the submission" in n for n in sub.notes)
+
+
+def test_unreadable_zip_is_reported_not_fatal(tmp_path):
+    bad = tmp_path / "bob.zip"
+    bad.write_bytes(b"this is not a zip")
+    result = grader().grade(bad, questions=["Q8.3"])
+    assert result.score == 0 and result.student == "bob"
+    assert result.errors == ["bob.zip is not a readable zip file (File is not a zip file)"]
+    assert all(c.message.startswith("not graded: bob.zip is not a readable zip") for c in result.question("Q8.3").checks)
+
+
+def test_batch_discovery(tmp_path):
+    copy_reference(tmp_path / "batch" / "carol", parts=("1_cs231n",))
+    (tmp_path / "batch" / "dave.zip").write_bytes(b"PK")
+    (tmp_path / "batch" / "notes.txt").write_text("not a submission")
+    found = S.discover([tmp_path / "batch"])
+    assert [p.name for p in found] == ["carol", "dave.zip"]
+    with pytest.raises(S.SubmissionProblem):
+        S.discover([tmp_path / "batch" / "notes.txt"])
