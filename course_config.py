@@ -25,6 +25,7 @@ STUDENT_WRITTEN = (
     "1_cs231n/cs231n/classifiers/neural_net.py",
     "1_cs231n/cs231n/classifiers/softmax.py",
     "1_cs231n/cs231n/layers.py",
+    "1_cs231n/cs231n/optim.py",
     "2_pytorch/models/convnet.py",
     "2_pytorch/models/mymodel.py",
     "2_pytorch/models/softmax.py",
