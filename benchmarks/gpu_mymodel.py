@@ -151,7 +151,7 @@ class Bench:
             self.report["runs"].append(result)
             print(f"   {name}: final test accuracy {result['final_test_acc']:.4f}, "
                   f"{result['train_seconds']:.1f} s of training", flush=True)
-        except Exception as e:  # one failing model must not lose the others' figures
+        except (Exception, SystemExit) as e:  # one failing run must not lose the others' figures
             traceback.print_exc()
             self.report["failures"].append({"name": name, "error": f"{type(e).__name__}: {e}"})
         finally:

@@ -244,9 +244,9 @@ def to_model_input(images):
     The one place where pixels are scaled: fit, evaluate and predict all use it, so
     a trained model can be given raw uint8 images through predict().
     """
-    mean = torch.tensor(PIXEL_MEAN, device=images.device).view(1, -1, 1, 1)
-    std = torch.tensor(PIXEL_STD, device=images.device).view(1, -1, 1, 1)
-    x = (images.permute(0, 3, 1, 2).float() - mean) / std
+    scale = 1.0 / torch.tensor(PIXEL_STD, device=images.device).view(1, -1, 1, 1)
+    shift = -torch.tensor(PIXEL_MEAN, device=images.device).view(1, -1, 1, 1) * scale
+    x = images.permute(0, 3, 1, 2).float().mul_(scale).add_(shift)
     # The permuted NHWC data already has the channels-last layout that GPU convolutions prefer.
     return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x.contiguous()
 

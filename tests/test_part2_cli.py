@@ -1,0 +1,151 @@
+"""Part 2 command lines: train.py's options and errors, the run_*.sh scripts, test.py's errors."""
+import importlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import test as predict_cli
+import train
+from conftest import PART2
+from models import MODELS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """These CPU tests train tiny models: one thread avoids OpenMP stalls on busy
+    2-core machines, and both runs of a determinism check use the same count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run_script(*argv, cwd=PART2):
+    return subprocess.run([sys.executable, *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def parse_error(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        train.parse_args(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--model", "resnet"], "invalid choice: 'resnet'"),
+    ([], "the following arguments are required: --model"),
+    (["--model", "softmax", "--lr", "-0.1"], "expected a positive number, got '-0.1'"),
+    (["--model", "softmax", "--lr", "fast"], "expected a positive number, got 'fast'"),
+    (["--model", "softmax", "--batch-size", "0"], "expected a positive integer, got '0'"),
+    (["--model", "softmax", "--epochs", "1.5"], "expected a positive integer, got '1.5'"),
+    (["--model", "softmax", "--momentum", "nan"], "expected a number >= 0, got 'nan'"),
+    (["--model", "convnet", "--kernel-size", "4"], "--kernel-size must be odd for convnet"),
+    (["--model", "softmax", "--num-train", "50000"], "--num-train can be at most 49000"),
+    (["--model", "softmax", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_give_a_clear_message(capsys, argv, message):
+    err = parse_error(capsys, argv)
+    assert message in err
+    assert "usage:" in err and "Traceback" not in err
+
+
+def test_defaults_and_every_option_parse():
+    args = train.parse_args(["--model", "mymodel"])
+    assert args.save.name == "mymodel.pt" and args.max_train_seconds == 0
+    assert args.num_train is None and args.results_json is None
+    args = train.parse_args(
+        "--model convnet --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --batch-size 32 --epochs 3 "
+        "--hidden-dim 12 --kernel-size 5 --no-cuda --seed 7 --log-interval 5 "
+        "--test-batch-size 100 --cifar10-dir /x --save out/c.pt --max-train-seconds 30 "
+        "--num-train 100 --results-json r.json".split())
+    assert (args.lr, args.momentum, args.weight_decay, args.batch_size, args.epochs) == \
+        (0.1, 0.9, 1e-4, 32, 3)
+    assert (args.hidden_dim, args.kernel_size, args.no_cuda, args.seed) == (12, 5, True, 7)
+    assert (args.log_interval, args.test_batch_size, args.max_train_seconds, args.num_train) == \
+        (5, 100, 30.0, 100)
+    assert str(args.cifar10_dir) == "/x" and str(args.save) == "out/c.pt"
+
+
+def test_help_explains_every_option_and_gpu_nondeterminism():
+    text = train.build_parser().format_help()
+    for option in ("--model", "--lr", "--momentum", "--weight-decay", "--batch-size", "--epochs",
+                   "--hidden-dim", "--kernel-size", "--no-cuda", "--seed", "--log-interval",
+                   "--test-batch-size", "--cifar10-dir", "--save", "--max-train-seconds",
+                   "--num-train", "--results-json"):
+        assert option in text
+    assert "cuDNN" in text and "same --seed" in text
+
+
+def test_train_py_as_a_program_reports_bad_model_without_traceback():
+    result = run_script("train.py", "--model", "resnet")
+    assert result.returncode == 2
+    assert "invalid choice: 'resnet'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_dataset_names_how_to_get_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        train.main(["--model", "softmax", "--cifar10-dir", str(tmp_path / "nowhere")])
+    message = str(exc.value.code)
+    assert "CIFAR-10 not found" in message and "get_datasets.sh" in message
+    assert "--cifar10-dir" in message and "CIFAR10_DIR" in message
+
+
+def test_train_py_imports_without_side_effects(capsys):
+    importlib.reload(train)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    assert set(train.MODELS) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_run_script_is_one_train_command_with_valid_settings(name):
+    path = PART2 / f"run_{name}.sh"
+    commands = [line for line in path.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert len(commands) == 1, commands
+    assert commands[0].startswith("python -u train.py ")
+    assert commands[0].endswith(f"| tee {name}.log")
+    args = train.parse_args(train.read_run_script(path))
+    assert args.model == name
+    assert args.epochs <= 10 if name == "mymodel" else True
+
+
+def test_read_run_script_rejects_two_commands(tmp_path):
+    path = tmp_path / "run_x.sh"
+    path.write_text("python train.py --model softmax\npython train.py --model convnet\n")
+    with pytest.raises(ValueError, match="exactly one train.py command, found 2"):
+        train.read_run_script(path)
+
+
+# ---- test.py errors (the happy path is in test_part2_train.py)
+
+def test_predict_cli_errors_are_clear(tmp_path):
+    good = tmp_path / "good.npy"
+    np.save(good, np.zeros((2, 32, 32, 3), np.uint8))
+    cases = [
+        (["--checkpoint", str(tmp_path / "none.pt"), "--images", str(good)], "No checkpoint at"),
+        (["--checkpoint", str(good), "--images", str(tmp_path / "none.npy")], "No image file at"),
+    ]
+    bad_shape = tmp_path / "shape.npy"
+    np.save(bad_shape, np.zeros((2, 3, 32, 32), np.uint8))
+    cases.append((["--checkpoint", "x.pt", "--images", str(bad_shape)],
+                  "shape (2, 3, 32, 32); expected (N, 32, 32, 3)"))
+    bad_dtype = tmp_path / "dtype.npy"
+    np.save(bad_dtype, np.zeros((2, 32, 32, 3), np.float32))
+    cases.append((["--checkpoint", "x.pt", "--images", str(bad_dtype)], "expected uint8"))
+    not_npy = tmp_path / "text.npy"
+    not_npy.write_text("hello")
+    cases.append((["--checkpoint", "x.pt", "--images", str(not_npy)], "is not a .npy array file"))
+    not_ckpt = tmp_path / "fake.pt"
+    not_ckpt.write_text("not a checkpoint")
+    cases.append((["--checkpoint", str(not_ckpt), "--images", str(good)],
+                  "is not a readable checkpoint"))
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exc:
+            predict_cli.main(argv + ["--out", str(tmp_path / "p.csv")])
+        assert message in str(exc.value.code), (argv, exc.value.code)
+    assert not (tmp_path / "p.csv").exists()
