@@ -4,6 +4,8 @@ import os
 import pathlib
 import shutil
 import stat
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -130,8 +132,10 @@ def test_audit_catches_the_autograder_tests(release_copy, tmp_path):
     assert any(f.path == "autograder_tests/" for f in audit.audit(release_copy, hidden=hidden))
 
 
-def test_audit_catches_a_gradebook(release_copy):
+def test_audit_catches_a_gradebook(release_copy, monkeypatch):
     from nbgrader.api import Gradebook
+    # nbgrader runs `alembic` from PATH to set the database up.
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     db = release_copy / "notes.sqlite3"
     with Gradebook(f"sqlite:///{db}", "cs7643") as gb:
         gb.update_or_create_assignment("hw1")
@@ -164,7 +168,6 @@ def test_audit_catches_tuned_hyperparameters_and_outputs(release_copy):
 
 
 def test_audit_command_exits_non_zero_on_a_leak(release_copy):
-    import subprocess, sys
     ok = subprocess.run([sys.executable, "-m", "instructor_tools.release", "audit",
                          str(release_copy)], cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr

@@ -31,7 +31,7 @@ EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ck
                   "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                  "chrome", "msedge")
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--allow-file-access-from-files", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
@@ -85,8 +85,13 @@ def notebook_html(notebook: pathlib.Path) -> str:
     exporter = HTMLExporter(template_name="webpdf", mathjax_url=mathjax_url())
     nb = nbformat.read(notebook, as_version=4)
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
-    return html
+    # The local MathJax ships only the STIX-Web fonts: ask for them (else it falls back to
+    # plain system fonts).
+    return html.replace("messageStyle: 'none',", "messageStyle: 'none', " + MATHJAX_FONTS, 1)
 
+
+MATHJAX_FONTS = ('"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", '
+                 'imageFont: null},')
 
 WAIT_FOR_MATHJAX = """() => new Promise(resolve => {
     if (!window.MathJax || !window.MathJax.Hub) { resolve("no MathJax"); return; }
