@@ -84,6 +84,16 @@ def options_from(args) -> ContainerOptions:
                             reuse=not args.regrade)
 
 
+def warn_if_stale(tag: str) -> None:
+    """Grading from a checkout whose grader or hidden checks differ from the image's."""
+    from . import image
+    if (image.REPO / "autograder_tests").is_dir() and docker_cli.image_info(tag) is not None \
+            and not image.is_current(tag):
+        print(f"grade: warning: {tag} was built from other sources than this checkout (grader, "
+              "hidden checks or reference changed?); its copies are used. Rebuild it: "
+              "scripts/docker_image.sh", file=sys.stderr)
+
+
 def run(args, paths, ids) -> int:
     """Grade `paths` (already discovered, ids already unique) in containers; write outputs."""
     from tqdm import tqdm
@@ -92,6 +102,7 @@ def run(args, paths, ids) -> int:
 
     try:
         options = options_from(args)
+        warn_if_stale(options.image)
         jobs = [Job(p.resolve(), sid) for p, sid in zip(paths, ids)]
         gpu_text = f", GPUs {options.gpus}" if options.gpus else ""
         print(f"grading {len(jobs)} submission(s) in containers of {options.image}: "
