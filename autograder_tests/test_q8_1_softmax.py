@@ -97,7 +97,7 @@ def test_linear_classifier_train_predict(student, ref, rng):
     return "SGD steps and predictions are right"
 
 
-@check(Q, 1.0, needs=NEEDS, timeout={"ci": 240, "full": 1200})
+@check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1200})
 def test_softmax_accuracy(student, sub, data, settings):
     """Train with hyperparams.json's softmax settings; accuracy on held-out images."""
     return _training.graded_accuracy("softmax", student, sub, data, settings)

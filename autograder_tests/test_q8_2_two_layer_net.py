@@ -110,7 +110,7 @@ def test_train_predict(student, ref, rng):
     return "SGD steps and predictions are right"
 
 
-@check(Q, 1.0, needs=NEEDS, timeout={"ci": 300, "full": 1800})
+@check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1800})
 def test_two_layer_net_accuracy(student, sub, data, settings):
     """Train with hyperparams.json's two_layer_net settings; accuracy on held-out images."""
     return _training.graded_accuracy("two_layer_net", student, sub, data, settings)

@@ -193,29 +193,40 @@ def test_svm_loss(student, ref, rng):
 
 @check(Q, 0.5, needs=NEEDS)
 def test_fast_layers(student, ref, rng):
-    """The provided fast layers (compiled im2col and pooling) run in the submission and agree
-    with the naive layers; no speed is measured."""
+    """Your naive layers and the provided fast layers (compiled im2col and pooling) agree,
+    and both are right; no speed is measured."""
     L = _layers(ref)
     FL = "cs231n.fast_layers"
+
+    def agree(naive, fast, want, what, ctx):
+        compare(naive, want, f"{what} of the naive layer", ctx)
+        naive = np.asarray(naive, dtype=np.float64)
+        compare(fast, naive, f"{what} of the fast layer, next to the naive layer's,", ctx, tol=1e-5)
+
     for x_shape, w_shape, stride, pad in CONV_CASES[:2]:
         x, w, b, cp = _conv_args(rng, x_shape, w_shape, stride, pad)
         ctx = described(x_shape, w=w_shape, stride=stride, pad=pad)
         want_out = L.conv_forward_naive(x, w, b, cp)[0]
         dout = randn(rng, *want_out.shape)
-        out, cache = forward(student, "conv_forward_fast", x, w, b, cp, module=FL)
-        compare(out, want_out, "conv_forward_fast out", ctx, tol=1e-5)
-        got = student.call(f"{FL}:conv_backward_fast", dout, cache)
-        if not isinstance(got, (tuple, list)) or len(got) != 3:
+        want_grads = L.conv_backward_naive(dout, (x, w, b, cp))
+        out_n, cache_n = forward(student, "conv_forward_naive", x, w, b, cp)
+        out_f, cache_f = forward(student, "conv_forward_fast", x, w, b, cp, module=FL)
+        agree(out_n, out_f, want_out, "conv out", ctx)
+        grads_n = gradients(student, "conv_backward_naive", dout, cache_n, 3, ("dx", "dw", "db"))
+        grads_f = student.call(f"{FL}:conv_backward_fast", dout, cache_f)
+        if not isinstance(grads_f, (tuple, list)) or len(grads_f) != 3:
             raise Fail("conv_backward_fast should return a tuple (dx, dw, db)")
-        for g, e, name in zip(got, L.conv_backward_naive(dout, (x, w, b, cp)), ("dx", "dw", "db")):
-            compare(g, e, f"conv_backward_fast {name}", ctx, tol=1e-5)
+        for gn, gf, e, name in zip(grads_n, grads_f, want_grads, ("dx", "dw", "db")):
+            agree(gn, gf, e, f"conv {name}", ctx)
     for x_shape, ph, pw, stride in POOL_CASES[:2]:
         x, pp = _pool_input(rng, x_shape), _pool_param(ph, pw, stride)
         ctx = described(x_shape, pool=f"{ph}x{pw}", stride=stride)
         want_out = L.max_pool_forward_naive(x, pp)[0]
         dout = randn(rng, *want_out.shape)
-        out, cache = forward(student, "max_pool_forward_fast", x, pp, module=FL)
-        compare(out, want_out, "max_pool_forward_fast out", ctx, tol=1e-5)
-        dx = student.call(f"{FL}:max_pool_backward_fast", dout, cache)
-        compare(dx, L.max_pool_backward_naive(dout, (x, pp)), "max_pool_backward_fast dx", ctx, tol=1e-5)
-    return "the fast convolution and pooling agree with the naive layers"
+        out_n, cache_n = forward(student, "max_pool_forward_naive", x, pp)
+        out_f, cache_f = forward(student, "max_pool_forward_fast", x, pp, module=FL)
+        agree(out_n, out_f, want_out, "pool out", ctx)
+        (dx_n,) = gradients(student, "max_pool_backward_naive", dout, cache_n, 1, ("dx",))
+        dx_f = student.call(f"{FL}:max_pool_backward_fast", dout, cache_f)
+        agree(dx_n, dx_f, L.max_pool_backward_naive(dout, (x, pp)), "pool dx", ctx)
+    return "the fast convolution and pooling agree with your naive layers"

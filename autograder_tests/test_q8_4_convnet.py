@@ -34,7 +34,7 @@ def _pair(student, ref, rng, arch, reg):
 @check(Q, 0.25, needs=NEEDS)
 def test_init(student, ref, rng):
     """Parameter names, shapes and dtype; weights ~ weight_scale * N(0, 1); biases zero."""
-    input_dim, nf, fs, hd, nc = (3, 10, 5), 6, 3, 40, 7
+    input_dim, nf, fs, hd, nc = (3, 10, 6), 6, 3, 40, 7
     net = student.call(CNN, input_dim=input_dim, num_filters=nf, filter_size=fs, hidden_dim=hd,
                        num_classes=nc, weight_scale=0.02, dtype=np.float64, keep=True)
     params = net.attr("params")
@@ -108,7 +108,7 @@ def test_update_rules(student, ref, rng):
     return "the three update rules match over three steps"
 
 
-@check(Q, 1.0, needs=NEEDS, timeout={"ci": 300, "full": 7200})
+@check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 7200})
 def test_convnet_accuracy(student, sub, data, settings):
     """Train with hyperparams.json's convnet settings (Solver); accuracy on held-out images."""
     return _training.graded_accuracy("convnet", student, sub, data, settings)

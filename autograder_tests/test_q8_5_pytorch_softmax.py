@@ -82,6 +82,6 @@ def test_train_step(student, rng):
     return "loss, gradient step and label smoothing are right"
 
 
-@check(Q, 1.0, needs=NEEDS, timeout={"ci": 300, "full": 1800})
+@check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1800})
 def test_softmax_accuracy(student, sub, data, settings):
     return _training.graded_accuracy("part2/softmax", student, sub, data, settings)

@@ -15,6 +15,6 @@ def test_twolayernn_model(student, ref, rng):
     return "affine - ReLU - affine on the flattened image, for two sizes"
 
 
-@check(Q, 1.5, needs=NEEDS, timeout={"ci": 300, "full": 1800})
+@check(Q, 1.5, needs=NEEDS, timeout={"ci": 600, "full": 1800})
 def test_twolayernn_accuracy(student, sub, data, settings):
     return _training.graded_accuracy("part2/twolayernn", student, sub, data, settings)

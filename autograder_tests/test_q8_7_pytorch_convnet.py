@@ -16,6 +16,6 @@ def test_cnn_model(student, ref, rng):
     return "conv - ReLU - pool - conv - ReLU - pool - affine, for two sizes and kernels"
 
 
-@check(Q, 1.5, needs=NEEDS, timeout={"ci": 300, "full": 2400})
+@check(Q, 1.5, needs=NEEDS, timeout={"ci": 600, "full": 2400})
 def test_cnn_accuracy(student, sub, data, settings):
     return _training.graded_accuracy("part2/convnet", student, sub, data, settings)

@@ -37,7 +37,7 @@ def _text(acc, caps, data):
             f"{_training.describe_caps(caps)}): {100 * acc:.1f}% of {n} held-out images right")
 
 
-@check(Q, 5, needs=NEEDS, timeout={"ci": 400, "full": 1500})
+@check(Q, 5, needs=NEEDS, timeout={"ci": 900, "full": 1500})
 def test_beats_chance(student, sub, data, settings, memo):
     acc, caps, summary = _train_once(student, sub, data, settings, memo)
     need = CLEARLY_ABOVE_CHANCE[settings.device]
