@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,9 +22,9 @@ from instructor_tools.container.runner import ContainerOptions, Job, grade_all
 from instructor_tools.grader.result import GradeResult
 
 import docker_submissions as subs
+from _grader_support import release_dir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-RELEASE = REPO / "release" / "hw1"
 REQUIRE = os.environ.get("HW1_REQUIRE_DOCKER") == "1"
 TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
 # Numpy questions: seconds each, so every submission below fits the CI budget.
@@ -82,11 +83,11 @@ def attack_report(message: str) -> dict:
 def graded_batch(grading_image, tmp_path_factory):
     """Reference, untouched release and broken submissions: graded in 2 parallel containers
     and, for comparison, in this process by the same grader."""
-    if not (RELEASE / "1_cs231n").is_dir():
-        pytest.fail(f"{RELEASE} is missing: build the student release (make release)")
     root = tmp_path_factory.mktemp("batch")
+    # release/hw1 (or one built now), untouched, in a folder whose name is its student id
+    shutil.copytree(release_dir(tmp_path_factory), root / "release")
     subs.copy_reference(root / "reference")
-    jobs = [Job(root / "reference", "reference"), Job(RELEASE, "release")]
+    jobs = [Job(root / "reference", "reference"), Job(root / "release", "release")]
     for name, build in subs.BROKEN.items():
         jobs.append(Job(build(root / name), name))
     out = root / "out"
@@ -253,10 +254,11 @@ def test_wall_clock_limit_kills_the_container_and_names_the_timeout(grading_imag
 def test_command_line_writes_the_graders_outputs(grading_image, graded_batch, tmp_path):
     """`python -m instructor_tools.container` (= grade --docker): result.json per student,
     Gradescope results, grades.csv and the nbgrader gradebook, from container results."""
-    reference, release = (j.source for j in graded_batch["jobs"][:2])  # ids: reference, release
+    reference, release = (j.source for j in graded_batch["jobs"][:2])
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "instructor_tools.container", str(reference), str(release), "--out", str(out), "--questions", ",".join(QUESTIONS),
+        [sys.executable, "-m", "instructor_tools.container", str(reference), str(release),
+         "--out", str(out), "--questions", ",".join(QUESTIONS),
          "--parallel", "2", "--gradebook", str(tmp_path / "gradebook.db"), "--quiet"],
         capture_output=True, text=True, cwd=REPO, timeout=900)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
