@@ -31,8 +31,10 @@ EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ck
                   "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                  "chrome", "msedge")
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--allow-file-access-from-files", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", "--disable-sync"]
+# --allow-file-access-from-files lets MathJax, loaded from a file, read its own fonts.
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                "--allow-file-access-from-files"]
 
 
 class SubmissionError(Exception):

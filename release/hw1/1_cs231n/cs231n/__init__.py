@@ -1,0 +1,1 @@
+"""cs231n: the numpy building blocks of Part 1 (classifiers, layers, solver, utilities)."""

@@ -1,0 +1,556 @@
+"""Train one of the Part 2 models on CIFAR-10 and report its test accuracy.
+
+    python -u train.py --model softmax --lr 0.01 --epochs 2 | tee softmax.log
+
+The 50000 training images are split into 49000 for training and the last 1000 for
+validation; the final line reports the 10000 test images. Log lines (one per
+--log-interval batches, and at the end of each epoch):
+
+    Train Epoch: E [seen/total (pct%)]<TAB>Train Loss: x<TAB>Val Loss: y<TAB>Val Acc: z
+    test set: Average loss: a, Accuracy: c/10000 (p%)
+
+`seen` counts the training images used so far in epoch E, `Train Loss` is the mean
+loss of the batches since the previous line, `Val Acc` is a percentage.
+
+Data pipeline: the whole data set (uint8, 150 MB) is moved to the device once;
+batches are cut, augmented and normalised there, so no per-image CPU loader is
+needed. This module does no work when imported.
+"""
+import argparse
+import dataclasses
+import inspect
+import json
+import math
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from cifar10 import CIFAR10NotFoundError, default_cifar10_dir, load_cifar10
+from models import MODELS
+
+NUM_TRAIN = 49000
+NUM_VAL = 1000
+IM_SIZE = (3, 32, 32)
+N_CLASSES = 10
+# Per-channel mean and standard deviation of the CIFAR-10 training images (RGB, 0..255).
+PIXEL_MEAN = (125.3, 123.0, 113.9)
+PIXEL_STD = (63.0, 62.1, 66.7)
+CHECKPOINT_FORMAT = 1
+WHITENING_IMAGES = 2000  # training images passed to a model's init_from_data
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How fit() trains a model, beyond what the command line sets.
+
+    augment: random horizontal flips and translations by up to `translate` pixels
+        (reflection padding), drawn per image on the device.
+    label_smoothing: passed to F.cross_entropy.
+    warmup_fraction: None keeps the learning rate constant; otherwise it rises
+        linearly to --lr over this fraction of all steps, then falls linearly to 0.
+    """
+    augment: bool = False
+    translate: int = 2
+    label_smoothing: float = 0.0
+    warmup_fraction: float | None = None
+
+
+RECIPES = {"mymodel": Recipe(augment=True, label_smoothing=0.2, warmup_fraction=0.2)}
+
+
+def recipe_for(model_name):
+    return RECIPES.get(model_name, Recipe())
+
+
+# ---------------------------------------------------------------- command line
+
+def _typed(kind, low, inclusive, what):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return convert
+
+
+positive_int = _typed(int, 0, False, "a positive integer")
+positive_float = _typed(float, 0.0, False, "a positive number")
+nonnegative_float = _typed(float, 0.0, True, "a number >= 0")
+nonnegative_int = _typed(int, 0, True, "an integer >= 0")
+
+EPILOG = """\
+Training recipe: mymodel trains with random flips and 2-pixel translations,
+label smoothing 0.2 and a learning rate that rises linearly over the first 20%
+of the steps, then falls linearly to 0 (see RECIPES in train.py). The other
+models train on the plain images with a constant learning rate.
+
+Reproducibility: on the CPU, the same --seed gives the same numbers on the same
+machine. On a GPU, runs with the same --seed differ slightly: cuDNN picks its
+fastest convolution algorithms per run and some GPU kernels add up in a
+varying order.
+"""
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        description="Train a CIFAR-10 classifier (CS7643 HW1 Part 2) and report its "
+                    "accuracy on the 10000 test images.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, choices=sorted(MODELS),
+                   help="which model to train")
+    p.add_argument("--lr", type=positive_float, default=0.01,
+                   help="learning rate of SGD (peak rate for mymodel) (default: %(default)s)")
+    p.add_argument("--momentum", type=nonnegative_float, default=0.0,
+                   help="SGD momentum; > 0 uses Nesterov momentum (default: %(default)s)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.0,
+                   help="L2 weight decay added by SGD (default: %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="training images per step (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=1,
+                   help="passes over the training images (default: %(default)s)")
+    p.add_argument("--hidden-dim", type=positive_int, default=100,
+                   help="hidden units (twolayernn), filters per conv (convnet), "
+                        "width of the first block (mymodel) (default: %(default)s)")
+    p.add_argument("--kernel-size", type=positive_int, default=3,
+                   help="odd size of the square conv filters (convnet, mymodel) "
+                        "(default: %(default)s)")
+    p.add_argument("--no-cuda", action="store_true",
+                   help="train on the CPU even if a GPU is available")
+    p.add_argument("--seed", type=int, default=1,
+                   help="random seed for weights, shuffling and augmentation (default: %(default)s)")
+    p.add_argument("--log-interval", type=positive_int, default=10,
+                   help="batches between log lines; each line also evaluates the "
+                        "validation images (default: %(default)s)")
+    p.add_argument("--test-batch-size", type=positive_int, default=1000,
+                   help="images per batch when evaluating (default: %(default)s)")
+    p.add_argument("--cifar10-dir", type=pathlib.Path, default=None,
+                   help="the cifar-10-batches-py folder (default: $CIFAR10_DIR, else "
+                        "../1_cs231n/cs231n/datasets/cifar-10-batches-py)")
+    p.add_argument("--save", type=pathlib.Path, default=None,
+                   help="where to write the trained model's checkpoint (default: <model>.pt)")
+    p.add_argument("--max-train-seconds", type=nonnegative_float, default=0.0,
+                   help="stop training after this many seconds, then evaluate and save "
+                        "as usual; 0 means no limit (default: %(default)s)")
+    p.add_argument("--num-train", type=positive_int, default=None,
+                   help=f"train on the first N of the {NUM_TRAIN} training images only "
+                        "(quick experiments) (default: all)")
+    p.add_argument("--results-json", type=pathlib.Path, default=None,
+                   help="also write the final metrics to this JSON file")
+    return p
+
+
+def parse_args(argv=None):
+    """Parse and check the command line (argparse exits with a clear message on errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.model in ("convnet", "mymodel") and args.kernel_size % 2 == 0:
+        parser.error(f"--kernel-size must be odd for {args.model} (got {args.kernel_size}).")
+    if args.num_train is not None and args.num_train > NUM_TRAIN:
+        parser.error(f"--num-train can be at most {NUM_TRAIN} (got {args.num_train}).")
+    if args.save is None:
+        args.save = pathlib.Path(f"{args.model}.pt")
+    return args
+
+
+def read_run_script(path):
+    """The train.py arguments of a run_<model>.sh script, as a list of strings.
+
+    The script must hold exactly one `python ... train.py ARGS [| tee LOG]` command.
+    """
+    commands = [line for line in pathlib.Path(path).read_text().splitlines()
+                if "train.py" in line and not line.lstrip().startswith("#")]
+    if len(commands) != 1:
+        raise ValueError(f"{path}: expected exactly one train.py command, found {len(commands)}.")
+    words = shlex.split(commands[0], comments=True)
+    start = next(i for i, w in enumerate(words) if w.endswith("train.py")) + 1
+    end = words.index("|") if "|" in words else len(words)
+    return words[start:end]
+
+
+# ---------------------------------------------------------------- models
+
+def constructor_kwargs(model_name, hidden_dim=None, kernel_size=None,
+                       im_size=IM_SIZE, n_classes=N_CLASSES):
+    """The keyword arguments the model's class takes, from the ones given."""
+    given = {"im_size": list(im_size), "hidden_dim": hidden_dim,
+             "kernel_size": kernel_size, "n_classes": n_classes}
+    names = inspect.signature(MODELS[model_name]).parameters
+    return {name: given[name] for name in names}
+
+
+def build_model(args, im_size=IM_SIZE, n_classes=N_CLASSES):
+    """The model named by args.model, built from args.hidden_dim / args.kernel_size."""
+    kwargs = constructor_kwargs(args.model, args.hidden_dim, args.kernel_size, im_size, n_classes)
+    model = MODELS[args.model](**{k: tuple(v) if k == "im_size" else v for k, v in kwargs.items()})
+    model.constructor_kwargs = kwargs
+    model.model_name = args.model
+    return model
+
+
+def build_optimizer(model, args):
+    """SGD over all of the model's parameters with args.lr, args.momentum and
+    args.weight_decay (Nesterov momentum when args.momentum > 0).
+
+    Returns:
+        a torch.optim.Optimizer.
+    """
+    optimizer = None
+    # YOUR CODE HERE
+    raise NotImplementedError()
+    return optimizer
+
+
+def train_step(model, optimizer, images, labels, label_smoothing=0.0):
+    """One step of gradient descent on one batch.
+
+    Args:
+        model: the network, in training mode.
+        optimizer: from build_optimizer.
+        images: float tensor (N, C, H, W), normalised (see to_model_input).
+        labels: int64 tensor (N,) of classes in 0..n_classes-1.
+        label_smoothing: passed to F.cross_entropy (0 means plain cross-entropy).
+
+    Returns:
+        the batch's mean cross-entropy loss, as a Python float.
+    """
+    loss = None
+    # YOUR CODE HERE
+    raise NotImplementedError()
+    return loss.item()
+
+
+# ---------------------------------------------------------------- data on the device
+
+def to_model_input(images):
+    """uint8 images (N, H, W, C) -> normalised float tensor (N, C, H, W), same device.
+
+    The one place where pixels are scaled: fit, evaluate and predict all use it, so
+    a trained model can be given raw uint8 images through predict().
+    """
+    scale = 1.0 / torch.tensor(PIXEL_STD, device=images.device).view(1, -1, 1, 1)
+    shift = -torch.tensor(PIXEL_MEAN, device=images.device).view(1, -1, 1, 1) * scale
+    x = images.permute(0, 3, 1, 2).float().mul_(scale).add_(shift)
+    # The permuted NHWC data already has the channels-last layout that GPU convolutions prefer.
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x.contiguous()
+
+
+def _reflect(index, size):
+    """Reflect out-of-range pixel indices back into 0..size-1 (no edge repeat)."""
+    index = index.abs()
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
+
+
+def flip_translate(images, index, shift_y, shift_x, flip):
+    """Cut images[index], each moved by its own shift and mirrored where flip is set.
+
+    Args:
+        images: uint8 (N, H, W, C) on the device.
+        index: int64 (B,) which images.
+        shift_y, shift_x: int64 (B,) shifts in pixels; borders are filled by reflection.
+        flip: bool (B,) mirror left-right.
+
+    Returns:
+        uint8 (B, H, W, C), made by a single gather.
+    """
+    _, height, width, _ = images.shape
+    ys = torch.arange(height, device=images.device)
+    xs = torch.arange(width, device=images.device)
+    xs = torch.where(flip[:, None], width - 1 - xs, xs)  # (B, W)
+    rows = _reflect(ys[None, :] + shift_y[:, None], height)  # (B, H)
+    cols = _reflect(xs + shift_x[:, None], width)  # (B, W)
+    return images[index[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+class Augmenter:
+    """Per-image random flips and translations, drawn from a seeded CPU generator.
+
+    Flips alternate between epochs: an image mirrored in one epoch is not in the next,
+    so each sees both versions equally often.
+    """
+
+    def __init__(self, n, max_shift, generator, device):
+        self.n, self.max_shift, self.gen, self.device = n, max_shift, generator, device
+        self.base_flip = torch.rand(n, generator=generator) < 0.5
+
+    def epoch(self, epoch):
+        s = self.max_shift
+        shifts = torch.randint(-s, s + 1, (2, self.n), generator=self.gen)
+        flip = self.base_flip ^ bool(epoch % 2)
+        self.shift_y, self.shift_x, self.flip = (t.to(self.device) for t in (*shifts, flip))
+
+    def batch(self, images, index):
+        return flip_translate(images, index, self.shift_y[index], self.shift_x[index],
+                              self.flip[index])
+
+
+def _as_device_tensor(array, device):
+    t = array if isinstance(array, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(array))
+    return t.to(device)
+
+
+@torch.no_grad()
+def evaluate(model, images, labels, device, batch_size=1000):
+    """Mean cross-entropy and accuracy (fraction) of the model on uint8 NHWC images."""
+    was_training = model.training
+    model.eval()
+    images, labels = _as_device_tensor(images, device), _as_device_tensor(labels, device)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for start in range(0, len(images), batch_size):
+        scores = model(to_model_input(images[start:start + batch_size]))
+        target = labels[start:start + batch_size]
+        total_loss += F.cross_entropy(scores, target, reduction="sum")
+        correct += (scores.argmax(1) == target).sum()
+    model.train(was_training)
+    n = max(len(images), 1)
+    return total_loss.item() / n, correct.item() / n
+
+
+@torch.no_grad()
+def predict(model, images, device, batch_size=1000):
+    """Predicted classes for uint8 images (N, 32, 32, 3) -> int64 numpy array (N,)."""
+    model.eval()
+    images = _as_device_tensor(images, device)
+    out = [model(to_model_input(images[s:s + batch_size])).argmax(1).cpu()
+           for s in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def _lr_factor(warmup_fraction, total_steps):
+    warm = max(1, round(warmup_fraction * total_steps))
+
+    def factor(step):
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+    return factor
+
+
+def _write_line(line):
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def log_line(epoch, seen, total, train_loss, val_loss, val_acc):
+    """One training log line (see the module docstring); val_acc is a fraction."""
+    return (f"Train Epoch: {epoch} [{seen}/{total} ({100.0 * seen / total:.0f}%)]\t"
+            f"Train Loss: {train_loss:.6f}\tVal Loss: {val_loss:.6f}\tVal Acc: {100.0 * val_acc:.2f}")
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def fit(model, optimizer, args, train_x, train_y, val_x, val_y, device, log=_write_line,
+        max_train_seconds=None, epoch_end_callback=None):
+    """Train `model` for args.epochs epochs with the recipe of args.model.
+
+    Args:
+        model: on `device`, built by build_model.
+        optimizer: from build_optimizer.
+        args: parsed command line (batch_size, epochs, log_interval, seed, ...).
+        train_x, val_x: uint8 (N, 32, 32, 3) numpy arrays or tensors.
+        train_y, val_y: int64 (N,).
+        device: torch.device to train on; the data is copied there once.
+        log: called with each log line.
+        max_train_seconds: stop after this much training time (None or 0: no limit).
+        epoch_end_callback: called as f(epoch, model) after each epoch, untimed.
+
+    Returns:
+        history dict: per log line `epoch`, `seen`, `step`, `train_loss`, `val_loss`,
+        `val_acc` (fraction); per epoch `epoch_seconds`; `train_seconds` (total),
+        `steps`, `images` (training images used), `stopped_early`.
+    """
+    recipe = recipe_for(args.model)
+    gen = torch.Generator().manual_seed(args.seed)
+    train_x, train_y = _as_device_tensor(train_x, device), _as_device_tensor(train_y, device)
+    val_x, val_y = _as_device_tensor(val_x, device), _as_device_tensor(val_y, device)
+    n, bs = len(train_x), args.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    scheduler = None
+    if recipe.warmup_fraction is not None:
+        factor = _lr_factor(recipe.warmup_fraction, args.epochs * steps_per_epoch)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    augmenter = Augmenter(n, recipe.translate, gen, device) if recipe.augment else None
+    if hasattr(model, "init_from_data"):  # data-dependent set-up, e.g. MyModel's whitening layer
+        model.init_from_data(to_model_input(train_x[:WHITENING_IMAGES]))
+    history = {k: [] for k in ("epoch", "seen", "step", "train_loss", "val_loss", "val_acc",
+                               "epoch_seconds")}
+    history.update(train_seconds=0.0, steps=0, images=0, stopped_early=False)
+    step, stop = 0, False
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        _sync(device)
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=gen).to(device)
+        if augmenter:
+            augmenter.epoch(epoch)
+        loss_sum, loss_count = 0.0, 0
+        bar = tqdm(total=n, desc=f"epoch {epoch}/{args.epochs}", unit="img",
+                   disable=None, leave=False, file=sys.stderr)
+        for b in range(steps_per_epoch):
+            index = order[b * bs:(b + 1) * bs]
+            images = augmenter.batch(train_x, index) if augmenter else train_x[index]
+            loss_sum += train_step(model, optimizer, to_model_input(images), train_y[index],
+                                   label_smoothing=recipe.label_smoothing)
+            loss_count += 1
+            step += 1
+            history["images"] += len(index)
+            if scheduler:
+                scheduler.step()
+            seen = min((b + 1) * bs, n)
+            bar.update(len(index))
+            if max_train_seconds and history["train_seconds"] + time.perf_counter() - started \
+                    >= max_train_seconds:
+                stop = True
+            if (b + 1) % args.log_interval == 0 or b + 1 == steps_per_epoch or stop:
+                val_loss, val_acc = evaluate(model, val_x, val_y, device, args.test_batch_size)
+                row = dict(epoch=epoch, seen=seen, step=step, train_loss=loss_sum / loss_count,
+                           val_loss=val_loss, val_acc=val_acc)
+                for key, value in row.items():
+                    history[key].append(value)
+                log(log_line(epoch, seen, n, loss_sum / loss_count, val_loss, val_acc))
+                loss_sum, loss_count = 0.0, 0
+            if stop:
+                break
+        bar.close()
+        _sync(device)
+        seconds = time.perf_counter() - started
+        history["epoch_seconds"].append(seconds)
+        history["train_seconds"] += seconds
+        history["steps"] = step
+        if stop:
+            history["stopped_early"] = True
+            log(f"Stopped training after {history['train_seconds']:.1f} s "
+                f"(--max-train-seconds {max_train_seconds:g}).")
+            break
+        if epoch_end_callback:
+            epoch_end_callback(epoch, model)
+    return history
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, model, args):
+    """Write the model's weights (state_dict) and constructor arguments to `path`.
+
+    No pickled module is stored, so loading needs only this code and
+    torch.load(weights_only=True). Written to a temporary file first, so an
+    interrupted save never destroys an older checkpoint.
+    """
+    kwargs = getattr(model, "constructor_kwargs", None) or constructor_kwargs(
+        args.model, args.hidden_dim, args.kernel_size)
+    state = {"format": CHECKPOINT_FORMAT, "model": args.model, "kwargs": kwargs,
+             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, device="cpu"):
+    """Rebuild the model saved by save_checkpoint, on `device`, in eval mode.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not a checkpoint written by save_checkpoint.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}: train a model first "
+                                "(e.g. `bash run_softmax.sh`) or give the right path.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several kinds for foreign or damaged files
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}).") from None
+    if not isinstance(state, dict) or state.get("model") not in MODELS or "state_dict" not in state:
+        raise ValueError(f"{path} is not a checkpoint written by train.py "
+                         "(expected keys 'model', 'kwargs', 'state_dict').")
+    kwargs = dict(state["kwargs"])
+    model = MODELS[state["model"]](**{k: tuple(v) if k == "im_size" else v
+                                      for k, v in kwargs.items()})
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: the weights do not fit the {state['model']} model "
+                         f"as defined now ({e}).") from None
+    model.constructor_kwargs = kwargs
+    model.model_name = state["model"]
+    return model.to(device).eval()
+
+
+# ---------------------------------------------------------------- main
+
+def pick_device(no_cuda=False):
+    return torch.device("cuda" if torch.cuda.is_available() and not no_cuda else "cpu")
+
+
+def device_name(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def split_train_val(train_x, train_y, num_train=None):
+    """First 49000 training images (or the first num_train) for training, last 1000 for validation."""
+    n = NUM_TRAIN if num_train is None else num_train
+    return train_x[:n], train_y[:n], train_x[NUM_TRAIN:NUM_TRAIN + NUM_VAL], \
+        train_y[NUM_TRAIN:NUM_TRAIN + NUM_VAL]
+
+
+def main(argv=None):
+    """Train, test and save as the command line says; returns the final metrics."""
+    args = parse_args(argv)
+    device = pick_device(args.no_cuda)
+    torch.manual_seed(args.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    try:
+        all_train_x, all_train_y, test_x, test_y = load_cifar10(args.cifar10_dir)
+    except CIFAR10NotFoundError as e:
+        sys.exit(f"error: {e}")
+    train_x, train_y, val_x, val_y = split_train_val(all_train_x, all_train_y, args.num_train)
+    model = build_model(args).to(device)
+    optimizer = build_optimizer(model, args)
+    _write_line(f"Training {args.model} on {device_name(device)}: {len(train_x)} training / "
+                f"{len(val_x)} validation images, batch size {args.batch_size}, "
+                f"{args.epochs} epochs")
+    history = fit(model, optimizer, args, train_x, train_y, val_x, val_y, device,
+                  max_train_seconds=args.max_train_seconds or None)
+    test_loss, test_acc = evaluate(model, test_x, test_y, device, args.test_batch_size)
+    correct = round(test_acc * len(test_y))
+    _write_line(f"Training took {history['train_seconds']:.1f} s "
+                f"({history['images'] / max(history['train_seconds'], 1e-9):.0f} "
+                f"images/s, validation included)")
+    _write_line(f"test set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{len(test_y)} "
+                f"({100.0 * test_acc:.2f}%)")
+    save_checkpoint(args.save, model, args)
+    results = {"model": args.model, "test_loss": test_loss, "test_acc": test_acc,
+               "test_correct": correct, "n_test": len(test_y),
+               "val_acc": history["val_acc"][-1] if history["val_acc"] else None,
+               "epochs_completed": len(history["epoch_seconds"]) - history["stopped_early"],
+               "stopped_early": history["stopped_early"],
+               "train_seconds": history["train_seconds"], "epoch_seconds": history["epoch_seconds"],
+               "device": device_name(device), "checkpoint": str(args.save),
+               "args": {k: str(v) if isinstance(v, pathlib.Path) else v
+                        for k, v in vars(args).items()}}
+    if args.results_json:
+        args.results_json.parent.mkdir(parents=True, exist_ok=True)
+        args.results_json.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()

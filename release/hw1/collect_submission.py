@@ -1,0 +1,216 @@
+"""Package your homework for submission: a PDF of every notebook, then one zip.
+
+    bash collect_submission.sh            # from the hw1 folder; writes hw1_submission.zip
+
+The PDFs are printed from your notebooks *as saved*: run every cell and save first, so that
+your outputs, plots and answers appear. Printing works offline with a Chromium or Chrome
+browser (set HW1_BROWSER=/path/to/browser if yours is not found); equations are drawn with
+the MathJax copy that comes with the `jupyter-server-mathjax` package.
+
+The zip holds your code, notebooks, PDFs, logs and plots, and leaves out what the graders do
+not need: the CIFAR-10 data, model checkpoints, caches and build products.
+"""
+import argparse
+import fnmatch
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import zipfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ZIP_NAME = "hw1_submission.zip"
+MAX_FILE_BYTES = 10 << 20
+
+EXCLUDED_DIRS = (".git", ".ipynb_checkpoints", "__pycache__", ".pytest_cache", "build", "dist",
+                 "*.egg-info", "cifar-10-batches-py", "data", "checkpoints", ".venv", "venv",
+                 ".env", "env", ".mypy_cache", "pdf_build")
+EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ckpt", "*.npy",
+                  "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db")
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+                 "chrome", "msedge")
+# --allow-file-access-from-files lets MathJax, loaded from a file, read its own fonts.
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                "--allow-file-access-from-files"]
+
+
+class SubmissionError(Exception):
+    """Something the student can fix; the message says what and how."""
+
+
+def _excluded(rel: pathlib.PurePath) -> bool:
+    dirs, name = rel.parts[:-1], rel.name
+    if any(fnmatch.fnmatch(d, pat) for d in dirs for pat in EXCLUDED_DIRS):
+        return True
+    return any(fnmatch.fnmatch(name, pat) for pat in EXCLUDED_FILES)
+
+
+def files_to_submit(root: pathlib.Path):
+    """(included, skipped-for-size) relative paths under root, sorted."""
+    included, too_big = [], []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or _excluded(rel):
+            continue
+        (too_big if path.stat().st_size > MAX_FILE_BYTES else included).append(rel)
+    return included, too_big
+
+
+# ---------------------------------------------------------------- notebooks to PDF
+
+def find_browser() -> str | None:
+    if os.environ.get("HW1_BROWSER"):
+        return os.environ["HW1_BROWSER"]
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None  # playwright may still have its own (`python -m playwright install chromium`)
+
+
+def mathjax_url() -> str:
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        raise SubmissionError("the package jupyter-server-mathjax is missing: "
+                              "`pip install -r requirements.txt` installs it") from None
+    static = pathlib.Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js"
+    return static.as_uri() + "?config=TeX-AMS-MML_HTMLorMML-full"
+
+
+def notebook_html(notebook: pathlib.Path) -> str:
+    import nbformat
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name="webpdf", mathjax_url=mathjax_url())
+    nb = nbformat.read(notebook, as_version=4)
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    # The local MathJax ships only the STIX-Web fonts: ask for them (else it falls back to
+    # plain system fonts).
+    return html.replace("messageStyle: 'none',", "messageStyle: 'none', " + MATHJAX_FONTS, 1)
+
+
+MATHJAX_FONTS = ('"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", '
+                 'imageFont: null},')
+
+WAIT_FOR_MATHJAX = """() => new Promise(resolve => {
+    if (!window.MathJax || !window.MathJax.Hub) { resolve("no MathJax"); return; }
+    window.MathJax.Hub.Queue(() => resolve("typeset"));
+})"""
+
+
+def print_pdfs(pages: list[tuple[pathlib.Path, pathlib.Path]], browser: str | None) -> None:
+    """Print each (html file, pdf file) pair with one headless browser."""
+    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    with sync_playwright() as pw:
+        try:
+            launch = dict(args=BROWSER_ARGS, headless=True)
+            if browser:
+                launch["executable_path"] = browser
+            chrome = pw.chromium.launch(**launch)
+        except PlaywrightError as err:
+            raise SubmissionError(
+                "no browser to print the PDFs with. Install Chromium or Chrome (or run "
+                "`python -m playwright install chromium`), or set HW1_BROWSER to its path.\n"
+                f"(browser tried: {browser or 'playwright default'}; {str(err).splitlines()[0]})"
+            ) from None
+        try:
+            page = chrome.new_page()
+            for html, pdf in pages:
+                page.goto(html.as_uri(), wait_until="load")
+                page.wait_for_function("() => document.readyState === 'complete'")
+                page.evaluate(WAIT_FOR_MATHJAX)
+                page.emulate_media(media="print")
+                page.pdf(path=str(pdf), format="Letter", print_background=True,
+                         margin={"top": "0.5in", "bottom": "0.5in", "left": "0.4in",
+                                 "right": "0.4in"})
+        finally:
+            chrome.close()
+
+
+def notebooks_to_pdf(notebooks, out_dir: pathlib.Path, browser=None):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pdfs = []
+    with tempfile.TemporaryDirectory(prefix="hw1-pdf-") as tmp:
+        pages = []
+        for nb in notebooks:
+            html = pathlib.Path(tmp) / (nb.stem + ".html")
+            html.write_text(notebook_html(nb), encoding="utf-8")
+            pages.append((html, out_dir / (nb.stem + ".pdf")))
+        print_pdfs(pages, browser if browser is not None else find_browser())
+        pdfs = [pdf for _, pdf in pages]
+    return pdfs
+
+
+# ---------------------------------------------------------------- checks and the zip
+
+def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
+    """Things that are probably unfinished; reported, never fatal."""
+    notes = []
+    for nb_path in notebooks:
+        cells = json.loads(nb_path.read_text(encoding="utf-8")).get("cells", [])
+        if not any(c.get("outputs") for c in cells if c.get("cell_type") == "code"):
+            notes.append(f"{nb_path.name} has no outputs: run all its cells and save it "
+                         "before collecting, or its PDF will be empty of results.")
+    hp = root / "1_cs231n" / "hyperparams.json"
+    if hp.is_file():
+        try:
+            values = json.loads(hp.read_text(encoding="utf-8"))
+            untuned = sorted(k for k, v in values.items()
+                             if isinstance(v, dict) and any(x is None for x in v.values()))
+        except ValueError:
+            untuned = ["(the file is not valid JSON)"]
+        if untuned:
+            notes.append("1_cs231n/hyperparams.json is not filled in for: " + ", ".join(untuned)
+                         + " (the tuning cells of the Part 1 notebooks write it).")
+    return notes
+
+
+def collect(root: pathlib.Path = HERE, out: pathlib.Path | None = None, browser=None) -> pathlib.Path:
+    root = root.resolve()
+    out = (out or root / ZIP_NAME).resolve()
+    notebooks = sorted(p for p in root.glob("*.ipynb"))
+    if not notebooks:
+        raise SubmissionError(f"no notebooks in {root}: run this script from your hw1 folder.")
+    for note in warnings_for(root, notebooks):
+        print(f"warning: {note}", file=sys.stderr)
+
+    print(f"Printing {len(notebooks)} notebooks to PDF ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="hw1-submission-") as tmp:
+        pdfs = notebooks_to_pdf(notebooks, pathlib.Path(tmp), browser)
+        files, too_big = files_to_submit(root)
+        # Top-level PDFs are replaced by the freshly printed ones.
+        files = [f for f in files if (root / f).resolve() != out
+                 and not (f.suffix == ".pdf" and len(f.parts) == 1)]
+        for rel in too_big:
+            print(f"warning: left out {rel} ({(root / rel).stat().st_size >> 20} MB): "
+                  f"files over {MAX_FILE_BYTES >> 20} MB are not submitted.", file=sys.stderr)
+        partial = out.with_name(out.name + ".partial")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for rel in files:
+                zf.write(root / rel, rel.as_posix())
+            for pdf in pdfs:
+                zf.write(pdf, pdf.name)
+        partial.replace(out)
+    print(f"Wrote {out} ({out.stat().st_size // 1024} KB): {len(files)} files and "
+          f"{len(pdfs)} PDFs. Check the PDFs, then submit the zip.")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=pathlib.Path, default=None,
+                        help=f"zip to write (default: {ZIP_NAME} in the hw1 folder)")
+    args = parser.parse_args(argv)
+    try:
+        collect(HERE, args.out)
+    except SubmissionError as err:
+        print(f"collect_submission: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
