@@ -32,10 +32,6 @@ def conv_bn_gelu(c_in, c_out, kernel_size, pool=False):
 
 
 class MyModel(nn.Module):
-    # Switches for experiments (the reference uses both).
-    use_whitening = True
-    shifted_test_views = True
-
     def __init__(self, im_size, hidden_dim, kernel_size, n_classes):
         """Whitening layer (2x2 patches -> 8*C channels) - GELU, then three blocks
         (conv - pool - BN - GELU, conv - BN - GELU) of widths hidden_dim,
@@ -50,17 +46,12 @@ class MyModel(nn.Module):
         super().__init__()
         channels = im_size[0]
         ### BEGIN SOLUTION
-        if self.use_whitening:
-            # 2 * (C*2*2) filters: each whitening direction and its negative, so the
-            # GELU after it keeps both signs. Fixed weights, learned bias.
-            self.whitening = nn.Conv2d(channels, 8 * channels, kernel_size=2)
-            self.whitening.weight.requires_grad_(False)
-            stem = [self.whitening, nn.GELU()]
-            c_in = 8 * channels
-        else:
-            c_in = max(hidden_dim // 2, 8)
-            stem = [conv_bn_gelu(channels, c_in, kernel_size)]
-        layers = stem
+        # 2 * (C*2*2) filters: each whitening direction and its negative, so the GELU
+        # after it keeps both signs. Fixed weights (set by init_from_data), learned bias.
+        self.whitening = nn.Conv2d(channels, 8 * channels, kernel_size=2)
+        self.whitening.weight.requires_grad_(False)
+        layers = [self.whitening, nn.GELU()]
+        c_in = 8 * channels
         for width in (hidden_dim, 4 * hidden_dim, 4 * hidden_dim):
             layers += [conv_bn_gelu(c_in, width, kernel_size, pool=True),
                        conv_bn_gelu(width, width, kernel_size)]
@@ -119,12 +110,10 @@ class MyModel(nn.Module):
         scores = self.scores(images)
         if not self.training:
             mirrored = images.flip(-1)
-            scores = 0.5 * (scores + self.scores(mirrored))
-            if self.shifted_test_views:
-                padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
-                padded_mirror = F.pad(mirrored, (1, 1, 1, 1), mode="reflect")
-                shifted = 0.5 * (self.scores(padded[:, :, :-2, :-2])
-                                 + self.scores(padded_mirror[:, :, 2:, 2:]))
-                scores = 0.5 * (scores + shifted)
+            padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
+            padded_mirror = F.pad(mirrored, (1, 1, 1, 1), mode="reflect")
+            shifted = 0.5 * (self.scores(padded[:, :, :-2, :-2])  # moved right and down
+                             + self.scores(padded_mirror[:, :, 2:, 2:]))  # left and up
+            scores = 0.5 * (0.5 * (scores + self.scores(mirrored)) + shifted)
         ### END SOLUTION
         return scores
