@@ -17,7 +17,9 @@ pins="$(grep -E '^(torch|torchvision)==' requirements.txt | tr '\n' ' ' | sed 's
 [[ "$pins" == torch==*" "torchvision==* ]] || { echo "error: requirements.txt must pin torch and torchvision" >&2; exit 1; }
 torch_version="${pins#torch==}"; torch_version="${torch_version%% *}"
 image="${1:-${HW1_BASE_IMAGE:-hw1-pytorch-local:${torch_version}}}"
-py=python3; [[ -x .venv/bin/python ]] && py=.venv/bin/python
+# The pip whose `pip config list` describes this machine's package sources: the system one
+# (so this can run while .venv is still being made), else the venv's.
+py=python3; python3 -m pip --version >/dev/null 2>&1 || py=.venv/bin/python
 
 docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers; run scripts/docker_engine.sh start" >&2; exit 1; }
 
