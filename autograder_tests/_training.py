@@ -19,7 +19,7 @@ LINEAR = "cs231n.classifiers.linear_classifier"
 CAPS = {
     "ci": {
         "softmax": {"num_train": 10000, "num_iters": 1500},
-        "two_layer_net": {"num_train": 10000, "num_iters": 1500, "num_val": 500},
+        "two_layer_net": {"num_train": 10000, "num_iters": 1000, "num_val": 500},
         "convnet": {"num_train": 1000, "num_epochs": 1, "num_val": 200},
         # Sample and epoch caps (not time caps) so that a busy machine grades the same;
         # the time caps are only a backstop.

@@ -122,8 +122,15 @@ def unique_ids(paths, given: str | None) -> list[str]:
     return ids
 
 
+def _stop_on_sigterm():
+    """Turn SIGTERM into SystemExit, so that cleanup (killing workers) runs."""
+    import signal
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _stop_on_sigterm()
     try:
         paths = S.discover(args.submissions)
     except S.SubmissionProblem as problem:

@@ -167,6 +167,10 @@ class WorkerClient:
             self._send({"op": "init", "paths": self.paths, "cwd": self.cwd}, [])
             header, _ = self._receive()
             self.confinement = {k: v for k, v in header["value"]["$dict"]}
+        except StudentProblem as problem:  # no student code has run yet: our problem
+            time.sleep(0.2)
+            raise RuntimeError(f"the worker did not start ({problem}); its output: "
+                               + " | ".join(list(self.output)[-5:])) from None
         finally:
             self.deadline = deadline
 

@@ -304,6 +304,7 @@ def confine(limits):
     no privilege gain, then the unprivileged user. Called while still root if the grader
     is root; every step that needs root is best effort and reported back."""
     import resource
+    parent = os.getppid()
     report = {"network_isolated": False}
     if limits.get("isolate_network"):
         try:
@@ -333,6 +334,14 @@ def confine(limits):
             pass
         else:
             raise SystemExit("could not drop privileges")
+    try:  # die with the grader (set after the user change, which would clear it)
+        import ctypes
+        import signal
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
     os.umask(0o077)
     sys.path.extend(limits.get("site_dirs", []))  # started with -S: only these packages
     report["uid"] = os.getuid()
