@@ -42,7 +42,10 @@ def _workdir(src: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
 def _execute(path: pathlib.Path, cifar10_dir: pathlib.Path):
     """Run a notebook in place; return (seconds, CellExecutionError or None)."""
     nb = nbformat.read(path, as_version=4)
+    # One BLAS thread: numpy's matrices here are small, and a multi-threaded OpenBLAS on a
+    # machine busy with other jobs spins and runs tens of times slower.
     env = dict(os.environ, CIFAR10_DIR=str(cifar10_dir), HW1_CI_SMALL="1", MPLBACKEND="Agg",
+               OPENBLAS_NUM_THREADS="1",
                PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

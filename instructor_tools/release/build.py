@@ -108,10 +108,11 @@ def generate(source: pathlib.Path, workdir: pathlib.Path, repo: pathlib.Path = R
 def build(out: pathlib.Path = REPO / course_config.RELEASE_DIRECTORY,
           source: pathlib.Path = REPO / course_config.SOURCE_DIRECTORY / course_config.ASSIGNMENT,
           hidden: pathlib.Path = REPO / "autograder_tests", repo: pathlib.Path = REPO,
-          say=print) -> pathlib.Path:
+          say=print, check_config: bool = True) -> pathlib.Path:
     """Build `<out>/hw1` from `source`; raise BuildError (leaving `out` untouched) on any problem."""
-    check_config_loads(repo)
-    say("nbgrader config: loaded course_config.py")
+    if check_config:
+        check_config_loads(repo)
+        say("nbgrader config: loaded course_config.py")
     with tempfile.TemporaryDirectory(prefix="hw1-release-") as tmp:
         built, log = generate(source, pathlib.Path(tmp), repo)
         hook_lines = [l for l in log.splitlines() if "[hw1 release hook]" in l]
