@@ -8,8 +8,6 @@ reference is measured exactly the way students are graded.
 """
 import math
 
-import numpy as np
-
 from instructor_tools.grader.checks import Fail, as_array
 
 LINEAR = "cs231n.classifiers.linear_classifier"

@@ -1,7 +1,7 @@
 """Q8.3 (5 points): the modular layers of cs231n/layers.py, and the fast layers."""
 from instructor_tools.grader.checks import check
 
-from ._common import (Fail, as_array, as_number, compare, described, forward, gradients, np,
+from ._common import (Fail, as_number, compare, described, forward, gradients, np,
                       numeric_check, randn)
 
 Q = "Q8.3"

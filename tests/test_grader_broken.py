@@ -2,7 +2,7 @@
 concern: each gets exactly the expected score, status and message, and nothing else breaks."""
 import pytest
 
-from _grader_support import IS_ROOT, REPO, alter, check, copy_reference, grader, scores
+from _grader_support import IS_ROOT, alter, check, copy_reference, grader, scores
 
 LAYERS = "1_cs231n/cs231n/layers.py"
 

@@ -3,7 +3,6 @@ and every output (result.json, Gradescope results.json, CSV, feedback, nbgrader 
 import csv
 import json
 import os
-import pathlib
 import re
 import shutil
 import subprocess

@@ -1,13 +1,11 @@
 """The trust boundary: what the worker can read, what it sends back, how it is confined."""
-import json
-import os
 import pathlib
 import zipfile
 
 import numpy as np
 import pytest
 
-from _grader_support import IS_ROOT, REPO, copy_reference, grader
+from _grader_support import IS_ROOT, copy_reference, grader
 from instructor_tools.grader import sandbox, submission as S
 from instructor_tools.grader.client import RemoteRef, StudentProblem, WorkerClient
 

@@ -1,7 +1,6 @@
 """The hidden suite's bookkeeping: points, thresholds, schema, outputs made from a result."""
 import copy
 import csv
-import json
 
 import jsonschema
 import pytest

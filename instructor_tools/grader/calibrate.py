@@ -39,7 +39,6 @@ def threshold_from(runs: list[float]) -> float:
 
 def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, list[float]]:
     from .api import Grader
-    from .config import REPO
     accuracies: dict[str, list[float]] = {}
     seconds: dict[str, list[float]] = {}
     failures: list = []

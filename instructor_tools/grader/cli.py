@@ -14,7 +14,6 @@ could not be graded at all, 2 on a usage error or a problem of the grader itself
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import sys
 import traceback

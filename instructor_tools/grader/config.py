@@ -11,6 +11,7 @@ runs the same from a checkout, in CI and inside the grading image:
 | scale          | --scale         | GRADER_SCALE           | ci                              |
 | device         | --device        | GRADER_DEVICE          | auto (cuda when present)        |
 | worker user    | --worker-user   | GRADER_WORKER_USER     | nobody (only when run as root)  |
+| more hidden    |                 | GRADER_HIDDEN_EXTRA    | (colon-separated paths)         |
 
 Scale `ci` trains on capped subsets so a whole submission grades in a few minutes on two
 CPU cores; scale `full` trains with the student's settings (capped in time) and is meant
@@ -67,6 +68,8 @@ class GraderConfig:
         """What student code must never read: hidden checks, the reference solution (and
         the git history that holds it), CIFAR-10 with its test labels."""
         paths = [self.tests_dir, self.reference_dir, self.cifar10_dir]
+        # e.g. a copy of the raw data set in an image: GRADER_HIDDEN_EXTRA=/data/cifar10.tgz:/x
+        paths += [pathlib.Path(p) for p in os.environ.get("GRADER_HIDDEN_EXTRA", "").split(":") if p]
         for base in (self.reference_dir, *self.reference_dir.parents):
             if (base / ".git").exists():
                 paths.append(base / ".git")

@@ -191,7 +191,12 @@ def hide_from_worker(paths, policy: Policy) -> list[str]:
             raise SystemExit(f"grade: {p} belongs to the worker's user (uid {policy.uid}); "
                              "it cannot be hidden from student code. Choose another --worker-user.")
         if st.st_mode & mask:
-            p.chmod(stat.S_IMODE(st.st_mode) & ~mask)
+            try:
+                p.chmod(stat.S_IMODE(st.st_mode) & ~mask)
+            except OSError as exc:  # e.g. a read-only mount: say so, loudly
+                raise SystemExit(f"grade: cannot hide {p} from student code ({exc}); make it "
+                                 "unreadable to the worker's user, or leave it out of the "
+                                 "hidden paths") from None
             changed.append(str(p))
     return changed
 
