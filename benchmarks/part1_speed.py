@@ -5,20 +5,25 @@
 Shapes are the cs231n benchmark's: conv x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1;
 max pool 2x2 stride 2 on (100, 3, 32, 32); softmax W (10, 3073), X (3073, 500).
 Floors, measured in the same run:
-- the bare matrix product the fast conv performs (np.matmul of the filters with the im2col
-  columns, computed beforehand), and
+- the bare matrix product the fast conv performs (np.matmul of the filters, with the biases
+  as an extra column, and the im2col columns, with a ones row, computed beforehand), and
 - the bare maximum of the four strided views of x (pooling without any bookkeeping).
 Each figure is the best of several repeats (the least disturbed by other processes).
+BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set: on the shared 2-core course
+machines multi-threaded OpenBLAS made these small products up to ~25x slower (measured).
 --record writes the table to benchmarks/results/part1_speed.md.
 """
-import argparse
 import os
-import pathlib
-import platform
-import sys
-import timeit
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
+
+import argparse  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import timeit  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "source" / "hw1" / "1_cs231n"))
@@ -61,19 +66,18 @@ def measure():
     conv_param = {"stride": 2, "pad": 1}
     out, fast_cache = conv_forward_fast(x, w, b, conv_param)
     _, naive_cache = conv_forward_naive(x, w, b, conv_param)
-    cols = fast_cache[3]
-    w2d = w.reshape(25, -1)
+    filters, cols = fast_cache[2], fast_cache[4]  # (F, K+1) filters|biases, (N, K+1, P) columns
     dout = rng.standard_normal(out.shape)
     dout3 = dout.reshape(100, 25, -1)
     rows += [
         ("conv forward", "naive (loops over output positions)", best_ms(lambda: conv_forward_naive(x, w, b, conv_param), repeats=3)),
         ("conv forward", "fast (im2col + matmul)", best_ms(lambda: conv_forward_fast(x, w, b, conv_param))),
-        ("conv forward", "  of which im2col", best_ms(lambda: im2col_cython.im2col(x, 3, 3, 1, 2, 16, 16))),
-        ("conv forward", "bare matmul (floor)", best_ms(lambda: np.matmul(w2d, cols))),
+        ("conv forward", "  of which im2col", best_ms(lambda: im2col_cython.im2col(x, 3, 3, 1, 2, 16, 16, True))),
+        ("conv forward", "bare matmul (floor)", best_ms(lambda: np.matmul(filters, cols))),
         ("conv backward", "naive", best_ms(lambda: conv_backward_naive(dout, naive_cache), repeats=3)),
         ("conv backward", "fast", best_ms(lambda: conv_backward_fast(dout, fast_cache))),
         ("conv backward", "bare matmuls for dw and dcols (floor)",
-         best_ms(lambda: (np.matmul(dout3, cols.transpose(0, 2, 1)), np.matmul(w2d.T, dout3)))),
+         best_ms(lambda: (np.matmul(dout3, cols.transpose(0, 2, 1)), np.matmul(filters[:, :-1].T, dout3)))),
     ]
 
     xp = rng.standard_normal((100, 3, 32, 32))
@@ -134,7 +138,7 @@ def main():
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     context = (f"numpy {np.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-               f"load average {load:.1f} at start")
+               f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}, load average {load:.1f} at start")
     table = render(measure())
     print(context)
     print(table)
