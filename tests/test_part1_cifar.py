@@ -2,7 +2,6 @@
 classifiers trained with hyperparams.json (the values the grader retrains with)."""
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import tarfile
