@@ -50,10 +50,12 @@ def conv_forward_fast(x, w, b, conv_param):
     stride, pad = int(conv_param["stride"]), int(conv_param["pad"])
     N = x.shape[0]
     F, _, HH, WW = w.shape
-    cols = ext.im2col(x, HH, WW, pad, stride, H_out, W_out)  # (N, C*HH*WW, H'*W')
-    out = np.matmul(w.reshape(F, -1), cols)  # (N, F, H'*W'): already in NCHW order
-    out += b[:, None]
-    cache = (x.shape, w, conv_param, cols)
+    # Each image's columns get a row of ones and the filters a column of biases, so that one
+    # batched product adds the biases too and yields the output already in NCHW order.
+    cols = ext.im2col(x, HH, WW, pad, stride, H_out, W_out, True)  # (N, C*HH*WW + 1, H'*W')
+    filters = np.hstack([w.reshape(F, -1), b[:, None]])  # (F, C*HH*WW + 1)
+    out = np.matmul(filters, cols)  # (N, F, H'*W')
+    cache = (x.shape, w.shape, filters, conv_param, cols)
     return out.reshape(N, F, H_out, W_out), cache
 
 
@@ -62,17 +64,18 @@ def conv_backward_fast(dout, cache):
 
     Returns (dx, dw, db) with the shapes of x, w and b.
     """
-    x_shape, w, conv_param, cols = cache
+    x_shape, w_shape, filters, conv_param, cols = cache
     ext = _compiled()
     N, C, H, W = x_shape
-    F, _, HH, WW = w.shape
+    F, _, HH, WW = w_shape
     _, _, H_out, W_out = dout.shape
     dout = np.ascontiguousarray(dout, dtype=cols.dtype).reshape(N, F, H_out * W_out)
-    db = dout.sum(axis=(0, 2))
-    # dw = sum over n of dout[n] @ cols[n].T (a batched product, then a sum: faster here than
-    # tensordot, which would first copy both operands into 2-D layout).
-    dw = np.matmul(dout, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    dcols = np.matmul(w.reshape(F, -1).T, dout)  # (N, C*HH*WW, H'*W')
+    # The sum over n of dout[n] @ cols[n].T, as a batched product and a sum (faster here than
+    # tensordot, which would first copy both operands). Its last column, from the ones row, is db.
+    dfilters = np.matmul(dout, cols.transpose(0, 2, 1)).sum(axis=0)
+    dw = dfilters[:, :-1].reshape(w_shape)
+    db = dfilters[:, -1].copy()
+    dcols = np.matmul(filters[:, :-1].T, dout)  # (N, C*HH*WW, H'*W')
     dx = ext.col2im(dcols, N, C, H, W, HH, WW, int(conv_param["pad"]), int(conv_param["stride"]),
                     H_out, W_out)
     return dx, dw, db

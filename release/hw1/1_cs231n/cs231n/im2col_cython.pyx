@@ -15,21 +15,26 @@ from cython cimport floating
 
 
 def im2col(floating[:, :, :, ::1] x, int field_height, int field_width,
-           int pad, int stride, int out_height, int out_width):
+           int pad, int stride, int out_height, int out_width, bint ones_row=False):
     """Columns of every window of x, zero-padded by `pad`.
 
-    x: (N, C, H, W). Returns cols of shape (N, C*field_height*field_width, out_height*out_width):
+    x: (N, C, H, W). Returns cols of shape (N, K, out_height*out_width) with
+    K = C*field_height*field_width (+ 1 with ones_row) and
     cols[n, (c*field_height + p)*field_width + q, i*out_width + j]
-        = x_pad[n, c, i*stride + p, j*stride + q].
+        = x_pad[n, c, i*stride + p, j*stride + q];
+    with ones_row, the last row of each cols[n] is all ones (it multiplies the biases).
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t K = C * field_height * field_width, P = out_height * out_width
     dtype = np.float32 if floating is float else np.float64
-    cols_array = np.empty((N, K, P), dtype=dtype)
+    cols_array = np.empty((N, K + 1 if ones_row else K, P), dtype=dtype)
     cdef floating[:, :, ::1] cols = cols_array
     cdef Py_ssize_t n, c, p, q, i, j, row, k, j_lo, j_hi, base
     with nogil:
         for n in range(N):
+            if ones_row:
+                for j in range(P):
+                    cols[n, K, j] = 1
             for c in range(C):
                 for p in range(field_height):
                     for q in range(field_width):
@@ -57,8 +62,9 @@ def col2im(floating[:, :, ::1] cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, P
            int field_height, int field_width, int pad, int stride, int out_height, int out_width):
     """The adjoint of im2col: add every column back onto the window it came from.
 
-    cols: (N, C*field_height*field_width, out_height*out_width). Returns dx of shape
-    (N, C, H, W); values that fall on the padding are dropped.
+    cols: (N, K, out_height*out_width) with K >= C*field_height*field_width (rows beyond, such
+    as a ones row, are ignored). Returns dx of shape (N, C, H, W); values that fall on the
+    padding are dropped.
     """
     dtype = np.float32 if floating is float else np.float64
     dx_array = np.zeros((N, C, H, W), dtype=dtype)

@@ -32,10 +32,6 @@ def conv_bn_gelu(c_in, c_out, kernel_size, pool=False):
 
 
 class MyModel(nn.Module):
-    # Switches for experiments (the reference uses both).
-    use_whitening = True
-    shifted_test_views = True
-
     def __init__(self, im_size, hidden_dim, kernel_size, n_classes):
         """Whitening layer (2x2 patches -> 8*C channels) - GELU, then three blocks
         (conv - pool - BN - GELU, conv - BN - GELU) of widths hidden_dim,
