@@ -20,7 +20,6 @@ too, slowly (use --override "--epochs 1 --num-train 1000" to try it there).
 """
 import argparse
 import json
-import math
 import pathlib
 import platform
 import shlex

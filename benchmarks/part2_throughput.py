@@ -76,7 +76,7 @@ def loader_batches(args, images, labels, device, workers):
     recipe = train.recipe_for(args.model)
     dataset = PerImageCIFAR(images, labels, torchvision_transform(recipe.augment, recipe.translate))
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=workers,
-                        pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                        pin_memory=device.type == "cuda",
                         generator=torch.Generator().manual_seed(args.seed))
     while True:
         for inputs, target in loader:

@@ -17,7 +17,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 

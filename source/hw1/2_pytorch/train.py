@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from cifar10 import CIFAR10NotFoundError, default_cifar10_dir, load_cifar10
+from cifar10 import CIFAR10NotFoundError, load_cifar10
 from models import MODELS
 
 NUM_TRAIN = 49000
