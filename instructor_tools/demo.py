@@ -2,7 +2,8 @@
 
     python -m instructor_tools.demo [--out out/demo] [--skip-release-build]
 
-1. builds release/hw1 from source/hw1 (`python -m instructor_tools.release build`);
+1. builds the release from source/hw1 into out/demo/release/hw1
+   (`python -m instructor_tools.release build --out ...`; `make release` updates release/hw1);
 2. grades the reference solution (full marks expected), the untouched release (zero
    expected) and a broken sample (the reference with two bugs in layers.py: a wrong
    gradient and an exit in the middle of a function; graded on Q8.3 only);
@@ -33,15 +34,17 @@ BUGS = [  # (file, what the reference says, what the broken sample says instead)
 ]
 
 
-def build_release(say) -> pathlib.Path:
+def build_release(out: pathlib.Path, say) -> pathlib.Path:
+    """Build the release from source/hw1 into out/release/hw1 (release/hw1, the committed
+    copy, is `make release`'s to update)."""
     say("==> building the student release (nbgrader + audit)")
-    proc = subprocess.run([sys.executable, "-m", "instructor_tools.release", "build"], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "instructor_tools.release", "build", "--out",
+                           str(out / "release")], cwd=REPO, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"demo: the release build failed:\n{proc.stdout}{proc.stderr}")
     for line in proc.stdout.strip().splitlines():
         say(f"    {line}")
-    return REPO / "release" / "hw1"
+    return out / "release" / "hw1"
 
 
 def broken_sample(dest: pathlib.Path) -> pathlib.Path:
@@ -61,17 +64,17 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=pathlib.Path, default=REPO / "out" / "demo")
     p.add_argument("--skip-release-build", action="store_true",
-                   help="grade the release/hw1 already there")
+                   help="grade the committed release/hw1 instead of building one")
     args = p.parse_args(argv)
     say = lambda msg: tqdm.write(msg, file=sys.stderr)
-    release = REPO / "release" / "hw1"
-    if not args.skip_release_build:
-        release = build_release(say)
-    if not release.is_dir():
-        raise SystemExit("demo: no release/hw1 to grade; run without --skip-release-build")
     out = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    release = REPO / "release" / "hw1"
+    if not args.skip_release_build:
+        release = build_release(out, say)
+    if not release.is_dir():
+        raise SystemExit("demo: no release/hw1 to grade; run without --skip-release-build")
     with tempfile.TemporaryDirectory(prefix="hw1-demo-") as tmp:
         broken = broken_sample(pathlib.Path(tmp) / "broken")
         jobs = [("reference", REPO / "source" / "hw1", None),
