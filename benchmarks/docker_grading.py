@@ -177,6 +177,10 @@ def main() -> int:
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    notes = ""  # hand-written notes below the table survive a re-run
+    if args.out.is_file() and "\n## Notes" in args.out.read_text():
+        notes = args.out.read_text().split("\n## Notes", 1)[1]
+        lines += ["## Notes" + notes.rstrip("\n"), ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
