@@ -89,11 +89,19 @@ def notebook_html(notebook: pathlib.Path) -> str:
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     # The local MathJax ships only the STIX-Web fonts: ask for them (else it falls back to
     # plain system fonts).
-    return html.replace("messageStyle: 'none',", "messageStyle: 'none', " + MATHJAX_FONTS, 1)
+    html = html.replace("messageStyle: 'none',", "messageStyle: 'none', " + MATHJAX_FONTS, 1)
+    return html.replace("</head>", PRINT_CSS + "</head>", 1)
 
 
 MATHJAX_FONTS = ('"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", '
                  'imageFont: null},')
+
+# Wrap long lines of code and output instead of cutting them off at the page's edge.
+PRINT_CSS = """<style>
+.jp-InputArea-editor pre, .jp-OutputArea-output pre, .highlight pre {
+  white-space: pre-wrap !important; overflow-wrap: anywhere; }
+.jp-OutputArea-output img { max-width: 100%; height: auto; }
+</style>"""
 
 WAIT_FOR_MATHJAX = """() => new Promise(resolve => {
     if (!window.MathJax || !window.MathJax.Hub) { resolve("no MathJax"); return; }
