@@ -30,11 +30,16 @@ def main(argv=None):
     p.add_argument("--out", type=pathlib.Path)
     args = p.parse_args(argv)
     load_before = os.getloadavg()
+    import resource
+    cpu0 = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     started = time.perf_counter()
     grader = Grader(GraderConfig(scale=args.scale, device=args.device), log=lambda m: None)
     setup = time.perf_counter() - started
     result = grader.grade(args.submission, student="reference")
     total = time.perf_counter() - started
+    cpu1 = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = {name: round((b.ru_utime + b.ru_stime) - (a.ru_utime + a.ru_stime), 1)
+           for name, a, b in zip(("grader", "workers"), cpu0, cpu1)}
     rows = [(q.qid, q.points, q.max_points, q.seconds,
              max(q.checks, key=lambda c: c.seconds).name) for q in result.questions]
     print(f"grading {args.submission} (scale {args.scale}, {grader.device}, "
@@ -44,6 +49,8 @@ def main(argv=None):
         print(f"{qid:<9}{pts:>5g}/{mx:<3g}{sec:>9.1f}  {slow}")
     print(f"{'total':<9}{result.score:>5g}/{result.max_score:<3g}{result.seconds:>9.1f}  "
           f"(+{setup:.1f} s grader start-up; {total:.1f} s in all)")
+    print(f"CPU time: grader {cpu['grader']} s, workers {cpu['workers']} s (a busy machine "
+          "stretches wall time, much less CPU time)")
     print(f"peak memory: grader {result.peak_memory_mb['grader']:.0f} MB, "
           f"worker {result.peak_memory_mb['worker']:.0f} MB (resident)")
     figures = {
@@ -52,7 +59,7 @@ def main(argv=None):
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "scale": args.scale, "device": grader.device, "score": result.score,
         "max_score": result.max_score, "grading_seconds": round(result.seconds, 1),
-        "startup_seconds": round(setup, 1),
+        "startup_seconds": round(setup, 1), "cpu_seconds": cpu,
         "questions": {qid: round(sec, 1) for qid, _, _, sec, _ in rows},
         "checks": {f"{q.qid}/{c.name}": round(c.seconds, 2) for q in result.questions for c in q.checks},
         "peak_memory_mb": {k: round(v) for k, v in result.peak_memory_mb.items()},

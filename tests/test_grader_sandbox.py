@@ -1,4 +1,5 @@
 """The trust boundary: what the worker can read, what it sends back, how it is confined."""
+import json
 import pathlib
 import zipfile
 
@@ -127,3 +128,25 @@ def test_batch_discovery(tmp_path):
     assert [p.name for p in found] == ["carol", "dave.zip"]
     with pytest.raises(S.SubmissionProblem):
         S.discover([tmp_path / "batch" / "notes.txt"])
+
+
+def test_cli_batch_goes_on_past_a_broken_submission_and_matches_the_api(tmp_path):
+    import csv
+    import subprocess
+    import sys
+    from instructor_tools.grader.api import grade_submission
+    batch = tmp_path / "batch"
+    copy_reference(batch / "carol", parts=("1_cs231n",))
+    (batch / "dave.zip").write_bytes(b"not a zip")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "instructor_tools.grader.cli", str(batch),
+                           "--questions", "Q8.3", "--out", str(out), "-q", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr  # 1: a submission could not be graded at all
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert (rows["carol"]["score"], rows["carol"]["status"]) == ("5", "ok")
+    assert (rows["dave"]["score"], rows["dave"]["status"]) == ("0", "error")
+    api = grade_submission(batch / "carol", questions=["Q8.3"], device="cpu").to_dict()
+    cli = json.loads((out / "carol" / "result.json").read_text())
+    assert [c["message"] for c in api["questions"][0]["checks"]] == \
+        [c["message"] for c in cli["questions"][0]["checks"]]
