@@ -32,10 +32,27 @@ CELL_TIMEOUT_S = 900
 pytestmark = pytest.mark.slow
 
 
-def _workdir(src: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> pathlib.Path:
+    """The Cython extension, built once the way the README tells students to build it."""
+    folder = tmp_path_factory.mktemp("extension") / "cs231n"
+    folder.mkdir()
+    for name in ("setup.py", "im2col_cython.pyx"):
+        shutil.copy(RELEASE_HW1 / "1_cs231n" / "cs231n" / name, folder / name)
+    subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], cwd=folder,
+                   check=True, capture_output=True)
+    return folder
+
+
+def _workdir(src: pathlib.Path, dest: pathlib.Path, compiled: pathlib.Path) -> pathlib.Path:
     shutil.copytree(src, dest, ignore=COPY_IGNORE)
-    subprocess.run(["bash", str(REPO / "scripts" / "build_extension.sh"), str(dest / "1_cs231n"),
-                    sys.executable], check=True, capture_output=True)
+    package = dest / "1_cs231n" / "cs231n"
+    if (package / "im2col_cython.pyx").read_bytes() == (compiled / "im2col_cython.pyx").read_bytes():
+        for built in compiled.glob("im2col_cython*.so"):
+            shutil.copy(built, package / built.name)
+    else:
+        subprocess.run(["bash", str(REPO / "scripts" / "build_extension.sh"),
+                        str(dest / "1_cs231n"), sys.executable], check=True, capture_output=True)
     return dest
 
 
@@ -68,8 +85,8 @@ def _outputs_text(path: pathlib.Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def executed_source(tmp_path_factory, cifar10_dir):
-    work = _workdir(SOURCE_HW1, tmp_path_factory.mktemp("source") / "hw1")
+def executed_source(tmp_path_factory, cifar10_dir, compiled):
+    work = _workdir(SOURCE_HW1, tmp_path_factory.mktemp("source") / "hw1", compiled)
     results = {}
     for name in NOTEBOOKS:
         results[name] = _execute(work / f"{name}.ipynb", cifar10_dir)
@@ -109,8 +126,8 @@ def test_part2_notebooks_write_logs_plots_and_filters(executed_source):
 # ---------------------------------------------------------------- the release
 
 @pytest.fixture(scope="module")
-def release_work(tmp_path_factory):
-    return _workdir(RELEASE_HW1, tmp_path_factory.mktemp("release") / "hw1")
+def release_work(tmp_path_factory, compiled):
+    return _workdir(RELEASE_HW1, tmp_path_factory.mktemp("release") / "hw1", compiled)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
