@@ -19,7 +19,6 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO, SOURCE_HW1
-from instructor_tools.questions import QUESTIONS
 
 RELEASE_HW1 = REPO / "release" / "hw1"
 PART1 = ["softmax", "two_layer_net", "layers", "convnet"]
