@@ -148,7 +148,7 @@ def main() -> int:
         rows.append((f"one reference submission ({args.questions}), in-process `grade`",
                      f"{one_here:.1f} s"))
         rows.append((f"one reference submission ({args.questions}), one container",
-                     f"{one_box:.1f} s (+{one_box - one_here:.1f} s)"))
+                     f"{one_box:.1f} s ({one_box - one_here:+.1f} s)"))
         serial = grade_batch(jobs, 1, args.questions, tmp / "p1")
         print(f"10 submissions, 1 container at a time: {serial:.1f} s", flush=True)
         parallel = grade_batch(jobs, 2, args.questions, tmp / "p2")
