@@ -1,6 +1,5 @@
 """Part 2 command lines: train.py's options and errors, the run_*.sh scripts, test.py's errors."""
 import importlib
-import importlib.util
 import subprocess
 import sys
 
@@ -11,27 +10,10 @@ import torch
 import train
 from conftest import PART2
 from models import MODELS
+from _part2_support import load_predict_cli, one_torch_thread  # noqa: F401 (autouse fixture)
 
 
-def _load_predict_cli():
-    """PART2/test.py under its own name (a bare `import test` could find Python's own package)."""
-    spec = importlib.util.spec_from_file_location("part2_test_py", PART2 / "test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-predict_cli = _load_predict_cli()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These CPU tests train tiny models: one thread avoids OpenMP stalls on busy
-    2-core machines, and both runs of a determinism check use the same count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+predict_cli = load_predict_cli()
 
 
 def run_script(*argv, cwd=PART2):

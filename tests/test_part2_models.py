@@ -5,16 +5,7 @@ import torch.nn.functional as F
 
 import train
 from models import CNN, MODELS, MyModel, Softmax, TwoLayerNN
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These CPU tests train tiny models: one thread avoids OpenMP stalls on busy
-    2-core machines, and both runs of a determinism check use the same count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from _part2_support import one_torch_thread  # noqa: F401 (autouse fixture)
 
 
 def make(name, im_size=(3, 32, 32), hidden_dim=16, kernel_size=3, n_classes=10):

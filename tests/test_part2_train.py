@@ -16,27 +16,11 @@ import plots
 import train
 from cifar10 import load_cifar10
 from conftest import PART2, REPO
+from _part2_support import load_predict_cli, one_torch_thread  # noqa: F401 (autouse fixture)
 
 
-def _load_predict_cli():
-    """PART2/test.py under its own name (a bare `import test` could find Python's own package)."""
-    spec = importlib.util.spec_from_file_location("part2_test_py", PART2 / "test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+predict_cli = load_predict_cli()
 
-
-predict_cli = _load_predict_cli()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These CPU tests train tiny models: one thread avoids OpenMP stalls on busy
-    2-core machines, and both runs of a determinism check use the same count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 LOG_LINE = re.compile(r"^Train Epoch: \d+ \[\d+/\d+ \(\d+%\)\]\tTrain Loss: \d+\.\d{6}\t"
                       r"Val Loss: \d+\.\d{6}\tVal Acc: \d+\.\d{2}$")
