@@ -1,0 +1,35 @@
+"""Typed errors of the instructor tooling.
+
+Library code raises these; only entry points (`grade`, `python -m ...` mains, nbgrader
+apps) turn them into a message and an exit status. Each message says what is wrong and
+what to do, in one or two sentences, without a traceback.
+
+    GraderError                 base of everything below
+      UsageError                a flag, setting or argument that cannot work (exit 2)
+      SetupError                the grader's own environment is not ready (exit 2)
+        SandboxUnavailable      student code cannot be isolated here (see sandbox.py)
+      SuiteError                the hidden checks are inconsistent (points, questions)
+"""
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Base class: a problem of the grader's inputs or environment, never the student's."""
+
+    exit_code = 2
+
+
+class UsageError(GraderError):
+    """A flag, setting or argument that cannot work as given."""
+
+
+class SetupError(GraderError):
+    """The grader's environment is not ready (missing tool, data, user, interpreter)."""
+
+
+class SandboxUnavailable(SetupError):
+    """Student code cannot be isolated on this machine (no bubblewrap, no user namespaces)."""
+
+
+class SuiteError(GraderError):
+    """The hidden checks do not match questions.py (points, unknown questions)."""
