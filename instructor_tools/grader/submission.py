@@ -15,7 +15,9 @@ import pathlib
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
+import zlib
 
 PART_DIRS = ("1_cs231n", "2_pytorch")
 MAX_FILE_BYTES = 100 << 20
@@ -43,11 +45,51 @@ class Submission:
         return p if p and p.is_dir() else None
 
 
-def student_id_for(path: pathlib.Path) -> str:
+_GENERIC_NAMES = ("hw1_submission", "submission", "hw1", "hw1-submission", "homework1")
+_UNSAFE = re.compile(r"[^\w.@-]+")   # \w is Unicode: 张伟, José and Łukasz stay as they are
+
+
+def _name_of(path: pathlib.Path) -> str:
+    """The name a submission is known by: its folder or zip name (without .zip), or its
+    parent folder's name when it is a generic one (hw1_submission.zip, submission/)."""
+    path = pathlib.Path(path)
     name = path.name[:-4] if path.suffix.lower() == ".zip" else path.name
-    if name in ("hw1_submission", "submission", "hw1") and path.parent.name:
+    if name.lower() in _GENERIC_NAMES and path.parent.name:
         name = path.parent.name
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", name) or "student"
+    return unicodedata.normalize("NFC", name)
+
+
+def student_id_for(path: pathlib.Path) -> str:
+    """A student id made from the submission's name alone (so re-grading one submission
+    gives the id it had in a batch). Letters of any script, digits and ._@- are kept; a name
+    that had to be changed (spaces, other symbols) gets a short hash of the original name, so
+    two different names never share an id ("a b" -> "a_b-5d41c2", "a_b" -> "a_b")."""
+    name = _name_of(path)
+    safe = _UNSAFE.sub("_", name).strip("._") or "student"
+    if safe != name:
+        safe = f"{safe}-{zlib.crc32(name.encode('utf-8')):08x}"[:80]
+    return safe
+
+
+def assign_ids(paths, given: str | None = None) -> list[str]:
+    """Distinct, stable, recognisable student ids for `paths` (see student_id_for).
+
+    `given` (one submission only) is used as it is. Two submissions with the same name (two
+    hw1_submission.zip in folders of the same name) get a hash of their full path appended,
+    the same in every run on the same paths."""
+    paths = [pathlib.Path(p) for p in paths]
+    if given is not None:
+        if len(paths) != 1:
+            raise SubmissionProblem("a student id was given for several submissions; give it "
+                                    "for one submission only")
+        return [given]
+    ids = [student_id_for(p) for p in paths]
+    counts: dict[str, int] = {}
+    for sid in ids:
+        counts[sid] = counts.get(sid, 0) + 1
+    return [sid if counts[sid] == 1 else
+            f"{sid}-{zlib.crc32(str(p.resolve()).encode('utf-8')):08x}"
+            for sid, p in zip(ids, paths)]
 
 
 def is_submission(path: pathlib.Path) -> bool:
