@@ -33,3 +33,9 @@ class SandboxUnavailable(SetupError):
 
 class SuiteError(GraderError):
     """The hidden checks do not match questions.py (points, unknown questions)."""
+
+
+class RunScriptError(ValueError):
+    """A student's run script (2_pytorch/run_*.sh) whose train.py command the grader cannot
+    read; the message names the construct and its line (see runscripts.py). The student's
+    problem, reported in the check that needs the script, never a grader failure."""

@@ -11,7 +11,6 @@ import importlib.util
 import inspect
 import json
 import pathlib
-import shlex
 import sys
 import time
 import traceback
@@ -21,6 +20,7 @@ import numpy as np
 
 from .. import questions as qmap
 from . import checks as C
+from . import runscripts
 from .client import StudentProblem, WorkerClient
 from .result import CheckResult, QuestionResult
 
@@ -117,10 +117,11 @@ class SubmissionInfo:
         if not path.is_file():
             raise C.Fail("1_cs231n/hyperparams.json is missing; the tuning cells of the Part 1 "
                          "notebooks write it")
-        try:
-            values = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise C.Fail(f"1_cs231n/hyperparams.json is not valid JSON ({exc})") from None
+        try:  # as any editor saves it: a byte-order mark (Notepad), CRLF line endings
+            values = json.loads(runscripts.normalize_text(path.read_bytes()))
+        except ValueError as exc:
+            raise C.Fail(f"1_cs231n/hyperparams.json is not valid JSON ({exc}); the tuning "
+                         "cells of the Part 1 notebooks write it") from None
         block = values.get(section) if isinstance(values, dict) else None
         if not isinstance(block, dict):
             raise C.Fail(f'1_cs231n/hyperparams.json has no "{section}" section')
@@ -135,28 +136,16 @@ class SubmissionInfo:
         return {k: block[k] for k in keys}
 
     def run_args(self, model: str) -> list[str]:
-        """The train.py arguments of 2_pytorch/run_<model>.sh (its one train.py command)."""
+        """The train.py arguments of 2_pytorch/run_<model>.sh (its one train.py command),
+        read as text by runscripts.py; Fail names what cannot be read."""
         name = f"run_{model}.sh"
         path = self.part2 / name
         if not path.is_file():
             raise C.Fail(f"2_pytorch/{name} is missing")
-        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                 if "train.py" in line and not line.lstrip().startswith("#")]
-        if len(lines) != 1:
-            raise C.Fail(f"2_pytorch/{name} should hold exactly one `python -u train.py ...` "
-                         f"command; it holds {len(lines)}")
         try:
-            words = shlex.split(lines[0], comments=True)
-        except ValueError as exc:
-            raise C.Fail(f"2_pytorch/{name}: the train.py command cannot be read ({exc})") from None
-        start = next((i for i, w in enumerate(words) if w.endswith("train.py")), None)
-        if start is None:
-            raise C.Fail(f"2_pytorch/{name}: no train.py in the command")
-        rest = words[start + 1:]
-        for stop in ("|", ">", ">>", "&&", ";", "2>&1", "&"):
-            if stop in rest:
-                rest = rest[:rest.index(stop)]
-        return rest
+            return runscripts.read(path, f"2_pytorch/{name}").args
+        except runscripts.RunScriptError as exc:
+            raise C.Fail(str(exc)) from None
 
 
 class Settings:
