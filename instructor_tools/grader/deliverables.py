@@ -4,40 +4,74 @@ The hidden suite lists them (autograder_tests/deliverables.py) as dicts:
     {"path": "2_pytorch/softmax.log", "kind": "log"}     log whose last line is the test line
     {"path": "2_pytorch/extra.md", "kind": "text"}       non-empty text
     {"path": "2_pytorch/*.png", "kind": "plot", "min": 1} at least `min` non-empty files
+
+Files made on Windows are found and read as well: a name that ends in a carriage return or
+spaces (`softmax.log\r`, written by a run script with CRLF line endings) matches, with a note;
+text is read with any line endings and an optional byte-order mark.
 """
 from __future__ import annotations
 
+import fnmatch
 import pathlib
 import re
 
 from .result import Deliverable
 
+MAX_READ = 20 << 20
 TEST_LINE = re.compile(r"^test set: Average loss: [-+0-9.einfa]+, Accuracy: \d+/\d+ \(\s*[0-9.]+%\)\s*$")
+
+
+def _matches(root: pathlib.Path, pattern: str) -> list[pathlib.Path]:
+    """Files matching `pattern` under root; names ending in \\r or spaces match too."""
+    found = {p for p in root.glob(pattern) if p.is_file() and not p.is_symlink()}
+    folder, _, name = pattern.rpartition("/")
+    if "**" not in pattern:
+        base = root / folder if folder else root
+        try:
+            for p in base.iterdir():
+                if p.is_file() and not p.is_symlink() and p.name != p.name.rstrip("\r\n\t ") \
+                        and fnmatch.fnmatchcase(p.name.rstrip("\r\n\t "), name):
+                    found.add(p)
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def _odd_name(path: pathlib.Path) -> str:
+    if path.name == path.name.rstrip("\r\n\t "):
+        return ""
+    return (f" (found as {path.name!r}: the name ends in a carriage return or space; the run "
+            "script has Windows line endings)")
 
 
 def check(root: pathlib.Path, expected) -> list[Deliverable]:
     out = []
     for item in expected:
         kind, pattern = item["kind"], item["path"]
-        matches = sorted(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink())
+        matches = _matches(root, pattern)
         if kind == "plot":
             good = [p for p in matches if p.stat().st_size > 0]
             need = item.get("min", 1)
+            odd = next((_odd_name(p) for p in good if _odd_name(p)), "")
             out.append(Deliverable(pattern, len(good) >= need,
-                                   f"{len(good)} found" + ("" if len(good) >= need else f"; {need} expected")))
+                                   f"{len(good)} found" + ("" if len(good) >= need else f"; {need} expected")
+                                   + odd))
             continue
         if not matches:
             out.append(Deliverable(pattern, False, "missing"))
             continue
         path = matches[0]
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()[:MAX_READ].decode("utf-8-sig", errors="replace")
+        text = raw.replace("\r\n", "\n").replace("\r", "\n")
         if kind == "log":
             lines = [line for line in text.splitlines() if line.strip()]
             last = lines[-1] if lines else ""
             ok = bool(TEST_LINE.match(last))
-            out.append(Deliverable(pattern, True, "ends with the test line" if ok else
-                                   "does not end with the `test set: ... Accuracy: ...` line"))
+            out.append(Deliverable(pattern, True, ("ends with the test line" if ok else
+                                   "does not end with the `test set: ... Accuracy: ...` line")
+                                   + _odd_name(path)))
         else:
             words = len(text.split())
-            out.append(Deliverable(pattern, True, f"{words} words" if words else "empty"))
+            out.append(Deliverable(pattern, True, (f"{words} words" if words else "empty")
+                                   + _odd_name(path)))
     return out
