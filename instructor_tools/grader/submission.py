@@ -1,8 +1,20 @@
 """Finding and unpacking submissions safely.
 
 A submission is a folder shaped like the release (holding `1_cs231n/` and/or `2_pytorch/`,
-possibly one level down) or the zip that collect_submission.sh writes. A folder that is
-neither holds many submissions: each child folder or zip is one, named after it.
+possibly one or two levels down) or the zip that collect_submission.sh writes. Other shapes
+people upload are graded too (`stage` says what it did in `Submission.notes`):
+
+- loose files side by side (Gradescope's drag and drop: layers.py, softmax.py, train.py,
+  hyperparams.json, run_softmax.sh ...), or a part's contents without its folder: each file
+  goes where the release has a file of that name (LAYOUT; the two softmax.py are told apart
+  by their folder or their content), and the provided files that hold no solution are filled
+  in from the assignment (`provided_from`);
+- several copies of the assignment in one upload: the most complete one is graded;
+- a zip inside the upload, parts in different places, folders named 1_CS231N: found;
+- macOS and Windows junk (__MACOSX/, ._name, .DS_Store, Thumbs.db, desktop.ini): left out.
+
+A folder that is neither holds many submissions: each child folder or zip is one, named after
+it; a folder with no such child is one submission (graded, with a note on what is missing).
 
 Unpacking never follows or creates symbolic links, never writes outside the staging folder,
 and stops at size limits (a zip bomb or a huge upload is reported, not unpacked).
@@ -24,12 +36,41 @@ MAX_FILE_BYTES = 100 << 20
 MAX_TOTAL_BYTES = 600 << 20
 MAX_FILES = 20000
 # Build products and caches: rebuilt or not needed; a stale compiled module must not run.
-SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".git", "build")
+SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".git", "build", "__MACOSX", ".DS_Store",
+                 "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Trashes")
 SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".o", ".dll", ".dylib")
 
 
 class SubmissionProblem(Exception):
     """The submission cannot be graded at all (unreadable zip, nothing of the assignment)."""
+
+
+# Where each file of the release belongs (names are unique but for the two softmax.py).
+LAYOUT_FILES = (
+    "1_cs231n/hyperparams.json", "1_cs231n/cs231n/__init__.py",
+    "1_cs231n/cs231n/classifiers/__init__.py", "1_cs231n/cs231n/classifiers/cnn.py",
+    "1_cs231n/cs231n/classifiers/linear_classifier.py", "1_cs231n/cs231n/classifiers/neural_net.py",
+    "1_cs231n/cs231n/classifiers/softmax.py", "1_cs231n/cs231n/data_utils.py",
+    "1_cs231n/cs231n/datasets/get_datasets.sh", "1_cs231n/cs231n/fast_layers.py",
+    "1_cs231n/cs231n/gradient_check.py", "1_cs231n/cs231n/im2col_cython.pyx",
+    "1_cs231n/cs231n/layer_utils.py", "1_cs231n/cs231n/layers.py", "1_cs231n/cs231n/optim.py",
+    "1_cs231n/cs231n/setup.py", "1_cs231n/cs231n/shape_checks.py", "1_cs231n/cs231n/solver.py",
+    "1_cs231n/cs231n/vis_utils.py", "2_pytorch/cifar10.py", "2_pytorch/models/__init__.py",
+    "2_pytorch/models/convnet.py", "2_pytorch/models/mymodel.py", "2_pytorch/models/softmax.py",
+    "2_pytorch/models/twolayernn.py", "2_pytorch/plots.py", "2_pytorch/run_convnet.sh",
+    "2_pytorch/run_mymodel.sh", "2_pytorch/run_softmax.sh", "2_pytorch/run_twolayernn.sh",
+    "2_pytorch/test.py", "2_pytorch/train.py", "2_pytorch/extra.md",
+    "convnet.ipynb", "filter-viz.ipynb", "layers.ipynb", "softmax-classifier.ipynb",
+    "softmax.ipynb", "two_layer_net.ipynb",
+)
+# Names too common to place by name alone (every package has one).
+AMBIGUOUS = ("__init__.py", "README.md", "softmax.py", "setup.py")
+LAYOUT = {}
+for _rel in LAYOUT_FILES:
+    LAYOUT.setdefault(_rel.rsplit("/", 1)[-1], []).append(_rel)
+COPY_SUFFIX = re.compile(r"\s*\(\d+\)(?=\.[A-Za-z]+$)")
+# Files of the Part 2 outputs that belong next to train.py (logs, plots of the notebook).
+PART2_OUTPUTS = re.compile(r"^(softmax|twolayernn|convnet|mymodel)(\.log|_.*\.png)$")
 
 
 @dataclasses.dataclass
@@ -93,17 +134,26 @@ def assign_ids(paths, given: str | None = None) -> list[str]:
 
 
 def is_submission(path: pathlib.Path) -> bool:
-    """One submission: a zip, a folder holding 1_cs231n/ or 2_pytorch/, or a folder whose one
-    child is the assignment folder (hw1/, submission/ ...). A folder of students' folders
-    (alice/1_cs231n, bob/hw1/1_cs231n) is a batch instead."""
+    """One submission: a zip, a folder holding 1_cs231n/ or 2_pytorch/, a folder whose one
+    child is the assignment folder (hw1/, submission/ ...), or a folder of loose assignment
+    files. A folder of students' folders (alice/1_cs231n, bob/hw1/1_cs231n) is a batch."""
     path = pathlib.Path(path)
     if path.is_file():
         return path.suffix.lower() == ".zip"
-    if find_root(path, depth=0) is not None:
+    if find_root(path, depth=0) is not None or has_loose_files(path):
         return True
     kids = _subdirs(path)
     return len(kids) == 1 and kids[0].name.lower().startswith(("hw1", "submission")) \
         and find_root(kids[0], depth=0) is not None
+
+
+def has_loose_files(folder: pathlib.Path) -> bool:
+    """Whether `folder` itself holds code files of the assignment (layers.py, train.py ...)."""
+    try:
+        return any(c.is_file() and c.name in LAYOUT and c.name not in AMBIGUOUS
+                   and c.suffix in (".py", ".sh", ".json", ".pyx") for c in folder.iterdir())
+    except OSError:
+        return False
 
 
 def find_root(folder: pathlib.Path, depth: int = 2) -> pathlib.Path | None:
@@ -137,19 +187,20 @@ def discover(paths) -> list[pathlib.Path]:
         if not p.is_dir():
             raise SubmissionProblem(f"{p} is not a submission: give a folder, or the zip that "
                                     "collect_submission.sh writes")
-        children = [c for c in sorted(p.iterdir())
-                    if (c.is_dir() and not c.is_symlink() and find_root(c)) or
-                    (c.is_file() and c.suffix.lower() == ".zip")]
-        if not children:
-            raise SubmissionProblem(
-                f"{p} is neither a submission (a folder with 1_cs231n/ or 2_pytorch/, or a "
-                "zip from collect_submission.sh) nor a folder of submissions")
-        found.extend(children)
+        children = [c for c in sorted(p.iterdir()) if not _junk(c.name) and (
+                    (c.is_dir() and not c.is_symlink() and (find_root(c) or _has_loose_below(c)))
+                    or (c.is_file() and c.suffix.lower() == ".zip"))]
+        # No submission inside: grade the folder itself, so that its result says what is
+        # missing (an upload of unrelated files still gets a result, never a crash).
+        found.extend(children or [p])
     return found
 
 
-def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None) -> Submission:
-    """Unpack or copy `source` into the private folder `dest`."""
+def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None,
+          provided_from: pathlib.Path | None = None) -> Submission:
+    """Unpack or copy `source` into the private folder `dest` and find the assignment in it
+    (see the module docstring for the shapes understood). `provided_from`: the assignment
+    folder whose solution-free files fill in what a loose-files upload leaves out."""
     sub = Submission(student or student_id_for(source), source.resolve())
     dest.mkdir(parents=True, exist_ok=True)
     sub.stage = dest
@@ -158,12 +209,177 @@ def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None) 
         _unzip(source, dest, budget, sub.notes)
     else:
         _copy_tree(source, dest, budget, sub.notes)
-    sub.root = find_root(dest)
+    sub.root = _choose_root(dest, sub.notes)
     if sub.root is None:
+        inner = [z for z in _files(dest) if z.suffix.lower() == ".zip"]
+        if len(inner) == 1:   # a zip inside the upload (or the zip zipped again)
+            sub.notes.append(f"unpacked {inner[0].relative_to(dest).as_posix()}, found inside "
+                             "the submission")
+            _unzip(inner[0], dest / "_unpacked", budget, sub.notes)
+            sub.root = _choose_root(dest / "_unpacked", sub.notes)
+    if sub.root is None or not all((sub.root / part).is_dir() for part in PART_DIRS):
+        placed = _place_loose_files(dest, sub.root, sub.notes)
+        if placed is not None:
+            sub.root = placed
+            _fill_provided(sub.root, provided_from, sub.notes)
+    if sub.root is None:
+        seen = sorted(f.relative_to(dest).as_posix() for f in _files(dest))
+        listing = ", ".join(seen[:8]) + (f" and {len(seen) - 8} more" if len(seen) > 8 else "")
         raise SubmissionProblem(
-            "the submission holds neither 1_cs231n/ nor 2_pytorch/; submit the zip written "
-            "by collect_submission.sh (run from your hw1 folder)")
+            "the submission holds none of the assignment's files (no 1_cs231n/ or 2_pytorch/, "
+            "no layers.py, train.py ...)" + (f"; it holds {listing}" if seen else "; it is empty")
+            + ". Submit the zip written by collect_submission.sh (run from your hw1 folder)")
     return sub
+
+
+def _junk(name: str) -> bool:
+    return name in SKIPPED_NAMES or name.startswith("._")
+
+
+def _files(folder: pathlib.Path):
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _has_loose_below(folder: pathlib.Path, depth: int = 2) -> bool:
+    frontier = [folder]
+    for _ in range(depth + 1):
+        if any(has_loose_files(d) for d in frontier):
+            return True
+        frontier = [c for d in frontier for c in _subdirs(d)]
+    return False
+
+
+def _choose_root(dest: pathlib.Path, notes: list) -> pathlib.Path | None:
+    """The folder holding the assignment's parts; with several copies, the most complete
+    (most parts, then most files), noted. Part folders named in other cases are renamed."""
+    candidates = []
+    for d in [dest, *[p for p in dest.rglob("*") if p.is_dir() and not p.is_symlink()]]:
+        if len(d.relative_to(dest).parts) > 4:
+            continue
+        try:
+            kids = {c.name.lower(): c for c in d.iterdir() if c.is_dir() and not c.is_symlink()}
+        except OSError:
+            continue
+        parts = [kids[p] for p in PART_DIRS if p in kids]
+        if parts:
+            candidates.append((d, parts))
+    if not candidates:
+        return None
+    def rank(item):
+        d, parts = item
+        return (-len(parts), -sum(len(_files(p)) for p in parts), len(d.relative_to(dest).parts),
+                d.as_posix())
+    candidates.sort(key=rank)
+    root, parts = candidates[0]
+    for part in parts:
+        proper = root / part.name.lower()
+        if part.name != part.name.lower() and not proper.exists():
+            part.rename(proper)
+            notes.append(f"renamed {part.relative_to(dest).as_posix()}/ to {proper.name}/")
+    others = [d for d, _ in candidates[1:] if root not in d.parents and d not in root.parents]
+    if others:
+        notes.append(f"the submission holds {len(others) + 1} copies of the assignment: graded "
+                     f"{_shown(root, dest)}, not " + ", ".join(_shown(d, dest) for d in others[:3]))
+    for part in PART_DIRS:    # a part that only another copy holds is used from there
+        if not (root / part).is_dir():
+            elsewhere = [d / c.name for d, ps in candidates[1:] for c in ps if c.name.lower() == part]
+            if elsewhere:
+                shutil.move(str(elsewhere[0]), str(root / part))
+                notes.append(f"used {_shown(elsewhere[0], dest)} (found apart from the rest)")
+    return root
+
+
+def _shown(d: pathlib.Path, dest: pathlib.Path) -> str:
+    rel = d.relative_to(dest).as_posix()
+    return "the top folder" if rel == "." else rel + "/"
+
+
+def _part_of_softmax(path: pathlib.Path) -> str:
+    """Which softmax.py: 1_cs231n's numpy classifier or 2_pytorch's model."""
+    parent = path.parent.name.lower()
+    if parent == "classifiers":
+        return "1_cs231n/cs231n/classifiers/softmax.py"
+    if parent == "models":
+        return "2_pytorch/models/softmax.py"
+    text = path.read_bytes()[:200000]
+    torchy = b"torch" in text or b"nn.Module" in text
+    return "2_pytorch/models/softmax.py" if torchy else "1_cs231n/cs231n/classifiers/softmax.py"
+
+
+def _place_loose_files(dest: pathlib.Path, root: pathlib.Path | None, notes: list):
+    """Arrange the assignment's files found anywhere in `dest` (outside `root`) the way the
+    release has them, in dest/_arranged (or into root's missing parts). None if none found."""
+    target = root or dest / "_arranged"
+    placed, clashes = {}, []
+    for f in _files(dest):
+        if root is not None and (root in f.parents):
+            continue
+        if target in f.parents:
+            continue
+        name = COPY_SUFFIX.sub("", f.name)      # "layers (1).py": a browser's second download
+        if name == "softmax.py":
+            rel = _part_of_softmax(f)
+        elif name in LAYOUT and len(LAYOUT[name]) == 1 and name not in ("__init__.py", "README.md"):
+            rel = LAYOUT[name][0]
+        elif PART2_OUTPUTS.match(name) or name in ("extra.md",):
+            rel = f"2_pytorch/{name}"
+        else:
+            continue
+        if root is not None and (root / rel.split("/")[0]).is_dir():
+            continue           # that part is there already: never mix two copies
+        if rel in placed:
+            clashes.append(rel)
+            if f.stat().st_mtime <= placed[rel].stat().st_mtime:
+                continue
+        placed[rel] = f
+    code = [r for r in placed if not r.endswith((".ipynb", ".log", ".png", ".md"))]
+    if not code:
+        return None
+    homes: dict = {}                      # source folder -> the folders its files went to
+    for rel, f in sorted(placed.items()):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target / rel)
+        if rel.endswith(".py"):
+            homes.setdefault(f.parent, set()).add((target / rel).parent)
+    for folder, targets in homes.items():  # the student's own helper modules go along
+        for f in folder.iterdir():
+            if f.is_file() and f.suffix == ".py" and f not in placed.values() \
+                    and COPY_SUFFIX.sub("", f.name) not in LAYOUT and not _junk(f.name):
+                for t in targets:
+                    if not (t / f.name).exists():
+                        shutil.copyfile(f, t / f.name)
+    notes.append(f"placed {len(placed)} files where the assignment has them ("
+                 + ", ".join(sorted(f"{placed[r].relative_to(dest).as_posix()} -> {r}"
+                                    for r in code)[:6]) + (", ..." if len(code) > 6 else "") + ")")
+    if clashes:
+        notes.append("several files named " + ", ".join(sorted({c.rsplit('/', 1)[-1] for c in clashes}))
+                     + ": the most recently modified one was used")
+    return target
+
+
+def _fill_provided(root: pathlib.Path, provided_from: pathlib.Path | None, notes: list):
+    """Copy the assignment's provided files (code without solutions) that `root` lacks."""
+    if provided_from is None:
+        return
+    filled, lacking = [], []
+    for rel in LAYOUT_FILES:
+        src, dst = pathlib.Path(provided_from) / rel, root / rel
+        part = rel.split("/")[0]
+        if dst.exists() or not src.is_file() or part not in PART_DIRS \
+                or not (root / part).is_dir() or rel.endswith((".json", ".sh", ".md")):
+            continue
+        data = src.read_bytes()
+        if b"BEGIN SOLUTION" in data or b"YOUR CODE HERE" in data:
+            lacking.append(rel)  # a file students write: never filled in
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+        filled.append(rel)
+    if filled:
+        notes.append("filled in the provided files the upload left out: " + ", ".join(filled))
+    if lacking:
+        notes.append("the upload lacks these files you write (their checks fail): "
+                     + ", ".join(lacking))
 
 
 class _Budget:
@@ -183,7 +399,7 @@ class _Budget:
 
 def _skipped(parts) -> bool:
     return any(p in SKIPPED_NAMES for p in parts[:-1]) or parts[-1].endswith(SKIPPED_SUFFIXES) \
-        or parts[-1] in SKIPPED_NAMES
+        or parts[-1] in SKIPPED_NAMES or parts[-1].startswith("._")
 
 
 def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list):
@@ -247,6 +463,14 @@ def _copy_tree(src: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: li
             budget.take(st.st_size, relname)
             (dest / rel).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest / rel / name, follow_symlinks=False)
+
+
+def same_text(a: bytes, b: bytes) -> bool:
+    """Whether two files hold the same text, whatever their line endings and byte-order mark
+    (a provided file re-saved on Windows is still the provided file)."""
+    def norm(x: bytes) -> bytes:
+        return x.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return a == b or norm(a) == norm(b)
 
 
 def copy_for_worker(sub: Submission, dest: pathlib.Path) -> pathlib.Path:
