@@ -4,7 +4,13 @@
 calls `configure(get_config())`; the release build and the tests import the constants below.
 nbgrader only *logs* an exception raised while loading its config and then runs with its
 defaults, so `python -m instructor_tools.release build` checks that these values really loaded.
+
+`nbgrader autograde` does not execute student notebooks here: its preprocessor lists (below)
+run the course grader, which runs student code only in its sandbox, on the submitted folder
+and writes each question's checks and score into its grade cell
+(instructor_tools/nbgrader_course/preprocessors.py).
 """
+import os
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parent
@@ -53,6 +59,11 @@ IGNORE = (
 CELL_TIMEOUT_S = 900
 KERNEL_STARTUP_TIMEOUT_S = 120
 
+# `nbgrader autograde` grades only these questions when set (comma-separated ids, e.g.
+# "Q8.1,Q8.3": CI and quick trials); the others keep the scores they have. The grader's own
+# variables apply too (GRADER_SCALE=ci|full, GRADER_DEVICE, CIFAR10_DIR, ...).
+AUTOGRADE_QUESTIONS_ENV = "HW1_AUTOGRADE_QUESTIONS"
+
 # Runs after `nbgrader generate_assignment` has written the release: strips the solution
 # regions of .py/.sh files (nbgrader copies those verbatim) and normalises notebook metadata.
 POST_GENERATE_HOOK = "instructor_tools.release.hooks.post_generate"
@@ -75,9 +86,27 @@ def configure(c):
     c.GenerateAssignment.post_convert_hook = POST_GENERATE_HOOK
 
     c.Autograde.exclude_overwriting = {ASSIGNMENT: list(STUDENT_WRITTEN)}
+    # Execute: `nbgrader validate` (and anything else that runs a notebook in a kernel).
     c.Execute.timeout = CELL_TIMEOUT_S
     c.Execute.startup_timeout = KERNEL_STARTUP_TIMEOUT_S
     c.Execute.interrupt_on_timeout = True
+    c.Validator.validate_all = True   # report errors in every code cell, not only grade cells
+
+    # autograde: no kernel, the course grader (see the module docstring).
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                        LimitOutput, OverwriteCells, OverwriteKernelspec)
+    from instructor_tools.nbgrader_course.preprocessors import (
+        CheckLockedCells, GradeWithCourseGrader, SaveCourseGrades)
+    c.Autograde.sanitize_preprocessors = [CheckLockedCells, OverwriteKernelspec, OverwriteCells,
+                                          CheckCellMetadata]
+    c.Autograde.autograde_preprocessors = [GradeWithCourseGrader, IgnorePattern,
+                                           ClearMetadataPreprocessor, LimitOutput,
+                                           SaveCourseGrades, AssignLatePenalties,
+                                           CheckCellMetadata]
+    wanted = os.environ.get(AUTOGRADE_QUESTIONS_ENV, "")
+    if wanted.strip():
+        c.GradeWithCourseGrader.questions = [q.strip() for q in wanted.split(",") if q.strip()]
 
     # nbgrader's feedback shows hidden tests unless told otherwise (nbgrader #917).
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor

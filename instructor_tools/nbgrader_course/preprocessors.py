@@ -1,0 +1,314 @@
+"""nbgrader preprocessors that make `nbgrader autograde` run the course grader.
+
+Registered in course_config.py (`Autograde.sanitize_preprocessors` and
+`Autograde.autograde_preprocessors`); nbgrader runs, per submitted notebook:
+
+sanitize (submitted/ -> autograded/):
+    CheckLockedCells   duplicated locked cells: the last copy is kept, the others become
+                       ordinary cells (nbgrader's DeduplicateIds leaves them with empty
+                       metadata, which then fails as an "old metadata format", nbgrader #1083);
+                       deleted grade/task cells are restored at the end of the notebook.
+                       Each repair is a named note (nbgrader's log, the notebook's metadata,
+                       the grade cells' output).
+    OverwriteKernelspec, OverwriteCells, CheckCellMetadata   (nbgrader's own)
+    Outputs are NOT cleared: nothing is re-executed, and staff grade the plots from them.
+
+autograde (autograded/ -> autograded/):
+    GradeWithCourseGrader  instead of nbgrader's Execute: grades the student's submitted
+                       folder once with `Grader(config).grade(path, student=...)` (student
+                       code runs only in the grader's sandbox, never in a kernel of ours) and
+                       writes each question's checks (stdout) and score (an `execute_result`
+                       holding the points, nbgrader's partial-credit convention) into its
+                       grade cell.
+    IgnorePattern, ClearMetadataPreprocessor, LimitOutput  (nbgrader's own)
+    SaveCourseGrades   nbgrader's SaveAutoGrades, except that a grade cell this run did not
+                       grade (a question subset) keeps its stored score, and task cells
+                       (plots, report) are flagged for manual grading until a grader scores
+                       them.
+    AssignLatePenalties, CheckCellMetadata  (nbgrader's own)
+
+Scores: the same GradeResult `grade --gradebook` writes, so both give the same auto scores in
+any order; manual scores are never written here (nbgrader's `Grade.score` prefers them).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+
+from nbformat import NotebookNode, from_dict
+from traitlets import Float, Integer, List, Unicode
+
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
+
+from .. import questions as qmap
+from ..grader import reports
+
+NOTES_KEY = "nbgrader_course"          # notebook/cell metadata key of this module
+BY_CELL = {(q.notebook, q.grade_id): q for q in qmap.QUESTIONS}
+
+
+def _ids(resources) -> tuple[str, str, str, str]:
+    info = resources["nbgrader"]
+    return info["student"], info["assignment"], info["notebook"], info["db_url"]
+
+
+def notebook_notes(nb: NotebookNode) -> list[str]:
+    return list(nb.metadata.get(NOTES_KEY, {}).get("notes", []))
+
+
+class CheckLockedCells(NbGraderPreprocessor):
+    """Repair duplicated and deleted graded/locked cells before nbgrader's OverwriteCells."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        student, assignment, notebook, db_url = _ids(resources)
+        notes = []
+        # duplicates: keep the last copy (as nbgrader does), strip the others' nbgrader metadata
+        seen: dict[str, int] = {}
+        for cell in reversed(nb.cells):
+            meta = cell.metadata.get("nbgrader")
+            if not meta or not meta.get("grade_id"):
+                continue
+            gid = meta["grade_id"]
+            if not (utils.is_grade(cell) or utils.is_solution(cell) or utils.is_locked(cell)
+                    or utils.is_task(cell)):
+                continue
+            seen[gid] = seen.get(gid, 0) + 1
+            if seen[gid] > 1:
+                del cell.metadata["nbgrader"]
+                for key in ("deletable", "editable"):
+                    cell.metadata.pop(key, None)
+        for gid, n in seen.items():
+            if n > 1:
+                notes.append(f"the locked cell '{gid}' appears {n} times in {notebook}.ipynb: "
+                             "graded the last copy, the others were treated as ordinary cells")
+        present = set(seen)
+        with Gradebook(db_url) as gb:
+            try:
+                record = gb.find_notebook(notebook, assignment)
+            except MissingEntry:
+                record = None
+            if record is not None:
+                overwrite = OverwriteCells(parent=self)
+                solution_ids = {c.name for c in record.solution_cells}
+                restored = []
+                for cells, is_task in ((record.grade_cells, False), (record.task_cells, True)):
+                    for cell in cells:
+                        if cell.name in present:
+                            continue
+                        source = gb.find_source_cell(cell.name, notebook, assignment)
+                        nb.cells.append(overwrite.missing_cell_transform(
+                            source, cell.max_score, is_solution=cell.name in solution_ids,
+                            is_task=is_task))
+                        restored.append(cell.name)
+                        notes.append(f"the graded cell '{cell.name}' ({cell.max_score:g} points) "
+                                     f"was deleted from {notebook}.ipynb: autograde restored it "
+                                     "at the end of the notebook")
+                for cell in record.source_cells:
+                    if cell.locked and cell.name not in present and cell.name not in restored:
+                        notes.append(f"the locked cell '{cell.name}' was deleted from "
+                                     f"{notebook}.ipynb (not restored; its code files are "
+                                     "graded as submitted)")
+        for note in notes:
+            self.log.warning("%s/%s: %s", student, notebook, note)
+        nb.metadata[NOTES_KEY] = {"notes": notes}
+        return nb, resources
+
+
+# ---------------------------------------------------------------- running the grader
+
+_GRADERS: dict = {}
+_RESULTS: dict = {}
+
+
+def _fingerprint(folder: pathlib.Path) -> str:
+    """Changes whenever a file of the submitted folder does (names, sizes, mtimes)."""
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            p = pathlib.Path(root) / name
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            h.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+class GradeWithCourseGrader(NbGraderPreprocessor):
+    """Write the course grader's result for this student into the notebook's grade cells.
+
+    The submission graded is `<course root>/submitted/<student>/<assignment>` (what the student
+    handed in; autograded/ holds nbgrader's copies of the instructor's files), once per student
+    and process. Settings below default to the grader's own (GraderConfig; environment
+    variables GRADER_SCALE, GRADER_DEVICE, CIFAR10_DIR, GRADER_REFERENCE_DIR, ...)."""
+
+    scale = Unicode("", help="training size of the checks: ci or full "
+                    "(default: the grader's, $GRADER_SCALE or ci)").tag(config=True)
+    device = Unicode("", help="auto, cpu or cuda (default: the grader's)").tag(config=True)
+    questions = List(Unicode(), help="grade only these question ids, e.g. ['Q8.1', 'Q8.3'] "
+                     "(default: all). The others keep the scores they have.").tag(config=True)
+    timeout_factor = Float(1.0, help="multiplies every check's time limit").tag(config=True)
+    memory_mb = Integer(6144, help="memory limit of student code").tag(config=True)
+    worker_user = Unicode(None, allow_none=True, help="user student code runs as when grading "
+                          "as root (default: the grader's)").tag(config=True)
+    results_directory = Unicode("grader_results", help="folder (under the course root) where "
+                                "each student's result.json and feedback.html are kept for "
+                                "staff").tag(config=True)
+
+    def _coursedir(self):
+        obj = self
+        while obj is not None:
+            if getattr(obj, "coursedir", None) is not None:
+                return obj.coursedir
+            obj = getattr(obj, "parent", None)
+        raise RuntimeError("GradeWithCourseGrader runs inside `nbgrader autograde` only")
+
+    def grader_config(self, coursedir):
+        from ..grader.config import GraderConfig
+        kw = {}
+        if self.scale:
+            kw["scale"] = self.scale
+        if self.device:
+            kw["device"] = self.device
+        qids = tuple(q for q in qmap.BY_ID if q in set(self.questions)) or None
+        unknown = sorted(set(self.questions) - set(qmap.BY_ID))
+        if unknown:
+            raise ValueError(f"GradeWithCourseGrader.questions names unknown question(s) "
+                             f"{', '.join(unknown)}; known: {', '.join(qmap.BY_ID)}")
+        return GraderConfig(questions=qids, timeout_factor=self.timeout_factor,
+                            memory_mb=self.memory_mb, worker_user=self.worker_user,
+                            assignment=coursedir.assignment_id or "hw1", **kw)
+
+    def _grader(self, coursedir):
+        from ..grader.api import Grader
+        config = self.grader_config(coursedir)
+        key = repr(config)
+        if key not in _GRADERS:
+            root = pathlib.Path(coursedir.root)
+            db = coursedir.db_url[len("sqlite:///"):] if coursedir.db_url.startswith(
+                "sqlite:///") else None
+            hidden = [root / d for d in (coursedir.source_directory, coursedir.submitted_directory,
+                                         coursedir.autograded_directory,
+                                         coursedir.feedback_directory, self.results_directory)]
+            if db:
+                hidden.append(pathlib.Path(db))
+            _GRADERS[key] = Grader(config, log=lambda m: self.log.info("grader: %s", m),
+                                   extra_hidden=[p for p in hidden if p.exists()])
+        return _GRADERS[key]
+
+    def result_for(self, student: str, assignment: str):
+        coursedir = self._coursedir()
+        submitted = pathlib.Path(coursedir.format_path(coursedir.submitted_directory, student,
+                                                       assignment)).resolve()
+        grader = self._grader(coursedir)
+        key = (str(submitted), student, repr(grader.config), _fingerprint(submitted))
+        if key not in _RESULTS:
+            self.log.info("Grading %s with the course grader (%s)", submitted,
+                          ", ".join(grader.selected()))
+            result = grader.grade(submitted, student=student)
+            out = pathlib.Path(coursedir.root) / self.results_directory / student / assignment
+            result.write_json(out / "result.json")
+            reports.write_feedback(result, out / "feedback.html")
+            self.log.info("%s: %s/%s points from the course grader (%.0f s)", student,
+                          reports.fmt(result.score), reports.fmt(result.max_score), result.seconds)
+            _RESULTS.clear()
+            _RESULTS[key] = result
+            self._score_missing_notebooks(result, submitted, coursedir)
+        return _RESULTS[key]
+
+    def _score_missing_notebooks(self, result, submitted: pathlib.Path, coursedir):
+        """nbgrader gives 0 to every cell of a notebook missing from the submission; an
+        autograded question is graded from the code files, so its score goes in anyway."""
+        missing = [qr for qr in result.questions
+                   if not (submitted / f"{qr.notebook}.ipynb").is_file()]
+        if not missing:
+            return
+        with Gradebook(coursedir.db_url) as gb:
+            for qr in missing:
+                try:
+                    grade = gb.find_grade(qr.grade_id, qr.notebook, result.assignment,
+                                          result.student)
+                except MissingEntry:
+                    continue
+                grade.auto_score = float(qr.points)
+                grade.needs_manual_grade = grade.manual_score is not None
+                self.log.warning("%s: %s.ipynb is missing from the submission; %s scored %s from "
+                                 "the code files", result.student, qr.notebook, qr.qid,
+                                 reports.fmt(qr.points))
+            gb.db.commit()
+
+    def preprocess(self, nb: NotebookNode, resources):
+        student, assignment, notebook, _ = _ids(resources)
+        graded_here = [c for c in nb.cells if utils.is_grade(c) and c.cell_type == "code"
+                       and not utils.is_solution(c)]
+        if not graded_here:
+            return nb, resources
+        result = self.result_for(student, assignment)
+        by_id = {qr.qid: qr for qr in result.questions}
+        notes = notebook_notes(nb) + list(result.notes)
+        for cell in graded_here:
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            q = BY_CELL.get((notebook, gid))
+            if q is None:
+                raise ValueError(f"{notebook}.ipynb has a code grade cell '{gid}' that "
+                                 "instructor_tools/questions.py does not know; add it there")
+            qr = by_id.get(q.qid)
+            cell.execution_count = None
+            cell.metadata[NOTES_KEY] = {"graded": qr is not None}
+            cell.outputs = cell_outputs(q, qr, result, notes, [r.qid for r in result.questions])
+        return nb, resources
+
+
+def cell_outputs(q, qr, result, notes, graded_qids) -> list:
+    """The grade cell's outputs: the checks as text, then the score as an execute_result."""
+    if qr is None:
+        text = (f"{q.qid} {q.title}: not graded in this autograde run (it graded only "
+                f"{', '.join(graded_qids)}); the score stored before, if any, is kept.\n")
+        return [from_dict({"output_type": "stream", "name": "stdout", "text": text})]
+    lines = [f"{q.qid} {q.title}: {reports.fmt(qr.points)} of {reports.fmt(qr.max_points)} "
+             f"points from the course grader ({result.grader.get('scale', '?')} scale)."]
+    for c in qr.checks:
+        status = reports.STATUS_TEXT.get(c.status, c.status)
+        head = f"  [{reports.fmt(c.points)}/{reports.fmt(c.max_points)}] {c.name}: {status}"
+        if c.status == "grader_error":
+            lines.append(head + " - a problem on the course's side; the staff will regrade it")
+        else:
+            lines.append(head + (f" - {c.message}" if c.message else ""))
+    problems = [e for e in result.errors if "grader error" not in e]
+    if problems:
+        lines.append("This submission could not be graded fully: " + "; ".join(problems))
+    for note in notes:
+        lines.append(f"Note: {note}")
+    return [from_dict({"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}),
+            from_dict({"output_type": "execute_result", "execution_count": None, "metadata": {},
+                       "data": {"text/plain": repr(float(qr.points))}})]
+
+
+class SaveCourseGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, except: a grade cell this run did not grade keeps its stored
+    score, and a task cell without a manual score is flagged `needs_manual_grade`."""
+
+    def _add_score(self, cell, resources):
+        if cell.metadata.get(NOTES_KEY, {}).get("graded") is False:
+            return
+        super()._add_score(cell, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if utils.is_task(cell):
+            grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
+                                              self.notebook_id, self.assignment_id,
+                                              self.student_id)
+            if grade.manual_score is None:
+                grade.needs_manual_grade = True
+                self.gradebook.db.commit()
+        return cell, resources
+
+
+def summary(result) -> str:
+    return json.dumps({qr.qid: qr.points for qr in result.questions})
