@@ -98,7 +98,8 @@ class Grader:
                 if note:
                     result.notes.append(note)
             fixtures = dict(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
-                                settings=self.settings, parts=parts, errors=result.errors)
+                                settings=self.settings, parts=parts, errors=result.errors,
+                                hung_imports=set())
             paths = [str(p) for p in parts.values() if p]
             for qid in qids:
                 part_dir = parts[f"part{qmap.BY_ID[qid].part}"] or copy

@@ -24,6 +24,7 @@ import numpy as np
 from .sandbox import Policy
 
 MAX_FRAME = 512 << 20
+FLOOD_LINES = 10000   # more printed lines than this during one call: a print flood
 
 
 class StudentProblem(Exception):
@@ -32,12 +33,14 @@ class StudentProblem(Exception):
     def __init__(self, message: str, kind: str = "error"):
         super().__init__(message)
         self.kind = kind  # error | crash | timeout | protocol
+        self.hint = ""    # said after the grader's own message (e.g. a print flood)
 
 
 class StudentError(StudentProblem):
-    """The student's code raised an exception."""
+    """The student's code raised an exception. `output`: the last lines it printed (argparse
+    prints its message there before it exits)."""
 
-    def __init__(self, info: dict):
+    def __init__(self, info: dict, output=()):
         self.type = str(info.get("type", "Exception"))[:100]
         self.detail = str(info.get("message", ""))[:2000]
         self.where = [str(w)[:300] for w in info.get("where", [])][:6]
@@ -45,34 +48,82 @@ class StudentError(StudentProblem):
         if self.type in SYNTAX_ERRORS:
             text = (f"{str(info.get('file', 'a file'))[:300]} has a syntax error at line "
                     f"{info.get('line', '?')}: {self.detail}")
+            if self.type == "TabError":
+                text += " (indent with spaces only: set your editor to insert 4 spaces for a tab)"
         elif self.type in IMPORT_ERRORS:
             text = f"your code could not be imported: {self.detail}"
-            if self.type == "ModuleNotFoundError" and "No module named 'cs231n" in self.detail \
-                    or "No module named 'models" in self.detail or "No module named 'train'" in self.detail:
+            if self.type == "ModuleNotFoundError" and any(
+                    f"No module named '{m}" in self.detail for m in ("cs231n", "models", "train")):
                 text += " (is the file missing from the submission?)"
+            elif self.type == "ModuleNotFoundError":
+                text += (" (the grader has only the course's packages, requirements.txt: import "
+                         "nothing else)")
             if self.where:
                 text += f" (at {self.where[-1]})"
         else:
-            text = describe_exception(self.type, self.detail, self.where)
+            text = describe_exception(self.type, self.detail, self.where, list(output))
         super().__init__(text, "error")
 
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")
+NO_GPU = ("Found no NVIDIA driver", "Torch not compiled with CUDA enabled",
+          "No CUDA GPUs are available", "no CUDA-capable device", "CUDA driver version is insufficient",
+          "Attempting to deserialize object on a CUDA device", "CUDA error: no kernel image",
+          "cuda runtime error", "Cannot access accelerator device")
+TORCH_DTYPE = ("expected scalar type", "must have the same dtype", "Expected object of scalar type",
+               "expected m1 and m2 to have the same dtype", "not implemented for 'Int'",
+               "not implemented for 'Long'", "not implemented for 'Double'", "Found dtype Double",
+               "Found dtype Int", "but got Double", "Input type (double) and bias type",
+               "Input type (torch.DoubleTensor)", "Input type (torch.cuda.DoubleTensor)")
 
 
-def describe_exception(etype: str, detail: str, where: list[str]) -> str:
+def describe_exception(etype: str, detail: str, where: list[str], output=()) -> str:
+    """What the student's exception means, and what to change (the check's name is put
+    before it: "<function> raised ...")."""
     if etype == "NotImplementedError":
         text = "not implemented yet (it raises NotImplementedError)"
-    elif etype == "MemoryError" or "can't allocate memory" in detail:
+    elif etype == "MemoryError" or "can't allocate memory" in detail or "DefaultCPUAllocator" in detail:
         text = "ran out of memory (the grader allows each submission a fixed amount)"
+    elif any(k.lower() in detail.lower() for k in NO_GPU):
+        text = ("tried to use a GPU, but the grading machine has no GPU (" + _first_line(detail)
+                + "). Write device-independent code: put new tensors and layers on the input's "
+                "device (torch.zeros(..., device=x.device), layer.to(x.device)) instead of "
+                "calling .cuda() or using device='cuda'")
+    elif etype == "EOFError" or (etype == "OSError" and "reading from stdin" in detail):
+        text = ("waited for keyboard input (input()), but grading runs with no keyboard: "
+                "remove input() calls")
+    elif etype == "BdbQuit":
+        text = ("stopped at a breakpoint() (or pdb.set_trace()) left in the code; grading runs "
+                "with no keyboard: remove it")
     elif etype == "SystemExit":
-        text = f"stopped the program: {detail} (remove the exit call)"
+        usage = [line for line in output if ": error: " in line or line.startswith("usage:")]
+        errors = [line for line in usage if ": error: " in line]
+        if errors:
+            text = ("rejected the arguments (argparse): " + errors[-1].strip()[:500]
+                    + " (check the train.py command of your run script against "
+                    "`python train.py --help`)")
+        else:
+            text = (f"stopped the program: {detail} (remove the exit call; the grader calls "
+                    "your functions, so return or raise instead)")
+    elif any(k in detail for k in TORCH_DTYPE):
+        text = (f"raised {etype}: {_first_line(detail)} (a tensor has the wrong dtype: model "
+                "inputs and weights are float32, use x.float(); class labels are int64, use "
+                "y.long(); numpy arrays become float64 tensors unless converted)")
+    elif etype in ("UFuncTypeError", "_UFuncOutputCastingError", "UFuncOutputCastingError") \
+            or "Cannot cast ufunc" in detail:
+        text = (f"raised {etype}: {_first_line(detail)} (an array has an integer dtype where "
+                "real numbers go: create it with np.zeros(shape) or np.zeros_like(x, dtype=float))")
     else:
         text = f"raised {etype}: {detail}" if detail else f"raised {etype}"
     if where:
         text += f" (at {where[-1]})"
     return text
+
+
+def _first_line(detail: str) -> str:
+    lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
+    return (lines[0] if lines else detail)[:300]
 
 
 class Tensor:
@@ -142,6 +193,10 @@ class WorkerClient:
         self.confinement: dict = {}
         self.log = log or (lambda msg: None)
         self._drain: threading.Thread | None = None
+        self.lines_printed = 0             # lines the student's code printed, in all
+        self._lines_at_request = 0
+        self.hung_imports: set = set()     # modules whose import timed out (see call)
+        self._imported: set = set()        # (generation, module) imported without trouble
 
     # -------------------------------------------------------------- lifecycle
     def start(self):
@@ -180,6 +235,7 @@ class WorkerClient:
         for chunk in iter(lambda: proc.stdout.read1(1 << 16), b""):
             lines = (partial + chunk).split(b"\n")
             partial = lines.pop()[-500:]
+            self.lines_printed += len(lines)
             for line in lines[-200:]:
                 self.output.append(line[:500].decode("utf-8", "replace").rstrip())
 
@@ -218,8 +274,36 @@ class WorkerClient:
     def call(self, dotted: str, *args, keep=False, **kwargs):
         """Call `module:attr` in the worker, e.g. call("cs231n.layers:affine_forward", x, w, b)."""
         self.current = dotted.rsplit(":", 1)[-1] or dotted
+        self.import_module(dotted.partition(":")[0])
         return self.request({"op": "call", "target": split_target(dotted), "keep": keep},
                             args=list(args), kwargs=kwargs)
+
+    def import_module(self, module: str):
+        """Import `module` in the worker on its own, first. An import that times out marks
+        the module as not importable for the rest of the run (`hung_imports`, shared by the
+        checks): later calls into it fail at once instead of costing one timeout each."""
+        if module in self.hung_imports:
+            problem = StudentProblem(
+                f"{module} could not be imported: importing it took longer than allowed in an "
+                "earlier check, so it was not tried again (does it run a loop or wait for "
+                "something at import time, outside any function?)", "timeout")
+            problem.about_file = True
+            raise problem
+        if not module or (self.generation, module) in self._imported:
+            return
+        try:
+            self.request({"op": "get", "target": {"module": module, "attr": ""}, "keep": True})
+        except StudentProblem as problem:
+            if problem.kind != "timeout":
+                raise
+            self.hung_imports.add(module)
+            hung = StudentProblem(
+                f"importing {module} took longer than allowed and was stopped: something runs "
+                "at import time, outside any function (an endless loop, training, input()?); "
+                "the module's other checks are not run", "timeout")
+            hung.about_file = True
+            raise hung from None
+        self._imported.add((self.generation, module))
 
     def get(self, dotted: str, keep=False):
         return self.request({"op": "get", "target": split_target(dotted), "keep": keep})
@@ -242,6 +326,7 @@ class WorkerClient:
         header = dict(header, args=self._encode(list(args), blobs),
                       kwargs=self._encode(dict(kwargs or {}), blobs))
         self._record_peak()
+        self._lines_at_request = self.lines_printed
         try:
             self._send(header, blobs)
             reply, rblobs = self._receive()
@@ -253,7 +338,7 @@ class WorkerClient:
             self.stop()
             raise StudentProblem("the worker sent a malformed reply", "protocol")
         if not reply["ok"]:
-            raise StudentError(reply.get("error") or {})
+            raise StudentError(reply.get("error") or {}, output=self._recent_output())
         try:
             return self._decode(reply.get("value"), rblobs, 0)
         except (ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
@@ -316,9 +401,19 @@ class WorkerClient:
         return header, blobs
 
     def _timeout(self):
+        printed = self.lines_printed - self._lines_at_request
         self.stop()
-        return StudentProblem("took too long and was stopped (an endless loop, or far too "
-                              "slow?)", "timeout")
+        problem = StudentProblem("took too long and was stopped (an endless loop, or far too "
+                                 "slow?)", "timeout")
+        if printed > FLOOD_LINES:
+            problem.hint = (f"; it printed {printed} lines meanwhile: printing inside loops "
+                            "slows code down a lot, remove those print calls")
+        return problem
+
+    def _recent_output(self) -> list[str]:
+        """The last lines printed (after a moment for the output to arrive)."""
+        time.sleep(0.05)
+        return list(self.output)[-20:]
 
     def _died(self):
         code = None

@@ -190,6 +190,9 @@ def run_question(qid: str, specs, fixtures: dict, client: WorkerClient, config, 
     qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
     started = time.perf_counter()
     memo: dict = {}
+    # modules whose import hung: shared by all questions of the run when the caller gives
+    # the set (fixtures["hung_imports"]), else by this question's checks
+    client.hung_imports = fixtures.get("hung_imports", client.hung_imports)
     for spec in specs:
         qr.checks.append(run_check(spec, dict(fixtures, memo=memo), client, config, log))
     qr.seconds = time.perf_counter() - started
@@ -217,10 +220,12 @@ def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, l
     except StudentProblem as problem:
         res.status = {"timeout": "timeout", "crash": "crashed"}.get(problem.kind, "failed")
         who = client.current or "your code"
-        if problem.kind == "timeout":
+        if problem.kind == "timeout" and getattr(problem, "about_file", False):
+            res.message = str(problem)          # an import that hangs (client.import_module)
+        elif problem.kind == "timeout":
             limit = spec.timeout_for(config.scale) * config.timeout_factor
             res.message = f"{who} took longer than the {limit:.0f} s allowed and was stopped " \
-                          "(an endless loop, or far too slow?)"
+                          "(an endless loop, or far too slow?)" + getattr(problem, "hint", "")
         elif problem.kind == "crash":
             res.message = f"while running {who}, {problem}"
         elif getattr(problem, "about_file", False):
