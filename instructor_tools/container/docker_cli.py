@@ -10,9 +10,7 @@ import json
 import shutil
 import subprocess
 
-
-class EngineError(RuntimeError):
-    """The Docker engine is missing, not answering, or refused an operation."""
+from ..grader.errors import ContainerEngineError as EngineError  # noqa: F401 (re-exported)
 
 
 @dataclasses.dataclass(frozen=True)

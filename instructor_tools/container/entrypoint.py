@@ -1,6 +1,9 @@
 """Inside the grading container: grade the one mounted submission, print its result as JSON.
 
-  python -m instructor_tools.container.entrypoint SUBMISSION --student ID [grade's flags]
+  python -m instructor_tools.container.entrypoint SUBMISSION --student ID --config JSON
+
+JSON is the host's GraderConfig (`to_json()`, without the host's folders): the settings are
+parsed and validated once, by `grade` on the host, and only read here.
 
 The result JSON is the only thing written to the container's stdout: before grading starts,
 stdout is duplicated to a private descriptor (not inherited by the worker, which is a fresh
@@ -26,21 +29,28 @@ def _private_stdout():
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-def grade(argv) -> dict:
-    """Grade with the grader's own flags (the same parser and settings as `grade`)."""
-    import dataclasses
+def parse(argv):
+    import argparse
+    p = argparse.ArgumentParser(prog="entrypoint", description="grade one mounted submission")
+    p.add_argument("submission", help="the mounted submission (folder or zip)")
+    p.add_argument("--student", required=True, help="the student id of the result")
+    p.add_argument("--config", required=True, metavar="JSON",
+                   help="the grader's settings, GraderConfig.to_json() of the host's `grade`")
+    return p.parse_args(argv)
 
+
+def grade(argv) -> dict:
+    """Grade with the host's settings (GraderConfig JSON), this image's folders and the
+    worker user of this container's slot."""
     from instructor_tools.grader.api import Grader
-    from instructor_tools.grader.cli import build_parser, config_from
+    from instructor_tools.grader.config import GraderConfig
     from instructor_tools.grader.result import validate
 
-    args = build_parser().parse_args(argv)
-    if len(args.submissions) != 1 or not args.student:
-        raise SystemExit("the container grades exactly one SUBMISSION, with --student")
-    config = config_from(args)
-    config = dataclasses.replace(config, worker_user=os.environ.get("GRADER_WORKER_USER"),
-                                 threads=int(os.environ.get("HW1_CONTAINER_THREADS", "0")))
-    result = Grader(config).grade(args.submissions[0], student=args.student)
+    args = parse(argv)
+    config = GraderConfig.from_json(
+        args.config, worker_user=os.environ.get("GRADER_WORKER_USER"),
+        threads=int(os.environ.get("HW1_CONTAINER_THREADS", "0")))
+    result = Grader(config).grade(args.submission, student=args.student)
     data = result.to_dict()
     data["grader"]["container"] = True
     validate(data)
@@ -51,12 +61,14 @@ def main(argv=None) -> int:
     out = _private_stdout()
     home = pathlib.Path(os.environ.get("HOME", "/tmp/grader-home"))
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from instructor_tools.grader.errors import GraderError
     try:
         data = grade(sys.argv[1:] if argv is None else argv)
-    except SystemExit as exc:  # usage errors and the grader's own clear messages
-        if exc.code not in (None, 0) and not isinstance(exc.code, int):
-            print(f"grader stopped: {exc.code}", file=sys.stderr)
-        return 2 if isinstance(exc.code, int) else 3
+    except SystemExit as exc:  # argparse: bad arguments (its message is on stderr)
+        return 2 if exc.code else 0
+    except GraderError as exc:  # the grader's own clear messages (setup, settings)
+        print(f"grader stopped: {exc}", file=sys.stderr)
+        return 3
     except Exception:
         traceback.print_exc()
         return 3

@@ -22,16 +22,12 @@ import time
 import uuid
 
 from .. import questions as qmap
+from ..grader.config import HOST_PATHS, GraderConfig
+from ..grader.executors import Job
 from ..grader.result import CheckResult, GradeResult, QuestionResult, validate
 from . import docker_cli, hardening, inputs
 
 SLOT_USERS = 16   # the image has student0..student15
-
-
-@dataclasses.dataclass
-class Job:
-    source: pathlib.Path
-    student: str
 
 
 @dataclasses.dataclass
@@ -49,9 +45,7 @@ class ContainerOptions:
     parallel: int = 1
     limits: hardening.ContainerLimits = dataclasses.field(default_factory=hardening.ContainerLimits)
     gpus: list = dataclasses.field(default_factory=list)
-    grader_args: list = dataclasses.field(default_factory=list)  # passed to the entrypoint
-    questions: tuple | None = None                               # for named non-graded results
-    scale: str = "ci"
+    config: GraderConfig = dataclasses.field(default_factory=GraderConfig)  # travels as JSON
     reuse: bool = True
     run_label: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:12])
 
@@ -79,11 +73,11 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
     limits = options.limits
     message = OUTCOME_MESSAGES[outcome].format(limit=limits.wall_seconds, memory=limits.memory_mb)
     status = {"timeout": "timeout", "out_of_memory": "crashed"}.get(outcome, "grader_error")
-    result = GradeResult(job.student, str(job.source), grader={
-        "version": "container", "scale": options.scale,
+    result = GradeResult(job.student, str(job.source), options.config.assignment, grader={
+        "version": "container", "scale": options.config.scale,
         "device": "cuda" if options.gpus else "cpu", "isolation": "separate-user",
         "container": True, "container_outcome": outcome})
-    wanted = options.questions or [q.qid for q in qmap.QUESTIONS]
+    wanted = options.config.questions or [q.qid for q in qmap.QUESTIONS]
     for q in qmap.QUESTIONS:
         if q.qid in wanted:
             qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
@@ -95,13 +89,29 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
     return result
 
 
+def config_json(config: GraderConfig) -> str:
+    """The settings a container gets: all but this machine's folders and worker user (the
+    image has its own folders; the container picks the user of its slot)."""
+    return config.to_json(exclude=(*HOST_PATHS, "worker_user", "threads"))
+
+
+def warn_if_stale(tag: str, log=print) -> None:
+    """Grading from a checkout whose grader or hidden checks differ from the image's."""
+    from . import image
+    if (image.REPO / "autograder_tests").is_dir() and docker_cli.image_info(tag) is not None \
+            and not image.is_current(tag):
+        log(f"grade: warning: {tag} was built from other sources than this checkout (grader, "
+            "hidden checks or reference changed?); its copies are used. Rebuild it: "
+            "scripts/docker_image.sh")
+
+
 def run_one(job: Job, slot: int, options: ContainerOptions, log) -> Outcome:
     """Grade one submission in a fresh container (blocking)."""
     name = container_name(job.student)
     gpu = options.gpus[slot % len(options.gpus)] if options.gpus else None
     cmd = hardening.run_command(
         options.image, name, job.source, options.limits, worker_user=f"student{slot % SLOT_USERS}",
-        gpu=gpu, grader_args=["--student", job.student, *options.grader_args],
+        gpu=gpu, grader_args=["--student", job.student, "--config", config_json(options.config)],
         run_label=options.run_label)
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -167,7 +177,7 @@ def grade_all(jobs: list[Job], out_dir: pathlib.Path, options: ContainerOptions,
 
     def key_of(job: Job) -> dict:
         return {"submission_sha256": inputs.tree_sha256(job.source), "image_id": image.id,
-                "tests_sha256": tests, "grader_args": list(options.grader_args)}
+                "tests_sha256": tests, "config": options.config.fingerprint()}
 
     def work(job: Job) -> Outcome:
         key = key_of(job)

@@ -3,6 +3,9 @@
     grade hw1_submission.zip                      # one zip (or folder) -> out/grades/<student>/
     grade submissions/ --csv --gradebook gradebook.db
     grade source/hw1 --questions Q8.3,Q8.4 --student reference
+    grade submissions/ --executor docker --parallel 2          # (alias: --docker)
+    grade submissions/ --executor slurm --gpus 1 --time 30 --out out/hw1
+    grade collect out/hw1 --csv --gradebook gradebook.db      # outputs from whatever results exist
 
 For each submission: <out>/<student>/result.json (schema: result_schema.json),
 results.json (Gradescope's format) and feedback.html (for the student). With several
@@ -14,27 +17,43 @@ could not be graded at all, 2 on a usage error or a problem of the grader itself
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
-import traceback
 
-from .. import questions as qmap
-from . import gradebook, reports
+from . import reports
 from . import submission as S
-from .config import SCALES, GraderConfig
-from .result import GradeResult
+from .config import HOST_PATHS, SCALES, GraderConfig
+from .errors import GraderError, UsageError
+from .executors import NAMES as EXECUTORS
+from .executors import Job
+from .executors import module as executor_module
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grade", description=__doc__.split("\n\n")[0],
+def _default_executor() -> str:
+    if os.environ.get("GRADE_EXECUTOR"):
+        return os.environ["GRADE_EXECUTOR"]
+    return "docker" if os.environ.get("GRADE_DOCKER") == "1" else "local"
+
+
+def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 epilog="Environment: GRADER_REFERENCE_DIR, GRADER_TESTS_DIR, "
                                 "CIFAR10_DIR, GRADER_SCALE, GRADER_DEVICE, GRADER_WORKER_USER, "
-                                "GRADER_WORKER_PYTHON (see instructor_tools/grader/config.py).",
+                                "GRADER_WORKER_PYTHON (see instructor_tools/grader/config.py), "
+                                "GRADE_EXECUTOR. `grade collect OUT [--csv ...]` writes the "
+                                "outputs from the results already in OUT.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("submissions", nargs="+", type=pathlib.Path, metavar="SUBMISSION",
+    p.add_argument("submissions", nargs="*", type=pathlib.Path, metavar="SUBMISSION",
                    help="a submission folder or zip, or a folder of them")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/grades"),
                    help="where results go (default: %(default)s)")
+    p.add_argument("--executor", choices=EXECUTORS, default=_default_executor(),
+                   help="what grades: local (this machine, sandboxed worker), docker (a "
+                        "container per submission) or slurm (a job array on a cluster); "
+                        "default $GRADE_EXECUTOR, else local")
+    p.add_argument("--docker", dest="executor", action="store_const", const="docker",
+                   help="the same as --executor docker")
     p.add_argument("--student", help="student id (one submission only; default: from its name)")
     p.add_argument("--gradebook", type=pathlib.Path, help="nbgrader gradebook.db to write scores to")
     p.add_argument("--csv", nargs="?", const=True, default=None, metavar="PATH",
@@ -63,62 +82,39 @@ def build_parser() -> argparse.ArgumentParser:
                    "the hidden checks, reference and data (then student code may read them)")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    try:  # `grade --docker`: each submission in its own container (instructor_tools.container)
-        from ..container.cli import add_arguments
-    except ImportError:
-        pass
-    else:
-        add_arguments(p)
+    for name in EXECUTORS:
+        executor_module(name).add_arguments(p)
     return p
 
 
 def config_from(args) -> GraderConfig:
+    """The one settings object, from parsed flags. Raises UsageError on invalid settings."""
     kw = {}
     for flag, field in (("reference", "reference_dir"), ("tests", "tests_dir"),
                         ("cifar10_dir", "cifar10_dir"), ("scale", "scale"), ("device", "device")):
         if getattr(args, flag) is not None:
             kw[field] = getattr(args, flag)
-    qids = None
-    if args.questions:
-        qids = tuple(q.strip().upper() if q.strip().lower().startswith("q") else f"Q{q.strip()}"
-                     for q in args.questions.split(",") if q.strip())
-        unknown = [q for q in qids if q not in qmap.BY_ID]
-        if unknown:
-            raise SystemExit(f"grade: unknown question(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(qmap.BY_ID)}")
-    return GraderConfig(worker_user=args.worker_user, questions=qids, memory_mb=args.memory_mb,
-                        timeout_factor=args.timeout_factor, seed=args.seed,
-                        protect_hidden=not args.no_protect, assignment=args.assignment, **kw)
+    return GraderConfig(worker_user=args.worker_user, questions=args.questions or None,
+                        memory_mb=args.memory_mb, timeout_factor=args.timeout_factor,
+                        seed=args.seed, protect_hidden=not args.no_protect,
+                        assignment=args.assignment, **kw)
 
 
-def score_table(results) -> str:
-    qids = [q.qid for q in qmap.QUESTIONS if any(q.qid == qr.qid for r in results for qr in r.questions)]
-    width = max([len(r.student) for r in results] + [7])
-    head = f"{'student':<{width}}  " + "  ".join(f"{q:>5}" for q in qids) + "   total"
-    lines = [head, "-" * len(head)]
-    for r in results:
-        by = {qr.qid: qr for qr in r.questions}
-        cells = "  ".join(f"{reports.fmt(by[q].points):>5}" if q in by else f"{'-':>5}" for q in qids)
-        flag = "  (not graded: see errors)" if r.errors and not any(
-            c.passed for qr in r.questions for c in qr.checks) else ""
-        lines.append(f"{r.student:<{width}}  {cells}  {reports.fmt(r.score):>3}/{reports.fmt(r.max_score)}{flag}")
-    return "\n".join(lines)
+def host_paths_given(args) -> list[str]:
+    """The flags naming folders of this machine that were given (--reference, ...)."""
+    flags = {"reference_dir": "--reference", "tests_dir": "--tests", "cifar10_dir": "--cifar10-dir"}
+    attrs = {"reference_dir": "reference", "tests_dir": "tests", "cifar10_dir": "cifar10_dir"}
+    return [flags[f] for f in HOST_PATHS if getattr(args, attrs[f], None) is not None]
 
 
-def write_outputs(result: GradeResult, out: pathlib.Path) -> dict:
-    folder = out / result.student
-    return {"result": result.write_json(folder / "result.json"),
-            "gradescope": reports.write_gradescope(result, folder / "results.json"),
-            "feedback": reports.write_feedback(result, folder / "feedback.html")}
+# Kept for callers of the old names (demo.py): the one writer lives in reports.py.
+score_table = reports.score_table
+write_outputs = reports.write_student
 
 
 def unique_ids(paths, given: str | None) -> list[str]:
-    ids, seen = [], {}
-    for p in paths:
-        sid = given or S.student_id_for(p)
-        seen[sid] = seen.get(sid, 0) + 1
-        ids.append(sid if seen[sid] == 1 else f"{sid}-{seen[sid]}")
-    return ids
+    """Distinct student ids for `paths` (submission.assign_ids)."""
+    return S.assign_ids(paths, given)
 
 
 def _stop_on_sigterm():
@@ -127,63 +123,114 @@ def _stop_on_sigterm():
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    _stop_on_sigterm()
-    try:
-        paths = S.discover(args.submissions)
-    except S.SubmissionProblem as problem:
-        print(f"grade: {problem}", file=sys.stderr)
-        return 2
-    if args.student and len(paths) > 1:
-        print("grade: --student names one submission, but several were given", file=sys.stderr)
-        return 2
-    if args.gradescope_results and len(paths) > 1:
-        print("grade: --gradescope-results is for one submission", file=sys.stderr)
-        return 2
-    if getattr(args, "docker", False):
-        from ..container.cli import run as run_in_containers
-        return run_in_containers(args, paths, unique_ids(paths, args.student))
-    from tqdm import tqdm
-    from .api import Grader
-    config = config_from(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log_lines: list[str] = []
-    grader = Grader(config, log=lambda m: (log_lines.append(m), tqdm.write(m, file=sys.stderr)),
-                    extra_hidden=[*args.submissions, args.out])
-    results, failed = [], 0
-    ids = unique_ids(paths, args.student)
-    bar = tqdm(total=len(paths) * len(grader.selected()), unit="question", disable=args.quiet,
-               desc="grading", file=sys.stderr)
-    for path, sid in zip(paths, ids):
-        bar.set_postfix_str(sid)
-        try:
-            result = grader.grade(path, student=sid, progress=lambda qid: bar.update(1))
-        except Exception:  # never let one submission stop the batch
-            result = GradeResult(sid, str(path), config.assignment, grader=grader.info())
-            result.errors.append("grader error: " + traceback.format_exc(limit=-3).strip())
-            result.questions = [grader._not_gradable(q, "the grader failed on this submission")
-                                for q in grader.selected()]
-        failed += bool(result.errors)
-        results.append(result)
-        files = write_outputs(result, args.out)
-        tqdm.write(f"{sid}: {reports.fmt(result.score)}/{reports.fmt(result.max_score)} -> "
-                   f"{files['result'].parent}", file=sys.stderr)
-    bar.close()
-    print(score_table(results))
-    if args.csv or len(results) > 1:
-        csv_path = args.out / "grades.csv" if args.csv in (None, True) else pathlib.Path(args.csv)
-        print(f"CSV: {reports.write_csv(results, csv_path)}")
-    if args.gradebook:
-        print(f"gradebook: {gradebook.write(results, args.gradebook, config.assignment)}")
-    if args.gradescope_results:
-        print(f"Gradescope results: {reports.write_gradescope(results[0], args.gradescope_results)}")
-    print(f"results, Gradescope results.json and feedback.html per student: {args.out}/<student>/")
-    if any(r.grader_errors or any("grader error" in e for e in r.errors) for r in results):
+def exit_status(results) -> int:
+    """2 when the grader itself failed somewhere, 1 when a submission had errors, else 0."""
+    if any(r.grader_errors for r in results):
         print("grade: the grader itself failed on some checks (see result.json 'errors')",
               file=sys.stderr)
         return 2
-    return 1 if failed else 0
+    return 1 if any(r.errors for r in results) else 0
+
+
+def finish(results, args) -> int:
+    """Print the score table and write every output (reports.write_all); the exit status."""
+    if not results:
+        print("grade: no results to write", file=sys.stderr)
+        return 1
+    written = reports.write_all(results, args.out, csv=args.csv, gradebook=args.gradebook,
+                                gradescope=args.gradescope_results, assignment=args.assignment)
+    print(reports.score_table(results))
+    if written.csv:
+        print(f"CSV: {written.csv}")
+    if written.gradebook:
+        print(f"gradebook: {written.gradebook}")
+        if written.left_out_of_gradebook:
+            print("not written to the gradebook (grader fault, regrade them): "
+                  + ", ".join(written.left_out_of_gradebook))
+    if written.gradescope:
+        print(f"Gradescope results: {written.gradescope}")
+    print(f"results, Gradescope results.json and feedback.html per student: {args.out}/<student>/")
+    return exit_status(results)
+
+
+def grade(args) -> int:
+    """`grade SUBMISSION...`: discover once, hand the jobs to the executor, write outputs."""
+    config = config_from(args)
+    executor = executor_module(args.executor)
+    if args.executor == "slurm" and getattr(args, "resubmit_failed", False):
+        if args.submissions:
+            raise UsageError("--resubmit-failed takes no SUBMISSION: it resubmits the failed "
+                             f"tasks recorded in {args.out}")
+        results = executor.resubmit_failed(args)
+        return finish(results, args) if results is not None else 0
+    if not args.submissions:
+        raise UsageError("no SUBMISSION given: name submission zips or folders, or a folder of them")
+    try:
+        paths = S.discover(args.submissions)
+        ids = S.assign_ids(paths, args.student)
+    except S.SubmissionProblem as problem:
+        raise UsageError(str(problem)) from None
+    if args.gradescope_results and len(paths) > 1:
+        raise UsageError("--gradescope-results is for one submission")
+    jobs = [Job(pathlib.Path(p).resolve(), sid) for p, sid in zip(paths, ids)]
+    if args.executor == "docker":
+        runner = executor.from_args(args, config, host_paths_given(args))
+    else:
+        runner = executor.from_args(args, config)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def on_result(result):
+        files = reports.write_student(result, args.out)
+        if args.executor == "local":
+            from tqdm import tqdm
+            tqdm.write(f"{result.student}: {reports.fmt(result.score)}/"
+                       f"{reports.fmt(result.max_score)} -> {files['result'].parent}",
+                       file=sys.stderr)
+
+    results = runner.run(jobs, args.out, on_result=on_result)
+    if results is None:  # submitted, not waited for (slurm --no-wait)
+        return 0
+    return finish(results, args)
+
+
+def collect(argv, prog: str = "grade collect") -> int:
+    """`grade collect OUT`: write the outputs from whatever results OUT holds."""
+    p = argparse.ArgumentParser(prog=prog, description="Write grades.csv, the gradebook, "
+                                "Gradescope results and feedback from the results in OUT "
+                                "(from any executor; a Slurm run's tasks that are still "
+                                "running or failed are listed)")
+    p.add_argument("out", type=pathlib.Path, metavar="OUT", help="the --out folder of `grade`")
+    p.add_argument("--gradebook", type=pathlib.Path, help="nbgrader gradebook.db to write scores to")
+    p.add_argument("--csv", nargs="?", const=True, default=None, metavar="PATH",
+                   help="where the CSV goes (default: <out>/grades.csv)")
+    p.add_argument("--gradescope-results", type=pathlib.Path, metavar="PATH",
+                   help="Gradescope's results.json of the one result here")
+    p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
+    args = p.parse_args(argv)
+    from .executors import slurm
+    if slurm.has_state(args.out):
+        results = slurm.collect(args.out)
+    else:
+        results = reports.read_results(args.out)
+    if not results:
+        raise UsageError(f"no results in {args.out}: grade into it first (grade ... --out {args.out})")
+    return finish(results, args)
+
+
+def main(argv=None, prog: str = "grade") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _stop_on_sigterm()
+    try:
+        if argv[:1] == ["collect"]:
+            return collect(argv[1:], prog=f"{prog} collect")
+        args = build_parser(prog).parse_args(argv)
+        return grade(args)
+    except GraderError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

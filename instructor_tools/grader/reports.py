@@ -1,9 +1,17 @@
-"""Gradescope results.json, the CSV over many submissions, and the student's feedback page.
-All three are made from GradeResult only; none contains hidden test code or expected values
-(the checks' messages are written not to hold them)."""
+"""Every output of grading, written by one piece of code from GradeResults, whatever executor
+(local, docker, slurm) produced them: result.json, Gradescope's results.json and the feedback
+page per student, the CSV over many submissions, the nbgrader gradebook, the score table.
+None contains hidden test code or expected values (the checks' messages are written not to
+hold them). A result the grader could not produce at all (every check `grader_error`, e.g. a
+cluster task the scheduler killed) is a fault for staff, never a 0 for the student: its CSV
+row has no scores and it is not written to the gradebook.
+
+    write_all(results, out, csv=True, gradebook=path, gradescope=path) -> Written
+"""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import json
 import pathlib
@@ -35,7 +43,7 @@ def gradescope(result: GradeResult) -> dict:
     leaderboard = []
     for qr in result.questions:
         for c in qr.checks:
-            if "accuracy" in c.metrics and qr.qid == "Q8.8":
+            if "accuracy" in c.metrics and qmap.BY_ID[qr.qid].leaderboard:
                 leaderboard = [{"name": "challenge accuracy", "value": round(100 * c.metrics["accuracy"], 2),
                                 "order": "desc"}]
     return {"score": result.score, "execution_time": round(result.seconds, 1),
@@ -71,6 +79,9 @@ def write_csv(results, path: pathlib.Path) -> pathlib.Path:
                    "seconds": f"{r.seconds:.1f}", "submission": r.submission}
             for qr in r.questions:
                 row[qr.qid] = fmt(qr.points)
+            if not_graded(r):  # a fault of the grader: no score to record, staff regrade
+                row.update({q.qid: "" for q in r.questions}, score="", status="grader_error",
+                           failed_checks="")
             w.writerow(row)
     return path
 
@@ -131,3 +142,91 @@ def write_feedback(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(feedback_html(result), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- all outputs, one writer
+
+def not_graded(result: GradeResult) -> bool:
+    """True when the grader produced no score at all (every check a grader_error)."""
+    checks = [c for q in result.questions for c in q.checks]
+    return bool(checks) and all(c.status == "grader_error" for c in checks)
+
+
+def score_table(results) -> str:
+    """The plain-text table `grade` prints: one row per student, one column per question."""
+    qids = [q.qid for q in qmap.QUESTIONS
+            if any(q.qid == qr.qid for r in results for qr in r.questions)]
+    width = max([len(r.student) for r in results] + [7])
+    head = f"{'student':<{width}}  " + "  ".join(f"{q:>5}" for q in qids) + "   total"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        by = {qr.qid: qr for qr in r.questions}
+        cells = "  ".join(f"{fmt(by[q].points):>5}" if q in by else f"{'-':>5}" for q in qids)
+        flag = ""
+        if not_graded(r):
+            flag = "  (grader fault: not scored, see errors)"
+        elif r.errors and not any(c.passed for qr in r.questions for c in qr.checks):
+            flag = "  (not graded: see errors)"
+        lines.append(f"{r.student:<{width}}  {cells}  {fmt(r.score):>3}/{fmt(r.max_score)}{flag}")
+    return "\n".join(lines)
+
+
+def write_student(result: GradeResult, out: pathlib.Path) -> dict:
+    """<out>/<student>/{result.json, results.json, feedback.html}; returns their paths."""
+    folder = pathlib.Path(out) / result.student
+    return {"result": result.write_json(folder / "result.json"),
+            "gradescope": write_gradescope(result, folder / "results.json"),
+            "feedback": write_feedback(result, folder / "feedback.html")}
+
+
+@dataclasses.dataclass
+class Written:
+    """What write_all wrote (None: not asked for)."""
+    students: pathlib.Path
+    csv: pathlib.Path | None = None
+    gradebook: pathlib.Path | None = None
+    gradescope: pathlib.Path | None = None
+    left_out_of_gradebook: list = dataclasses.field(default_factory=list)
+
+
+def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescope=None,
+              assignment: str = "hw1") -> Written:
+    """Write every output from `results` (a list of GradeResult).
+
+    csv: True for <out>/grades.csv, a path, or None (written anyway for several results);
+    gradebook: an nbgrader gradebook.db path or None; gradescope: a path for Gradescope's
+    results.json of the one result, or None. Raises errors.UsageError when `gradescope` is
+    given for several results."""
+    from .errors import UsageError
+    results = list(results)
+    out = pathlib.Path(out)
+    if gradescope is not None and len(results) != 1:
+        raise UsageError("--gradescope-results is for one submission, but "
+                         f"{len(results)} results were given")
+    out.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        write_student(r, out)
+    written = Written(students=out)
+    if csv or len(results) > 1:
+        written.csv = write_csv(results, out / "grades.csv" if csv in (None, True) else csv)
+    if gradebook:
+        from . import gradebook as gb
+        scored = [r for r in results if not not_graded(r)]
+        written.left_out_of_gradebook = [r.student for r in results if not_graded(r)]
+        written.gradebook = gb.write(scored, gradebook, assignment)
+    if gradescope is not None:
+        written.gradescope = write_gradescope(results[0], gradescope)
+    return written
+
+
+def read_results(out: pathlib.Path) -> list:
+    """Every <out>/<student>/result.json (as GradeResult), in student order; a file that is
+    not valid for result_schema.json is skipped with a warning on stderr."""
+    import sys
+    results = []
+    for path in sorted(pathlib.Path(out).glob("*/result.json")):
+        try:
+            results.append(GradeResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except Exception as exc:  # noqa: BLE001 (jsonschema or JSON errors): report, go on
+            print(f"grade: skipped {path}: {str(exc).splitlines()[0][:200]}", file=sys.stderr)
+    return results

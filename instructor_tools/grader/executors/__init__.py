@@ -1,0 +1,61 @@
+"""Executors: what grades a batch of submissions once `grade` has parsed its settings.
+
+    local   the sandboxed worker on this machine, one submission after another (default)
+    docker  one hardened container of the grading image per submission, N at a time
+    slurm   one Slurm job array, one task per submission; each task grades its submission
+            on the node it lands on with `local` or `docker`
+
+`grade` (cli.py) parses and validates once into a GraderConfig, discovers the submissions
+once, and hands them to one executor as a list of `Job`s. Every executor module has the
+same three names, the way nbgrader chains preprocessors and otter's CLI runs one way:
+
+    add_arguments(parser)        its own flags, in an argument group of `grade`
+    from_args(args, config)      an executor object from parsed flags (UsageError if wrong)
+    executor.run(jobs, out, log=..., on_result=...) -> list[GradeResult] | None
+
+`run` returns one GradeResult per job, in job order (None: submitted, not waited for); the
+outputs (result.json, Gradescope, CSV, feedback, gradebook) are written by
+reports.write_all from those results, whoever produced them. Errors of the grader's
+environment are raised as errors.GraderError subclasses; a submission that cannot be graded
+is a result with errors, never an exception.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pathlib
+
+NAMES = ("local", "docker", "slurm")
+
+
+@dataclasses.dataclass
+class Job:
+    """One submission to grade: its file or folder and its (already unique) student id."""
+    source: pathlib.Path
+    student: str
+
+
+def module(name: str):
+    """The executor module called `name` (one of NAMES), imported on first use."""
+    if name not in NAMES:
+        from ..errors import UsageError
+        raise UsageError(f"unknown executor {name!r}; use one of {', '.join(NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def not_graded_result(job: Job, config, *, status: str, check_name: str, message: str,
+                      error: str, grader: dict):
+    """A schema-valid result for a submission no grader could finish: every selected
+    question gets one check with `status` (timeout, crashed or grader_error) and 0 points,
+    and `error` is recorded in result.errors for staff."""
+    from ... import questions as qmap
+    from ..result import CheckResult, GradeResult, QuestionResult
+    result = GradeResult(job.student, str(job.source), config.assignment, grader=dict(grader))
+    wanted = config.questions or [q.qid for q in qmap.QUESTIONS]
+    for q in qmap.QUESTIONS:
+        if q.qid in wanted:
+            qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
+            qr.checks = [CheckResult(q.qid, check_name, q.points, 0.0, status, message)]
+            result.questions.append(qr)
+    result.errors.append(error)
+    return result

@@ -1,0 +1,57 @@
+"""The `local` executor: grade on this machine, one submission after another, each in the
+grader's sandboxed worker (api.Grader). The default of `grade`."""
+from __future__ import annotations
+
+import sys
+import traceback
+
+from . import Job, not_graded_result
+
+
+def add_arguments(parser) -> None:
+    """No flags of its own: the grader's flags are all it needs."""
+
+
+def from_args(args, config) -> "LocalExecutor":
+    return LocalExecutor(config, quiet=getattr(args, "quiet", False),
+                         extra_hidden=[*getattr(args, "submissions", []), args.out])
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, config, quiet: bool = False, extra_hidden=()):
+        self.config = config
+        self.quiet = quiet
+        self.extra_hidden = list(extra_hidden)
+
+    def run(self, jobs: list[Job], out=None, log=None, on_result=None) -> list:
+        """Grade every job; a crash of the grader on one submission becomes that submission's
+        grader_error result and the batch goes on. Progress: one bar step per question."""
+        from tqdm import tqdm
+
+        from ..api import Grader
+        log = log or (lambda m: tqdm.write(m, file=sys.stderr))
+        grader = Grader(self.config, log=log, extra_hidden=self.extra_hidden)
+        results = []
+        bar = tqdm(total=len(jobs) * len(grader.selected()), unit="question", desc="grading",
+                   disable=self.quiet, file=sys.stderr)
+        try:
+            for job in jobs:
+                bar.set_postfix_str(job.student)
+                try:
+                    result = grader.grade(job.source, student=job.student,
+                                          progress=lambda qid: bar.update(1))
+                except Exception:  # never let one submission stop the batch
+                    detail = traceback.format_exc(limit=-3).strip()
+                    result = not_graded_result(
+                        job, self.config, status="grader_error", check_name="grader failure",
+                        message="the grader could not finish grading this submission (a "
+                                "problem on the grader's side, not in your code); staff have "
+                                "been told", error="grader error: " + detail, grader=grader.info())
+                results.append(result)
+                if on_result:
+                    on_result(result)
+        finally:
+            bar.close()
+        return results
