@@ -39,3 +39,12 @@ class RunScriptError(ValueError):
     """A student's run script (2_pytorch/run_*.sh) whose train.py command the grader cannot
     read; the message names the construct and its line (see runscripts.py). The student's
     problem, reported in the check that needs the script, never a grader failure."""
+
+
+class SchedulerError(SetupError):
+    """The cluster scheduler (Slurm) is missing, does not answer, or refused a job; the
+    message quotes the scheduler and says what to check (SLURM_CONF, partition, account)."""
+
+
+class ContainerEngineError(SetupError):
+    """The Docker engine is missing, not answering, or refused an operation."""

@@ -22,6 +22,7 @@ from .. import questions as qmap
 from . import checks as C
 from . import runscripts
 from .client import StudentProblem, WorkerClient
+from .errors import SetupError, SuiteError
 from .result import CheckResult, QuestionResult
 
 SUITE_PACKAGE = "hw1_hidden_checks"
@@ -33,7 +34,7 @@ class Suite:
     def __init__(self, tests_dir: pathlib.Path):
         self.dir = pathlib.Path(tests_dir)
         if not (self.dir / "__init__.py").is_file():
-            raise SystemExit(f"grade: no hidden checks at {self.dir} (expected autograder_tests/ "
+            raise SetupError(f"no hidden checks at {self.dir} (expected autograder_tests/ "
                              "with __init__.py); pass --tests or set GRADER_TESTS_DIR")
         self.package = self._load_package()
         self.checks: dict[str, list[C.CheckSpec]] = {q.qid: [] for q in qmap.QUESTIONS}
@@ -44,14 +45,14 @@ class Suite:
                 if spec is None:
                     continue
                 if spec.question not in self.checks:
-                    raise SystemExit(f"grade: {path.name}: {func.__name__} names unknown question "
+                    raise SuiteError(f"{path.name}: {func.__name__} names unknown question "
                                      f"{spec.question}")
                 self.checks[spec.question].append(spec)
         for qid, specs in self.checks.items():
             specs.sort(key=lambda s: s.order)
             total = sum(s.points for s in specs)
             if abs(total - qmap.BY_ID[qid].points) > 1e-9:
-                raise SystemExit(f"grade: the hidden checks of {qid} add up to {total} points, but "
+                raise SuiteError(f"the hidden checks of {qid} add up to {total} points, but "
                                  f"questions.py gives it {qmap.BY_ID[qid].points}")
         self.thresholds = json.loads((self.dir / "thresholds.json").read_text())
         self.deliverables = getattr(importlib.import_module(f"{SUITE_PACKAGE}.deliverables"),
