@@ -48,5 +48,37 @@ def described(x_shape, **params):
     return f"for x of shape {tuple(x_shape)}" + (f", {extra}" if extra else "")
 
 
-__all__ = ["Fail", "as_array", "as_number", "compare", "forward", "gradients", "numeric_check",
+def broken_layers(student, ref, rng, names=("affine_forward", "relu_forward", "softmax_loss")):
+    """Which of your layers.py functions `names` give wrong values on a small input (a check
+    of a model built from them says so when it fails, instead of blaming the model)."""
+    L = ref.part1("cs231n.layers")
+    x, w, b = randn(rng, 2, 3), randn(rng, 3, 4), randn(rng, 4)
+    y = rng.integers(0, 4, size=2)
+    args = {"affine_forward": (x, w, b), "relu_forward": (x,), "softmax_loss": (x @ w, y),
+            "svm_loss": (x @ w, y)}
+    wrong = []
+    for name in names:
+        try:
+            got = student.call(f"{LAYERS}:{name}", *args[name])
+            want = getattr(L, name)(*args[name])
+            if rel_error(np.asarray(got[0], dtype=np.float64), want[0]) > VALUE_TOL or \
+                    (name.endswith("_loss") and rel_error(np.asarray(got[1], dtype=np.float64),
+                                                          want[1]) > VALUE_TOL):
+                wrong.append(name)
+        except Exception:  # raised, wrong type or shape: wrong as well
+            wrong.append(name)
+    return wrong
+
+
+def blame_dependencies(fail: Fail, student, ref, rng, who: str) -> Fail:
+    """`fail` with a note naming the layers.py functions `who` uses that are themselves wrong."""
+    wrong = broken_layers(student, ref, rng)
+    if not wrong:
+        return fail
+    return Fail(f"{fail} ({who} uses your {', '.join(wrong)} from layers.py, which "
+                f"{'is' if len(wrong) == 1 else 'are'} wrong too (see Q8.3): fix "
+                f"{'it' if len(wrong) == 1 else 'them'} first)", fail.metrics)
+
+
+__all__ = ["broken_layers", "blame_dependencies", "Fail", "as_array", "as_number", "compare", "forward", "gradients", "numeric_check",
            "randn", "described", "rel_error", "np"]

@@ -7,12 +7,22 @@ from ._common import (Fail, as_number, compare, described, forward, gradients, n
 Q = "Q8.3"
 NEEDS = ("part1",)
 
-# (x shape, w shape, stride, pad): stride 2, pad 0-2, rectangular inputs and kernels, batch 1.
+# (x shape, w shape, stride, pad): the whole domain the docstrings promise. Stride 1-3, every
+# pad from 0 to past half the kernel (pad >= kernel too), 1x1, 2x2 and rectangular kernels,
+# rectangular inputs, batch 1. Cases where the padded input is larger than the input in a way
+# that matters (x 4x4, w 2x2, stride 2, pad 1; a 1x1 kernel with pad 1) catch loops that walk
+# the input's own size instead of the padded one.
 CONV_CASES = [((2, 3, 7, 7), (4, 3, 3, 3), 2, 1), ((1, 2, 5, 8), (3, 2, 3, 2), 1, 0),
-              ((3, 1, 6, 6), (2, 1, 5, 5), 1, 2), ((2, 2, 9, 5), (2, 2, 3, 3), 2, 0)]
-# (x shape, pool height, pool width, stride): 2x2, 3x3, overlapping 3x2 windows, batch 1.
+              ((3, 1, 6, 6), (2, 1, 5, 5), 1, 2), ((2, 2, 9, 5), (2, 2, 3, 3), 2, 0),
+              ((1, 1, 4, 4), (1, 1, 2, 2), 2, 1), ((2, 2, 5, 5), (3, 2, 1, 1), 1, 1),
+              ((1, 3, 6, 5), (2, 3, 3, 2), 1, 2), ((1, 2, 5, 7), (2, 2, 3, 3), 2, 3),
+              ((1, 1, 8, 9), (2, 1, 2, 3), 3, 0)]
+# The fast layers (compiled im2col) on the cases most likely to go wrong.
+FAST_CONV_CASES = [CONV_CASES[k] for k in (0, 1, 4, 5, 7)]
+# (x shape, pool height, pool width, stride): 2x2, 3x3, overlapping 3x2 windows, stride larger
+# than the window, batch 1.
 POOL_CASES = [((2, 3, 4, 4), 2, 2, 2), ((1, 2, 6, 9), 3, 3, 3), ((2, 1, 5, 7), 3, 2, 1),
-              ((1, 3, 8, 6), 4, 2, 2)]
+              ((1, 3, 8, 6), 4, 2, 2), ((1, 1, 5, 5), 2, 2, 3), ((2, 2, 1, 6), 1, 2, 2)]
 AFFINE_CASES = [((2, 3, 4), 5), ((1, 7), 3), ((4, 2, 3, 2), 6)]
 
 
@@ -99,7 +109,8 @@ def test_conv_forward_naive(student, ref, rng):
         out, _ = forward(student, "conv_forward_naive", x, w, b, cp)
         compare(out, L.conv_forward_naive(x, w, b, cp)[0], "out",
                 described(x_shape, w=w_shape, stride=stride, pad=pad))
-    return f"matches on {len(CONV_CASES)} cases (stride 1 and 2, pad 0-2, rectangular, batch 1)"
+    return (f"matches on {len(CONV_CASES)} cases (stride 1-3, pad 0-3 including pads past half "
+            "the kernel, 1x1 and rectangular kernels, batch 1)")
 
 
 @check(Q, 0.75, needs=NEEDS)
@@ -115,7 +126,7 @@ def test_conv_backward_naive(student, ref, rng):
         ctx = described(x_shape, w=w_shape, stride=stride, pad=pad)
         for g, e, name in zip(got, want, ("dx", "dw", "db")):
             compare(g, e, name, ctx)
-        if k == 1:
+        if k in (1, 4):
             numeric_check(got[0], lambda v: L.conv_forward_naive(v, w, b, cp)[0], x, dout, "dx", ctx)
             numeric_check(got[1], lambda v: L.conv_forward_naive(x, v, b, cp)[0], w, dout, "dw", ctx)
             numeric_check(got[2], lambda v: L.conv_forward_naive(x, w, v, cp)[0], b, dout, "db", ctx)
@@ -140,7 +151,8 @@ def test_max_pool_forward_naive(student, ref, rng):
         out, _ = forward(student, "max_pool_forward_naive", x, pp)
         compare(out, L.max_pool_forward_naive(x, pp)[0], "out",
                 described(x_shape, pool=f"{ph}x{pw}", stride=stride))
-    return f"matches on {len(POOL_CASES)} cases (2x2, 3x3, overlapping 3x2 windows)"
+    return (f"matches on {len(POOL_CASES)} cases (2x2, 3x3, overlapping 3x2 windows, stride "
+            "larger than the window)")
 
 
 @check(Q, 0.5, needs=NEEDS)
@@ -193,40 +205,33 @@ def test_svm_loss(student, ref, rng):
 
 @check(Q, 0.5, needs=NEEDS)
 def test_fast_layers(student, ref, rng):
-    """Your naive layers and the provided fast layers (compiled im2col and pooling) agree,
-    and both are right; no speed is measured."""
+    """The provided fast layers (compiled im2col and pooling) in the submission give the
+    reference's values, forward and backward, on the cases most likely to go wrong. Only the
+    fast layers are judged: your naive layers have their own checks (a bug there costs
+    points once), and no speed is measured."""
     L = _layers(ref)
     FL = "cs231n.fast_layers"
-
-    def agree(naive, fast, want, what, ctx):
-        compare(naive, want, f"{what} of the naive layer", ctx)
-        naive = np.asarray(naive, dtype=np.float64)
-        compare(fast, naive, f"{what} of the fast layer, next to the naive layer's,", ctx, tol=1e-5)
-
-    for x_shape, w_shape, stride, pad in CONV_CASES[:2]:
+    for x_shape, w_shape, stride, pad in FAST_CONV_CASES:
         x, w, b, cp = _conv_args(rng, x_shape, w_shape, stride, pad)
         ctx = described(x_shape, w=w_shape, stride=stride, pad=pad)
         want_out = L.conv_forward_naive(x, w, b, cp)[0]
         dout = randn(rng, *want_out.shape)
         want_grads = L.conv_backward_naive(dout, (x, w, b, cp))
-        out_n, cache_n = forward(student, "conv_forward_naive", x, w, b, cp)
         out_f, cache_f = forward(student, "conv_forward_fast", x, w, b, cp, module=FL)
-        agree(out_n, out_f, want_out, "conv out", ctx)
-        grads_n = gradients(student, "conv_backward_naive", dout, cache_n, 3, ("dx", "dw", "db"))
+        compare(out_f, want_out, "the fast convolution's out", ctx, tol=1e-5)
         grads_f = student.call(f"{FL}:conv_backward_fast", dout, cache_f)
         if not isinstance(grads_f, (tuple, list)) or len(grads_f) != 3:
             raise Fail("conv_backward_fast should return a tuple (dx, dw, db)")
-        for gn, gf, e, name in zip(grads_n, grads_f, want_grads, ("dx", "dw", "db")):
-            agree(gn, gf, e, f"conv {name}", ctx)
+        for gf, e, name in zip(grads_f, want_grads, ("dx", "dw", "db")):
+            compare(gf, e, f"the fast convolution's {name}", ctx, tol=1e-5)
     for x_shape, ph, pw, stride in POOL_CASES[:2]:
         x, pp = _pool_input(rng, x_shape), _pool_param(ph, pw, stride)
         ctx = described(x_shape, pool=f"{ph}x{pw}", stride=stride)
         want_out = L.max_pool_forward_naive(x, pp)[0]
         dout = randn(rng, *want_out.shape)
-        out_n, cache_n = forward(student, "max_pool_forward_naive", x, pp)
         out_f, cache_f = forward(student, "max_pool_forward_fast", x, pp, module=FL)
-        agree(out_n, out_f, want_out, "pool out", ctx)
-        (dx_n,) = gradients(student, "max_pool_backward_naive", dout, cache_n, 1, ("dx",))
+        compare(out_f, want_out, "the fast max pooling's out", ctx, tol=1e-5)
         dx_f = student.call(f"{FL}:max_pool_backward_fast", dout, cache_f)
-        agree(dx_n, dx_f, L.max_pool_backward_naive(dout, (x, pp)), "pool dx", ctx)
-    return "the fast convolution and pooling agree with your naive layers"
+        compare(dx_f, L.max_pool_backward_naive(dout, (x, pp)), "the fast max pooling's dx", ctx,
+                tol=1e-5)
+    return "the fast convolution and max pooling give the right values"

@@ -59,6 +59,17 @@ def test_init(student, ref, rng):
 
 @check(Q, 0.5, needs=NEEDS, timeout=60)
 def test_loss_and_gradients(student, ref, rng):
+    """Scores, loss and gradients of ThreeLayerConvNet. It is built from your layers.py
+    (affine, ReLU, softmax loss): when it fails and one of those is wrong, the message says
+    so (those have their own checks in Q8.3)."""
+    try:
+        return _loss_and_gradients(student, ref, rng)
+    except Fail as fail:
+        from ._common import blame_dependencies
+        raise blame_dependencies(fail, student, ref, rng, "ThreeLayerConvNet") from None
+
+
+def _loss_and_gradients(student, ref, rng):
     for k, arch in enumerate(ARCHS):
         for reg in (0.0, 0.3):
             ref_net, net, params = _pair(student, ref, rng, arch, reg)
