@@ -50,7 +50,10 @@ def not_graded_result(job: Job, config, *, status: str, check_name: str, message
     and `error` is recorded in result.errors for staff."""
     from ... import questions as qmap
     from ..result import CheckResult, GradeResult, QuestionResult
-    result = GradeResult(job.student, str(job.source), config.assignment, grader=dict(grader))
+    # result_schema.json wants these; nothing ran, so they say what would have run
+    info = {"version": "not-run", "scale": config.scale, "isolation": "separate-user",
+            "device": "cuda" if config.device == "cuda" else "cpu", **grader}
+    result = GradeResult(job.student, str(job.source), config.assignment, grader=info)
     wanted = config.questions or [q.qid for q in qmap.QUESTIONS]
     for q in qmap.QUESTIONS:
         if q.qid in wanted:
