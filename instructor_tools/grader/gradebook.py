@@ -5,20 +5,90 @@ If the gradebook already knows the assignment (made by `nbgrader generate_assign
 notebooks and grade cells are used as they are; missing rows (a fresh gradebook) are created
 the way nbgrader would. Autograder scores go to `auto_score` with `needs_manual_grade`
 cleared; a score a grader already entered by hand (`manual_score`) is never overwritten.
+
+One student's row never receives another submission's scores: the gradebook remembers which
+submission (its folder or zip name) each row was graded from (table `hw1_grader_sources`,
+next to nbgrader's). A later result for the same id whose id was made from a *different*
+name (two names that once made the same id) is not written but reported as a conflict; an
+id given explicitly (--student, a mapping CSV) is trusted. Ids that are not in the roster
+(students already in the gradebook, usually imported from the LMS) are written and reported,
+with the way to map them: a CSV of `folder,student_id` (read_id_map).
 """
 from __future__ import annotations
 
+import csv
+import dataclasses
 import os
 import pathlib
+import sqlite3
 import sys
 import warnings
 
 from .. import questions as qmap
+from . import submission as S
+from .errors import UsageError
 from .result import GradeResult
 
+SOURCES_TABLE = "hw1_grader_sources"
 
-def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> pathlib.Path:
-    """Record every result's question scores in the gradebook at `db_path` (made if new)."""
+
+@dataclasses.dataclass
+class GradebookReport:
+    """What `write` did. Used as a path (os.fspath, str) it is the gradebook's path; str()
+    adds the notes staff must act on."""
+    path: pathlib.Path
+    written: list = dataclasses.field(default_factory=list)        # student ids
+    conflicts: list = dataclasses.field(default_factory=list)      # messages (not written)
+    not_in_roster: list = dataclasses.field(default_factory=list)  # student ids
+
+    def __fspath__(self):
+        return str(self.path)
+
+    def notes(self) -> list[str]:
+        out = list(self.conflicts)
+        if self.not_in_roster:
+            out.append(f"{len(self.not_in_roster)} student id(s) not in the gradebook's roster "
+                       f"(added as new students): {', '.join(self.not_in_roster[:20])}"
+                       + (" ..." if len(self.not_in_roster) > 20 else "")
+                       + ". If they are roster students under other ids, grade again with a "
+                       "CSV of `folder,student_id` lines (--id-map)")
+        return out
+
+    def __str__(self):
+        return "\n".join([str(self.path), *("  note: " + n for n in self.notes())])
+
+
+def read_id_map(csv_path) -> dict:
+    """{submission folder or zip name: student id} from a CSV of two columns (a header line
+    such as `folder,student_id` is skipped; a BOM, CRLF, `;` or tab separators are fine).
+    UsageError names a malformed line."""
+    path = pathlib.Path(csv_path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the id map {path} ({exc}); it should be a UTF-8 CSV of "
+                         "`folder,student_id` lines") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    mapping = {}
+    for k, row in enumerate(csv.reader(text.splitlines(), dialect), 1):
+        row = [c.strip() for c in row]
+        if not any(row) or row[0].startswith("#"):
+            continue
+        if len(row) < 2 or not row[0] or not row[1]:
+            raise UsageError(f"{path}, line {k}: expected `folder,student_id`, got {row!r}")
+        if k == 1 and row[1].lower().replace(" ", "_") in ("student_id", "student", "id", "sid"):
+            continue
+        name = row[0].rstrip("/")
+        mapping[name[:-4] if name.lower().endswith(".zip") else name] = row[1]
+    return mapping
+
+
+def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> GradebookReport:
+    """Record every result's question scores in the gradebook at `db_path` (made if new).
+    Returns a GradebookReport (a path-like object: the gradebook's path)."""
     # nbgrader runs `alembic` from PATH to check the database schema: use ours.
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -26,13 +96,64 @@ def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> pathlib.Pa
     from nbgrader.api import Gradebook, MissingEntry
     db_path = pathlib.Path(db_path).resolve()
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    report = GradebookReport(db_path)
+    results = list(results)
+    seen: dict = {}
     with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush notes
         warnings.simplefilter("ignore")
         with Gradebook(f"sqlite:///{db_path}") as gb:
+            roster = {st.id for st in gb.students}
             _ensure_assignment(gb, assignment, MissingEntry)
+            sources = _Sources(db_path, assignment)
             for result in results:
+                name = _source_name(result)
+                if result.student in seen and seen[result.student] != name:
+                    report.conflicts.append(
+                        f"{result.student}: two submissions in this run ({seen[result.student]!r}"
+                        f" and {name!r}) have this id; only the first was written")
+                    continue
+                seen[result.student] = name
+                before = sources.get(result.student)
+                derived = S.student_id_for(pathlib.Path(result.submission)) == result.student
+                if before is not None and before != name and derived:
+                    report.conflicts.append(
+                        f"{result.student}: not written: this row was graded from {before!r}, "
+                        f"and this result comes from {name!r}; if both are this student, grade "
+                        "again with --student (or an id-map CSV) to say so")
+                    continue
                 _record(gb, result, assignment, MissingEntry)
-    return db_path
+                sources.set(result.student, name)
+                report.written.append(result.student)
+                if roster and result.student not in roster:
+                    report.not_in_roster.append(result.student)
+            sources.close()
+    return report
+
+
+def _source_name(result: GradeResult) -> str:
+    return S._name_of(pathlib.Path(result.submission)) if result.submission else result.student
+
+
+class _Sources:
+    """student id -> the submission name its row was graded from (our own table)."""
+
+    def __init__(self, db_path: pathlib.Path, assignment: str):
+        self.db, self.assignment = sqlite3.connect(db_path), assignment
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {SOURCES_TABLE} (assignment TEXT, "
+                        "student TEXT, source TEXT, PRIMARY KEY (assignment, student))")
+
+    def get(self, student: str):
+        row = self.db.execute(f"SELECT source FROM {SOURCES_TABLE} WHERE assignment=? AND "
+                              "student=?", (self.assignment, student)).fetchone()
+        return row[0] if row else None
+
+    def set(self, student: str, source: str):
+        self.db.execute(f"INSERT OR REPLACE INTO {SOURCES_TABLE} VALUES (?, ?, ?)",
+                        (self.assignment, student, source))
+        self.db.commit()
+
+    def close(self):
+        self.db.close()
 
 
 def _ensure_assignment(gb, assignment: str, MissingEntry):

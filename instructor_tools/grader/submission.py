@@ -112,12 +112,13 @@ def student_id_for(path: pathlib.Path) -> str:
     return safe
 
 
-def assign_ids(paths, given: str | None = None) -> list[str]:
+def assign_ids(paths, given: str | None = None, id_map: dict | None = None) -> list[str]:
     """Distinct, stable, recognisable student ids for `paths` (see student_id_for).
 
-    `given` (one submission only) is used as it is. Two submissions with the same name (two
-    hw1_submission.zip in folders of the same name) get a hash of their full path appended,
-    the same in every run on the same paths."""
+    `given` (one submission only) is used as it is. `id_map` ({folder or zip name: student
+    id}, gradebook.read_id_map) names the submissions it lists. Two submissions with the same
+    name (two hw1_submission.zip in folders of the same name) get a hash of their full path
+    appended, the same in every run on the same paths."""
     paths = [pathlib.Path(p) for p in paths]
     if given is not None:
         if len(paths) != 1:
@@ -125,6 +126,14 @@ def assign_ids(paths, given: str | None = None) -> list[str]:
                                     "for one submission only")
         return [given]
     ids = [student_id_for(p) for p in paths]
+    if id_map:
+        norm = {unicodedata.normalize("NFC", k): v for k, v in id_map.items()}
+        for k, p in enumerate(paths):
+            stem = p.name[:-4] if p.suffix.lower() == ".zip" else p.name
+            for key in (p.name, stem, _name_of(p)):
+                if unicodedata.normalize("NFC", key) in norm:
+                    ids[k] = norm[unicodedata.normalize("NFC", key)]
+                    break
     counts: dict[str, int] = {}
     for sid in ids:
         counts[sid] = counts.get(sid, 0) + 1
