@@ -56,7 +56,7 @@ def torchvision_transform(augment, translate):
 
 def device_batches(args, images, labels, device):
     """The batches fit() makes, without training: yields (inputs, labels)."""
-    recipe = train.recipe_for(args.model)
+    recipe = train.recipe_from_args(args)
     gen = torch.Generator().manual_seed(args.seed)
     x, y = torch.from_numpy(images).to(device), torch.from_numpy(labels).to(device)
     aug = train.Augmenter(len(x), recipe.translate, gen, device) if recipe.augment else None
@@ -73,7 +73,7 @@ def device_batches(args, images, labels, device):
 
 
 def loader_batches(args, images, labels, device, workers):
-    recipe = train.recipe_for(args.model)
+    recipe = train.recipe_from_args(args)
     dataset = PerImageCIFAR(images, labels, torchvision_transform(recipe.augment, recipe.translate))
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=workers,
                         pin_memory=device.type == "cuda",
@@ -103,7 +103,7 @@ def images_per_second(batches, step, seconds, device, min_steps=3):
 
 def measure_model(name, images, labels, device, seconds, workers):
     args = train.parse_args(train.read_run_script(PART2 / f"run_{name}.sh"))
-    recipe = train.recipe_for(name)
+    recipe = train.recipe_from_args(args)
     out = {}
 
     def trainer():

@@ -3,14 +3,17 @@
 Kinds of finding: `marker` (a solution or hidden-test delimiter), `solution-line` (a line of the
 source's solution regions), `autograder-tests` (the hidden suite or lines of it), `gradebook`,
 `data` (CIFAR-10, arrays, checkpoints, archives), `build-product` (compiled or generated files),
-`large-file`, `notebook-output` (outputs of the reference run), `hyperparams` (tuned values).
+`large-file`, `notebook-output` (outputs of the reference run), `hyperparams` (tuned values),
+and the challenge's leaks (challenge.py): `tuned-settings` (a run script with the source's tuned
+settings), `reference-figures` (the reference's accuracies), `reference-design` (words of the
+reference model's solution) in the Part 2 run scripts, models and README.
 """
 import dataclasses
 import hashlib
 import json
 import pathlib
 
-from . import fingerprints
+from . import challenge, fingerprints
 from .course import HIDDEN_TESTS, SOURCE
 from .hyperparams import tuned_leaves
 
@@ -134,4 +137,5 @@ def audit(release: pathlib.Path, source: pathlib.Path = SOURCE,
                 findings.append(Finding("hyperparams", rel,
                                         f"holds tuned values ({', '.join(tuned[:4])}); "
                                         "the release must hold placeholders"))
+    findings += [Finding(*found) for found in challenge.findings(release, source, hidden)]
     return findings

@@ -1,7 +1,11 @@
 """Strip solution regions from the .py/.pyx/.sh files of the release with nbgrader's own
 `ClearSolutions` line semantics: a line *containing* the begin delimiter starts a region, a line
 containing the end delimiter closes it, and the region becomes the stub, indented like the
-begin line."""
+begin line.
+
+A shell script's region may name its own release text instead of the stub: lines inside it
+that start with `# starter: ` become, without that prefix, what the release holds (a run
+script ships neutral starter settings while the source keeps the tuned command)."""
 import pathlib
 
 from nbformat.v4 import new_code_cell
@@ -24,6 +28,28 @@ STUBS = {
 }
 
 
+STARTER_PREFIX = "# starter: "
+
+
+def _starter_regions(text: str) -> str:
+    """Replace every .sh region that holds `# starter: ` lines by those lines, unprefixed."""
+    out, region, within = [], [], False
+    for line in text.split("\n"):
+        if BEGIN in line and not within:
+            within, region = True, [line]
+        elif within and END in line:
+            within = False
+            starters = [l.split(STARTER_PREFIX, 1)[1] for l in region
+                        if l.lstrip().startswith(STARTER_PREFIX)]
+            nested = any(BEGIN in l for l in region[1:])  # left for nbgrader to reject
+            out += starters if starters and not nested else region + [line]
+        elif within:
+            region.append(line)
+        else:
+            out.append(line)
+    return "\n".join(out + (region if within else []))
+
+
 class StripError(Exception):
     """A solution region that cannot be stripped (nested or never closed)."""
 
@@ -31,6 +57,9 @@ class StripError(Exception):
 def strip_text(text: str, suffix: str, name: str = "<text>") -> tuple[str, int]:
     """Return (text without its solution regions, number of regions replaced)."""
     stub = STUBS[suffix]
+    regions = sum(BEGIN in line for line in text.split("\n"))
+    if suffix == ".sh":
+        text = _starter_regions(text)
     clearer = ClearSolutions(code_stub={"python": stub},
                              begin_solution_delimeter=BEGIN, end_solution_delimeter=END)
     cell = new_code_cell(text)
@@ -38,7 +67,6 @@ def strip_text(text: str, suffix: str, name: str = "<text>") -> tuple[str, int]:
         clearer._replace_solution_region(cell, "python")
     except RuntimeError as err:
         raise StripError(f"{name}: {err} (check its solution markers)") from None
-    regions = sum(BEGIN in line for line in text.split("\n"))
     return cell.source, regions
 
 

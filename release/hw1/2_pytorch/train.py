@@ -43,30 +43,40 @@ N_CLASSES = 10
 PIXEL_MEAN = (125.3, 123.0, 113.9)
 PIXEL_STD = (63.0, 62.1, 66.7)
 CHECKPOINT_FORMAT = 1
-WHITENING_IMAGES = 2000  # training images passed to a model's init_from_data
 
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How fit() trains a model, beyond what the command line sets.
+    """How fit() trains a model beyond the optimizer's settings (from the command line:
+    see recipe_from_args). The defaults train on the plain images with a constant rate.
 
     augment: random horizontal flips and translations by up to `translate` pixels
         (reflection padding), drawn per image on the device.
     label_smoothing: passed to F.cross_entropy.
     warmup_fraction: None keeps the learning rate constant; otherwise it rises
         linearly to --lr over this fraction of all steps, then falls linearly to 0.
+    init_images: how many training images are passed to the model's optional
+        init_from_data hook before training (0: the hook is not called).
     """
     augment: bool = False
     translate: int = 2
     label_smoothing: float = 0.0
     warmup_fraction: float | None = None
+    init_images: int = 2000
 
 
-RECIPES = {"mymodel": Recipe(augment=True, label_smoothing=0.2, warmup_fraction=0.2)}
-
-
-def recipe_for(model_name):
-    return RECIPES.get(model_name, Recipe())
+def recipe_from_args(args):
+    """The Recipe that args (from parse_args) ask for; options absent from args keep the
+    defaults, so a hand-made namespace with only the optimizer's settings still works."""
+    defaults = Recipe()
+    schedule = getattr(args, "lr_schedule", "constant")
+    return Recipe(
+        augment=bool(getattr(args, "augment", False)),
+        translate=getattr(args, "translate", defaults.translate),
+        label_smoothing=getattr(args, "label_smoothing", defaults.label_smoothing),
+        warmup_fraction=(getattr(args, "warmup_fraction", 0.2)
+                         if schedule == "warmup-linear" else None),
+        init_images=getattr(args, "init_images", defaults.init_images))
 
 
 # ---------------------------------------------------------------- command line
@@ -88,11 +98,25 @@ positive_float = _typed(float, 0.0, False, "a positive number")
 nonnegative_float = _typed(float, 0.0, True, "a number >= 0")
 nonnegative_int = _typed(int, 0, True, "an integer >= 0")
 
+
+def unit_interval(text):
+    """A number in [0, 1) for argparse."""
+    value = nonnegative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
 EPILOG = """\
-Training recipe: mymodel trains with random flips and 2-pixel translations,
-label smoothing 0.2 and a learning rate that rises linearly over the first 20%
-of the steps, then falls linearly to 0 (see RECIPES in train.py). The other
-models train on the plain images with a constant learning rate.
+Training options that help most models (all off by default):
+  --augment               random flips and translations (--translate pixels) of each
+                          training image, drawn anew every epoch
+  --label-smoothing S     cross-entropy against targets smoothed by S
+  --lr-schedule warmup-linear
+                          the learning rate rises linearly from 0 to --lr over the first
+                          --warmup-fraction of the steps, then falls linearly to 0
+Data-dependent initialisation: if your model has a method init_from_data(images),
+fit() calls it once before training with the first --init-images training images,
+normalised, as a float tensor (N, C, H, W) on the training device (0 turns it off).
 
 Reproducibility: on the CPU, the same --seed gives the same numbers on the same
 machine. On a GPU, runs with the same --seed differ slightly: cuDNN picks its
@@ -109,7 +133,8 @@ def build_parser():
     p.add_argument("--model", required=True, choices=sorted(MODELS),
                    help="which model to train")
     p.add_argument("--lr", type=positive_float, default=0.01,
-                   help="learning rate of SGD (peak rate for mymodel) (default: %(default)s)")
+                   help="learning rate of SGD (the peak rate with --lr-schedule warmup-linear) "
+                        "(default: %(default)s)")
     p.add_argument("--momentum", type=nonnegative_float, default=0.0,
                    help="SGD momentum; > 0 uses Nesterov momentum (default: %(default)s)")
     p.add_argument("--weight-decay", type=nonnegative_float, default=0.0,
@@ -124,6 +149,20 @@ def build_parser():
     p.add_argument("--kernel-size", type=positive_int, default=3,
                    help="odd size of the square conv filters (convnet, mymodel) "
                         "(default: %(default)s)")
+    p.add_argument("--augment", action="store_true",
+                   help="train on randomly flipped and translated images")
+    p.add_argument("--translate", type=nonnegative_int, default=2,
+                   help="largest translation in pixels with --augment (default: %(default)s)")
+    p.add_argument("--label-smoothing", type=unit_interval, default=0.0,
+                   help="label smoothing of the training loss, in [0, 1) (default: %(default)s)")
+    p.add_argument("--lr-schedule", choices=("constant", "warmup-linear"), default="constant",
+                   help="learning-rate schedule (default: %(default)s)")
+    p.add_argument("--warmup-fraction", type=unit_interval, default=0.2,
+                   help="fraction of the steps spent warming up with --lr-schedule "
+                        "warmup-linear (default: %(default)s)")
+    p.add_argument("--init-images", type=nonnegative_int, default=2000,
+                   help="training images given to the model's init_from_data method, if it "
+                        "has one (0: do not call it) (default: %(default)s)")
     p.add_argument("--no-cuda", action="store_true",
                    help="train on the CPU even if a GPU is available")
     p.add_argument("--seed", type=int, default=1,
@@ -354,12 +393,14 @@ def _sync(device):
 
 def fit(model, optimizer, args, train_x, train_y, val_x, val_y, device, log=_write_line,
         max_train_seconds=None, epoch_end_callback=None):
-    """Train `model` for args.epochs epochs with the recipe of args.model.
+    """Train `model` for args.epochs epochs with the training options of args
+    (augmentation, label smoothing, schedule, data-dependent init: see Recipe).
 
     Args:
         model: on `device`, built by build_model.
         optimizer: from build_optimizer.
-        args: parsed command line (batch_size, epochs, log_interval, seed, ...).
+        args: parsed command line (batch_size, epochs, log_interval, seed and the
+            training options; see recipe_from_args).
         train_x, val_x: uint8 (N, 32, 32, 3) numpy arrays or tensors.
         train_y, val_y: int64 (N,).
         device: torch.device to train on; the data is copied there once.
@@ -372,7 +413,7 @@ def fit(model, optimizer, args, train_x, train_y, val_x, val_y, device, log=_wri
         `val_acc` (fraction); per epoch `epoch_seconds`; `train_seconds` (total),
         `steps`, `images` (training images used), `stopped_early`.
     """
-    recipe = recipe_for(args.model)
+    recipe = recipe_from_args(args)
     gen = torch.Generator().manual_seed(args.seed)
     train_x, train_y = _as_device_tensor(train_x, device), _as_device_tensor(train_y, device)
     val_x, val_y = _as_device_tensor(val_x, device), _as_device_tensor(val_y, device)
@@ -385,8 +426,8 @@ def fit(model, optimizer, args, train_x, train_y, val_x, val_y, device, log=_wri
     augmenter = Augmenter(n, recipe.translate, gen, device) if recipe.augment else None
     _sync(device)
     setup_started = time.perf_counter()  # timed as part of the first epoch
-    if hasattr(model, "init_from_data"):  # data-dependent set-up, e.g. MyModel's whitening layer
-        model.init_from_data(to_model_input(train_x[:WHITENING_IMAGES]))
+    if recipe.init_images and callable(getattr(model, "init_from_data", None)):
+        model.init_from_data(to_model_input(train_x[:recipe.init_images]))
     history = {k: [] for k in ("epoch", "seen", "step", "train_loss", "val_loss", "val_acc",
                                "epoch_seconds")}
     history.update(train_seconds=0.0, steps=0, images=0, stopped_early=False)
