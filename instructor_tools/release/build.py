@@ -27,7 +27,8 @@ class BuildError(Exception):
 
 
 def _env():
-    """nbgrader runs `alembic` and `jupyter` from PATH: put this interpreter's bin first."""
+    """nbgrader runs `alembic` and `jupyter` from PATH: put this interpreter's bin first (so the
+    build works without an activated environment)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     return env
@@ -46,6 +47,7 @@ print("CONFIG=" + json.dumps({
     "post_convert_hook": c.GenerateAssignment.get("post_convert_hook"),
     "feedback": [getattr(p, "__name__", str(p)) for p in c.GenerateFeedback.get("preprocessors", [])],
     "timeout": c.Execute.get("timeout"),
+    "autograde": [getattr(p, "__name__", str(p)) for p in c.Autograde.get("autograde_preprocessors", [])],
 }))
 """
 
@@ -69,6 +71,10 @@ def check_config_loads(repo: pathlib.Path = REPO) -> dict:
     wrong = {k: loaded.get(k) for k, v in expected.items() if loaded.get(k) != v}
     if "ClearHiddenTests" not in loaded.get("feedback", []):
         wrong["feedback"] = loaded.get("feedback")
+    # autograde must run the course grader, never execute student notebooks in a kernel
+    autograde = loaded.get("autograde", [])
+    if "GradeWithCourseGrader" not in autograde or "Execute" in autograde:
+        wrong["autograde"] = autograde
     if wrong or "Exception while loading config" in log:
         raise BuildError(
             "nbgrader did not load course_config.py (it only logs errors in its config and "
