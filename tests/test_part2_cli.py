@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import train
-from conftest import PART2
+from conftest import PART2, REPO
 from models import MODELS
 from _part2_support import load_predict_cli, one_torch_thread  # noqa: F401 (autouse fixture)
 
@@ -39,6 +39,9 @@ def parse_error(capsys, argv):
     (["--model", "convnet", "--kernel-size", "4"], "--kernel-size must be odd for convnet"),
     (["--model", "softmax", "--num-train", "50000"], "--num-train can be at most 49000"),
     (["--model", "softmax", "--bogus"], "unrecognized arguments: --bogus"),
+    (["--model", "softmax", "--label-smoothing", "1"], "expected a number in [0, 1), got '1'"),
+    (["--model", "softmax", "--lr-schedule", "cosine"], "invalid choice: 'cosine'"),
+    (["--model", "softmax", "--init-images", "-1"], "expected an integer >= 0, got '-1'"),
 ])
 def test_bad_arguments_give_a_clear_message(capsys, argv, message):
     err = parse_error(capsys, argv)
@@ -54,13 +57,17 @@ def test_defaults_and_every_option_parse():
         "--model convnet --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --batch-size 32 --epochs 3 "
         "--hidden-dim 12 --kernel-size 5 --no-cuda --seed 7 --log-interval 5 "
         "--test-batch-size 100 --cifar10-dir /x --save out/c.pt --max-train-seconds 30 "
-        "--num-train 100 --results-json r.json".split())
+        "--num-train 100 --results-json r.json --augment --translate 4 --label-smoothing 0.1 "
+        "--lr-schedule warmup-linear --warmup-fraction 0.3 --init-images 0".split())
     assert (args.lr, args.momentum, args.weight_decay, args.batch_size, args.epochs) == \
         (0.1, 0.9, 1e-4, 32, 3)
     assert (args.hidden_dim, args.kernel_size, args.no_cuda, args.seed) == (12, 5, True, 7)
     assert (args.log_interval, args.test_batch_size, args.max_train_seconds, args.num_train) == \
         (5, 100, 30.0, 100)
     assert str(args.cifar10_dir) == "/x" and str(args.save) == "out/c.pt"
+    assert train.recipe_from_args(args) == train.Recipe(
+        augment=True, translate=4, label_smoothing=0.1, warmup_fraction=0.3, init_images=0)
+    assert train.recipe_from_args(train.parse_args(["--model", "mymodel"])) == train.Recipe()
 
 
 def test_help_explains_every_option_and_gpu_nondeterminism():
@@ -68,8 +75,10 @@ def test_help_explains_every_option_and_gpu_nondeterminism():
     for option in ("--model", "--lr", "--momentum", "--weight-decay", "--batch-size", "--epochs",
                    "--hidden-dim", "--kernel-size", "--no-cuda", "--seed", "--log-interval",
                    "--test-batch-size", "--cifar10-dir", "--save", "--max-train-seconds",
-                   "--num-train", "--results-json"):
+                   "--num-train", "--results-json", "--augment", "--translate",
+                   "--label-smoothing", "--lr-schedule", "--warmup-fraction", "--init-images"):
         assert option in text
+    assert "init_from_data(images)" in text
     assert "cuDNN" in text and "same --seed" in text
 
 
@@ -105,6 +114,20 @@ def test_run_script_is_one_train_command_with_valid_settings(name):
     args = train.parse_args(train.read_run_script(path))
     assert args.model == name
     assert args.epochs <= 10 if name == "mymodel" else True
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_release_run_script_ships_neutral_starter_settings(name):
+    """The release's scripts train, with settings unlike the source's tuned ones."""
+    released = REPO / "release" / "hw1" / "2_pytorch" / f"run_{name}.sh"
+    starter = train.parse_args(train.read_run_script(released))
+    tuned = train.parse_args(train.read_run_script(PART2 / f"run_{name}.sh"))
+    assert starter.model == name and (starter.epochs, starter.momentum) == (1, 0.0)
+    assert train.recipe_from_args(starter) == train.Recipe()
+    assert (starter.lr, starter.batch_size) != (tuned.lr, tuned.batch_size)
+    if name == "mymodel":  # the reference's recipe lives in its source run script
+        assert train.recipe_from_args(tuned) == train.Recipe(
+            augment=True, label_smoothing=0.2, warmup_fraction=0.2)
 
 
 def test_read_run_script_rejects_two_commands(tmp_path):
