@@ -5,12 +5,16 @@
 set -euo pipefail
 need=()
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
+# bubblewrap: the sandbox around every grading worker (instructor_tools/grader/sandbox.py)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 if (( ${#need[@]} )); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "warning: missing ${need[*]} (needed for PDF export); install them with your package manager" >&2
+    echo "warning: missing ${need[*]} (PDF export; the grader's sandbox); install them with your package manager" >&2
     exit 0
   fi
   echo "==> installing ${need[*]} (apt)"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# The users sandboxed grading workers run as (hw1-worker0..15), when we are root.
+if [[ $(id -u) -eq 0 ]]; then bash "$(dirname "$0")/worker_users.sh"; fi

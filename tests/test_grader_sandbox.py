@@ -1,6 +1,9 @@
 """The trust boundary: what the worker can read, what it sends back, how it is confined."""
+import dataclasses
 import json
+import os
 import pathlib
+import stat
 import zipfile
 
 import numpy as np
@@ -9,6 +12,7 @@ import pytest
 from _grader_support import IS_ROOT, copy_reference, grader
 from instructor_tools.grader import sandbox, submission as S
 from instructor_tools.grader.client import RemoteRef, StudentProblem, WorkerClient
+from instructor_tools.grader.errors import SandboxUnavailable
 
 STUDENT_CODE = '''
 import os, sys, numpy as np
@@ -29,18 +33,21 @@ def write_big_file():
 '''
 
 
+def make_worker(policy, code=STUDENT_CODE):
+    private, tree = sandbox.worker_tree(policy)
+    (tree / "home").mkdir()
+    (tree / "code").mkdir()
+    (tree / "code" / "student.py").write_text(code)
+    sandbox.hand_over(tree, policy)
+    return private, WorkerClient(policy, tree, [str(tree / "code")], str(tree / "code"))
+
+
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
-    policy = grader().policy
-    work = sandbox.worker_dir(policy)
-    (work / "home").mkdir()
-    (work / "code").mkdir()
-    (work / "code" / "student.py").write_text(STUDENT_CODE)
-    sandbox.give_to_worker(work, policy)
-    client = WorkerClient(policy, work, [str(work / "code")], str(work / "code"))
+    private, client = make_worker(grader().policy)
     yield client
     client.stop()
-    sandbox.remove_tree(work)
+    sandbox.remove_tree(private)
 
 
 def test_plain_data_round_trip(worker):
@@ -67,12 +74,14 @@ def test_bytes_come_back_as_text_never_unpickled(worker):
 
 def test_worker_runs_confined(worker):
     uid, cwd, env = worker.call("student:who")
-    assert cwd.endswith("code")
+    assert cwd == sandbox.WORK + "/code"   # its own copy, on the sandbox's scratch tmpfs
+    assert worker.policy.isolation == "bubblewrap"
     assert not any(k.startswith(("GRADER_", "CIFAR10", "PYTEST", "CI")) for k in env)
     if IS_ROOT:
-        assert uid != 0 and worker.confinement["uid"] == uid
+        pool = {u for _, u, _ in worker.policy.pool}
+        assert uid in pool and worker.confinement["uid"] == uid
     with pytest.raises(StudentProblem):  # RLIMIT_FSIZE: 1 GiB by default; lower it to see it
-        small = sandbox.Policy(**{**worker.policy.__dict__, "file_size_mb": 16})
+        small = dataclasses.replace(worker.policy, file_size_mb=16)
         w2 = WorkerClient(small, worker.workdir, worker.paths, worker.cwd)
         try:
             w2.call("student:write_big_file")
@@ -80,18 +89,78 @@ def test_worker_runs_confined(worker):
             w2.stop()
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="only a root grader can run the worker as another user")
-def test_hidden_material_unreadable_to_the_worker():
+def test_hidden_material_does_not_exist_for_the_worker():
     g = grader()
     hidden = [*g.config.hidden_paths(), g.config.tests_dir / "test_q8_3_layers.py",
               g.config.cifar10_dir / "test_batch",
-              g.config.reference_dir / "1_cs231n" / "cs231n" / "layers.py"]
+              g.config.reference_dir / "1_cs231n" / "cs231n" / "layers.py",
+              sandbox.WORKER_FILE.parents[2] / "README.md", sandbox.WORKER_FILE, "/home",
+              "/etc/shadow", "/var", "/srv", "/run", "/mnt", "/opt", "/sys", "/root/.bashrc"]
     seen = sandbox.probe_readable(hidden, g.policy)
     assert seen == {str(p): False for p in hidden}
+    # the repository (and root's home) show nothing but the Python installation bound there
+    for folder in (sandbox.WORKER_FILE.parents[2], pathlib.Path("/root")):
+        proc = sandbox.run_confined(g.policy, "import json, os, sys\ntry:\n    print("
+                                    "json.dumps(os.listdir(sys.argv[1])))\nexcept OSError:\n"
+                                    "    print('[]')", str(folder))
+        listed = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert all((folder / name).resolve() in map(pathlib.Path, g.policy.readonly) or any(
+            pathlib.Path(r).is_relative_to(folder / name) for r in g.policy.readonly)
+            for name in listed), listed
     # ... while what it needs stays readable: Python, numpy, the worker's own file.
     import numpy
-    allowed = [pathlib.Path(numpy.__file__), sandbox.WORKER_FILE]
+    allowed = [pathlib.Path(numpy.__file__), sandbox.SANDBOX_WORKER, "/usr/lib", "/etc/passwd"]
     assert set(sandbox.probe_readable(allowed, g.policy).values()) == {True}
+
+
+def _modes(paths):
+    out = {}
+    for top in paths:
+        top = pathlib.Path(top)
+        for p in [top, *(top.rglob("*") if top.is_dir() else [])]:
+            out[str(p)] = stat.S_IMODE(p.lstat().st_mode)
+    return out
+
+
+def test_grading_changes_no_permissions(tmp_path):
+    """The grader chmods nothing of the instructor's (hidden checks, reference, data, .git)."""
+    from instructor_tools.grader.api import Grader
+    from instructor_tools.grader.config import GraderConfig
+    config = GraderConfig(scale="ci", device="cpu")
+    watched = [config.tests_dir, config.reference_dir / "1_cs231n" / "cs231n",
+               config.cifar10_dir, *[p for p in config.hidden_paths() if p.name == ".git"]]
+    before = _modes(watched)
+    sub = copy_reference(tmp_path / "alice", parts=("1_cs231n",))
+    sub_before = _modes([sub])
+    result = Grader(config, log=lambda m: None, extra_hidden=[sub]).grade(sub, questions=["Q8.3"])
+    assert result.score == 5 and result.grader["isolation"] == "bubblewrap"
+    assert _modes(watched) == before and _modes([sub]) == sub_before
+
+
+def test_two_workers_never_share_a_uid_and_leave_no_process():
+    g = grader()
+    a_dir, a = make_worker(g.policy)
+    b_dir, b = make_worker(g.policy)
+    try:
+        (ua, _, _), (ub, _, _) = a.call("student:who"), b.call("student:who")
+        if IS_ROOT:
+            assert ua != ub and {ua, ub} <= {u for _, u, _ in g.policy.pool}
+        assert a.worker_pid and b.worker_pid and a.worker_pid != b.worker_pid
+    finally:
+        a.stop(), b.stop()
+        sandbox.remove_tree(a_dir), sandbox.remove_tree(b_dir)
+    if IS_ROOT:
+        assert sandbox.processes_of([ua, ub]) == []
+
+
+def test_no_sandbox_is_explicit(monkeypatch):
+    monkeypatch.setenv("GRADER_NO_SANDBOX", "1")
+    assert sandbox.make_policy("sandbox").isolation == "same-user"
+    monkeypatch.delenv("GRADER_NO_SANDBOX")
+    with pytest.raises(SandboxUnavailable) as err:
+        sandbox.make_policy("sandbox", bwrap="/nonexistent/bwrap")
+    for way_out in ("root", "user namespaces", "--docker", "--no-sandbox"):
+        assert way_out in str(err.value)
 
 
 def test_zip_cannot_escape_or_link(tmp_path):

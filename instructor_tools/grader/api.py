@@ -17,7 +17,8 @@ import time
 from .. import questions as qmap
 from . import deliverables as D
 from . import sandbox, submission as S
-from .client import WorkerClient
+from .client import StudentProblem, WorkerClient
+from .errors import WorkerLost
 from .config import GraderConfig
 from .data import grading_data
 from .result import CheckResult, GradeResult, QuestionResult
@@ -30,26 +31,29 @@ class Grader:
     """Holds what every submission shares: the hidden suite, the reference, the worker policy."""
 
     def __init__(self, config: GraderConfig | None = None, log=None, extra_hidden=()):
+        """Raises errors.SandboxUnavailable when student code cannot be sandboxed here (see
+        sandbox.py; config.isolation "same-user" grades trusted code without a sandbox) and
+        errors.SetupError when the worker pool or interpreter is missing. The grader changes
+        no file permissions; `extra_hidden` is accepted for compatibility and unused (the
+        sandbox shows student code nothing but its own submission)."""
         self.config = config or GraderConfig()
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.suite = Suite(self.config.tests_dir)
         self.reference = Reference(self.config.reference_dir)
-        self.policy = sandbox.make_policy(self.config.worker_user, memory_mb=self.config.memory_mb,
+        self.policy = sandbox.make_policy(getattr(self.config, "isolation", "sandbox"),
+                                          self.config.worker_user,
+                                          memory_mb=self.config.memory_mb,
                                           threads=self.config.threads)
         self.device = self.config.resolved_device()
         self.settings = Settings(self.config, self.suite, self.device)
-        self.hidden_changed: list[str] = []
-        if self.config.protect_hidden:
-            self.hidden_changed = sandbox.hide_from_worker(
-                [*self.config.hidden_paths(), *extra_hidden], self.policy)
-            for p in self.hidden_changed:
-                self.log(f"grade: made {p} unreadable to the worker's user (uid {self.policy.uid})")
         self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale))
 
     def info(self) -> dict:
         return {"version": VERSION, "scale": self.config.scale, "device": self.device,
-                "isolation": self.policy.isolation, "worker_uid": self.policy.uid if
-                self.policy.switches_user else os.getuid(), "worker_python": self.policy.python,
+                "isolation": self.policy.isolation, "worker_uid": (
+                    [u for _, u, _ in self.policy.pool] if self.policy.pool else
+                    self.policy.uid if self.policy.switches_user else os.getuid()),
+                "worker_python": self.policy.python,
                 "memory_limit_mb": self.policy.memory_mb, "seed": self.config.seed,
                 "timeout_factor": self.config.timeout_factor}
 
@@ -86,15 +90,17 @@ class Grader:
                     progress(qid)
                 return result
             result.notes.extend(sub.notes)
-            work_dir = sandbox.worker_dir(self.policy)
-            copy = S.copy_for_worker(sub, work_dir)
-            (work_dir / "home").mkdir()
+            # work_dir: private to the grader; tree: what each worker gets (a sandbox copies
+            # it onto its own capped scratch; outside a sandbox the worker uses it in place)
+            work_dir, tree = sandbox.worker_tree(self.policy)
+            copy = S.copy_for_worker(sub, tree)
+            (tree / "home").mkdir()
             parts = {"part1": copy / "1_cs231n" if (copy / "1_cs231n").is_dir() else None,
                      "part2": copy / "2_pytorch" if (copy / "2_pytorch").is_dir() else None}
-            sandbox.give_to_worker(work_dir, self.policy)
+            sandbox.hand_over(tree, self.policy)
             if parts["part1"] and any(qmap.BY_ID[q].part == 1 for q in qids):
                 note = build_extension(parts["part1"], self.reference.part1_dir, self.policy,
-                                       work_dir)
+                                       tree, log=self.log)
                 if note:
                     result.notes.append(note)
             fixtures = dict(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
@@ -103,7 +109,7 @@ class Grader:
             paths = [str(p) for p in parts.values() if p]
             for qid in qids:
                 part_dir = parts[f"part{qmap.BY_ID[qid].part}"] or copy
-                client = WorkerClient(self.policy, work_dir, paths, str(part_dir), log=self.log)
+                client = WorkerClient(self.policy, tree, paths, str(part_dir), log=self.log)
                 clients.append(client)
                 try:
                     qr = run_question(qid, self.suite.checks[qid], dict(fixtures, student=client),
@@ -133,36 +139,42 @@ class Grader:
         return qr
 
 
-def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, work_dir) -> str:
-    """Make cs231n/im2col_cython importable in the worker's copy.
+def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, tree,
+                    log=None) -> str:
+    """Make cs231n/im2col_cython importable in the worker's tree (`part1` is inside `tree`).
 
     When the student's .pyx is the distributed one, the reference build is copied (it is
-    compiled from the same, solution-free, source); otherwise the student's setup.py is run
-    in the sandbox, as the worker's user with its limits."""
+    compiled from the same, solution-free, source); otherwise the student's setup.py runs in
+    a worker (sandboxed, as a pool user, with its limits) and the modules it built come back
+    through the worker protocol as bytes, into the tree the next workers get. Returns a note
+    for the result ("" when all is well)."""
     pkg = part1 / "cs231n"
     pyx = pkg / "im2col_cython.pyx"
     if not pyx.is_file():
         return ""
     ref_pyx = reference_part1 / "cs231n" / "im2col_cython.pyx"
     built = sorted((reference_part1 / "cs231n").glob("im2col_cython*.so"))
-    if built and ref_pyx.is_file() and S.same_text(ref_pyx.read_bytes(), pyx.read_bytes()):
+    if built and ref_pyx.is_file() and ref_pyx.read_bytes() == pyx.read_bytes():
         for so in built:
             shutil.copyfile(so, pkg / so.name)
-            if policy.switches_user:
-                os.chown(pkg / so.name, policy.uid, policy.gid)
+        sandbox.hand_over(pkg, policy)
         return ""
-    code = ("import runpy, sys\nsys.argv = ['setup.py', 'build_ext', '--inplace']\n"
-            "runpy.run_path('setup.py', run_name='__main__')")
-    import subprocess
+    client = WorkerClient(policy, tree, [], str(pkg), log=log)
+    client.deadline = time.monotonic() + 300
     try:
-        proc = subprocess.run(policy.command("--probe", json.dumps(policy.limits()), code),
-                              cwd=pkg, env=policy.env(work_dir / "home"), capture_output=True,
-                              text=True, timeout=300)
-        ok = proc.returncode == 0
-        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] if not ok else []
-    except subprocess.TimeoutExpired:
-        ok, detail = False, ["the build took more than 300 s"]
-    if not ok:
+        modules = client.helper("build_extension", keep=False)
+        detail = [] if modules else ["no im2col_cython module was built"]
+    except StudentProblem as problem:
+        modules, detail = {}, [str(problem), *list(client.output)[-2:]]
+    except WorkerLost as lost:
+        modules, detail = {}, [f"the grader's build sandbox failed ({lost.reason})"]
+    finally:
+        client.stop()
+    for name, data in (modules or {}).items():
+        if isinstance(name, str) and name.startswith("im2col_cython") and "/" not in name:
+            (pkg / name).write_bytes(bytes(data))
+    sandbox.hand_over(pkg, policy)
+    if detail:
         return ("the Cython extension (cs231n/im2col_cython.pyx) did not build, so the fast "
                 "layers cannot run: " + " ".join(detail)[:300])
     return ""

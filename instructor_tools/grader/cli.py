@@ -78,8 +78,10 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
                    help="multiply every check's time limit (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and of "
                    "training (default: %(default)s)")
-    p.add_argument("--no-protect", action="store_true", help="do not change the permissions of "
-                   "the hidden checks, reference and data (then student code may read them)")
+    p.add_argument("--no-protect", action="store_true", help="obsolete, does nothing (the "
+                   "grader no longer changes permissions: student code runs in a sandbox)")
+    p.add_argument("--no-sandbox", action="store_true", help="grade WITHOUT isolation, as your "
+                   "own user: only for your own trusted code (also GRADER_NO_SANDBOX=1)")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     for name in EXECUTORS:
@@ -97,7 +99,8 @@ def config_from(args) -> GraderConfig:
     return GraderConfig(worker_user=args.worker_user, questions=args.questions or None,
                         memory_mb=args.memory_mb, timeout_factor=args.timeout_factor,
                         seed=args.seed, protect_hidden=not args.no_protect,
-                        assignment=args.assignment, **kw)
+                        assignment=args.assignment, **kw,
+                        **({"isolation": "same-user"} if getattr(args, "no_sandbox", False) else {}))
 
 
 def host_paths_given(args) -> list[str]:

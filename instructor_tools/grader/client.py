@@ -4,10 +4,22 @@ Everything that comes back from the worker is treated as hostile data: frames ar
 capped, arrays are read with allow_pickle=False, unknown tags are rejected, and a worker
 that dies, hangs past the deadline or speaks garbage is killed and restarted on the next
 call. Each of those surfaces as a `StudentProblem` that costs the current check only.
+
+A worker that ends for a reason that is not the student's raises errors.WorkerLost instead
+(the runner retries the check once): its sandbox did not start, or it was killed from
+outside. The rule, for a worker killed by SIGKILL/SIGTERM/SIGHUP/SIGINT that the grader did
+not send: outside when the kernel's OOM-kill count (/proc/vmstat oom_kill) rose while it ran,
+or when no other process of the student's sandbox was alive that could have sent it;
+otherwise the student's own processes did it (e.g. a child calling kill(-1, SIGKILL)).
+Signals a process brings on itself (SIGSEGV, SIGABRT..., SIGXCPU and SIGXFSZ from its
+limits), exit codes and MemoryError inside are the student's. Every read has a deadline:
+the grader never waits on a pipe that a leftover process could hold open (there is none:
+ending the sandbox's first process ends its PID namespace).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import json
 import os
@@ -21,6 +33,8 @@ import time
 
 import numpy as np
 
+from . import sandbox
+from .errors import WorkerLost
 from .sandbox import Policy
 
 MAX_FRAME = 512 << 20
@@ -193,6 +207,10 @@ class WorkerClient:
         self.confinement: dict = {}
         self.log = log or (lambda msg: None)
         self._drain: threading.Thread | None = None
+        self.lease: sandbox.Lease | None = None
+        self.status_fd: int | None = None
+        self.worker_pid: int | None = None   # the worker's pid as this side sees it
+        self._oom_kills = 0
         self.lines_printed = 0             # lines the student's code printed, in all
         self._lines_at_request = 0
         self.hung_imports: set = set()     # modules whose import timed out (see call)
@@ -200,34 +218,88 @@ class WorkerClient:
 
     # -------------------------------------------------------------- lifecycle
     def start(self):
+        """Start a fresh worker (in its sandbox, as a leased uid). Raises WorkerLost when it
+        does not come up, StudentProblem when the submission does not fit its scratch."""
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        home = self.workdir / "home"
-        cmd = self.policy.command(str(req_r), str(resp_w), json.dumps(self.policy.limits()))
+        policy = self.policy
+        status_r = status_w = None
+        self.lease = sandbox.acquire(policy)
+        fds = [req_r, resp_w]
+        if self.lease is not None:  # a supervisor inside reports how the worker ended
+            status_r, status_w = os.pipe()
+            fds.append(status_w)
+        extra = sandbox.sandbox_paths(policy, self.workdir)
+        if status_w is not None:
+            extra["status_fd"] = status_w
+        limits = policy.limits(self.lease, **extra)
+        if policy.sandboxed:
+            env = policy.env(f"{sandbox.WORK}/home", f"{sandbox.SCRATCH}/tmp")
+            cwd, popen_env = "/", {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        else:
+            env = popen_env = policy.env(str(self.workdir / "home"))
+            cwd = self.workdir
+        cmd = policy.launch([str(req_r), str(resp_w), json.dumps(limits)], self.lease,
+                            self.workdir, env)
+        self._oom_kills = oom_kill_count()
         try:
             self.proc = subprocess.Popen(
-                cmd, pass_fds=(req_r, resp_w), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, cwd=self.workdir, env=self.policy.env(home),
-                start_new_session=True)
+                cmd, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, cwd=cwd, env=popen_env, start_new_session=True)
+        except OSError as exc:
+            for fd in (req_r, req_w, resp_r, resp_w, status_r, status_w):
+                if fd is not None:
+                    os.close(fd)
+            self._release()
+            raise WorkerLost(f"the worker could not be started ({exc})") from None
         finally:
-            os.close(req_r)
-            os.close(resp_w)
-        self.req_fd, self.resp_fd = req_w, resp_r
+            for fd in (req_r, resp_w, status_w):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+        self.req_fd, self.resp_fd, self.status_fd = req_w, resp_r, status_r
         os.set_blocking(self.resp_fd, False)
         self.generation += 1
+        self.output.clear()
         self._drain = threading.Thread(target=self._drain_output, args=(self.proc,), daemon=True)
         self._drain.start()
         deadline, self.deadline = self.deadline, max(self.deadline or 0, time.monotonic() + 60)
         try:
-            self._send({"op": "init", "paths": self.paths, "cwd": self.cwd}, [])
+            self._send({"op": "init", "paths": [self._inside(p) for p in self.paths],
+                        "cwd": self._inside(self.cwd)}, [])
             header, _ = self._receive()
             self.confinement = {k: v for k, v in header["value"]["$dict"]}
-        except StudentProblem as problem:  # no student code has run yet: our problem
+        except (StudentProblem, WorkerLost, KeyError, TypeError, ValueError) as problem:
+            # no student code has run yet: the grader's problem
             time.sleep(0.2)
-            raise RuntimeError(f"the worker did not start ({problem}); its output: "
-                               + " | ".join(list(self.output)[-5:])) from None
+            self.stop()
+            raise WorkerLost(f"the worker's sandbox did not start ({problem}); its output: "
+                             + (" | ".join(list(self.output)[-5:]) or "none")) from None
         finally:
             self.deadline = deadline
+        self.worker_pid = self._find_worker_pid(self.confinement.get("pid"))
+        if self.confinement.get("setup_error"):
+            self.stop()
+            raise StudentProblem(
+                f"the submission does not fit in the {policy.scratch_mb} MB of scratch space "
+                f"the grader gives it ({self.confinement['setup_error'][:200]})", "error")
+
+    def _inside(self, path) -> str:
+        return self.policy.inside(self.workdir, path)
+
+    def _find_worker_pid(self, inner_pid) -> int | None:
+        """The host pid of the worker (inside a sandbox it has another pid)."""
+        if not self.policy.sandboxed or inner_pid is None:
+            return self.proc.pid if self.proc else None
+        for pid in _descendants(self.proc.pid):
+            try:
+                text = pathlib.Path(f"/proc/{pid}/status").read_text()
+                nspid = next(l for l in text.splitlines() if l.startswith("NSpid:")).split()
+                if int(nspid[-1]) == int(inner_pid) and len(nspid) > 2:
+                    return pid
+            except (OSError, StopIteration, ValueError):
+                continue
+        return None
 
     def _drain_output(self, proc):
         """Keep the last lines the student's code printed (bounded, whatever it prints)."""
@@ -243,28 +315,42 @@ class WorkerClient:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        """Kill the worker and everything it started (its whole session)."""
+        """Kill the worker and everything it started: the sandbox's first process (its PID
+        namespace ends with it), or, outside a sandbox, its whole session. Then give its uid
+        back to the pool."""
         if self.proc is None:
             return
         self._record_peak()
-        for fd in (self.req_fd, self.resp_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        kill_session(self.proc.pid)
+        for fd in (self.req_fd, self.resp_fd, self.status_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.status_fd = None
+        if self.policy.sandboxed:
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+        else:
+            kill_session(self.proc.pid)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            pass
+            kill_session(self.proc.pid)
         if self._drain:
             self._drain.join(timeout=2)
-        self.proc.stdout.close()
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()
         self.proc = None
+        self.worker_pid = None
+        self._release()
+
+    def _release(self):
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def _record_peak(self):
         try:
-            text = pathlib.Path(f"/proc/{self.proc.pid}/status").read_text()
+            text = pathlib.Path(f"/proc/{self.worker_pid or self.proc.pid}/status").read_text()
             kb = int(next(l for l in text.splitlines() if l.startswith("VmHWM")).split()[1])
             self.peak_rss_mb = max(self.peak_rss_mb, kb / 1024)
         except (OSError, StopIteration, ValueError):
@@ -312,7 +398,9 @@ class WorkerClient:
         return self.request({"op": "helper", "name": name, "keep": keep}, args=list(args))
 
     def load_npy(self, path, mmap=None):
-        return self.request({"op": "load_npy", "path": str(path), "mmap": mmap, "keep": True})
+        """Load a .npy file of the grader's shared data folder in the worker (by reference)."""
+        return self.request({"op": "load_npy", "path": self.policy.inside(self.workdir, path),
+                             "mmap": mmap, "keep": True})
 
     def seed(self, seed: int):
         return self.request({"op": "seed", "seed": int(seed)})
@@ -416,24 +504,61 @@ class WorkerClient:
         return list(self.output)[-20:]
 
     def _died(self):
+        """Why the worker ended, as the exception to raise: StudentProblem (the student's
+        doing) or WorkerLost (not; see the module docstring for the rule)."""
         code = None
         if self.proc is not None:
             try:
                 code = self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+        status = self._read_status()
+        oom = oom_kill_count() > self._oom_kills
         self.stop()
-        if code is not None and code < 0:
+        sig = exit_code = None
+        others = None
+        if status is not None:
+            sig, exit_code, others = status.get("signal"), status.get("exit"), status.get("others")
+        elif self.policy.sandboxed and self.policy.switches_user and code is not None:
+            # the supervisor itself is gone: only something outside the sandbox can do that
+            return WorkerLost(f"the worker's sandbox was killed from outside (exit status "
+                              f"{code}{', the kernel OOM-killed a process' if oom else ''})")
+        elif code is not None and code < 0:
             sig = -code
+        elif code is not None and self.policy.sandboxed and code > 128:
+            sig = code - 128   # bwrap reports a child's signal as 128 + its number
+        else:
+            exit_code = code
+        if sig is not None:
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            if sig in OUTSIDE_SIGNALS and (oom or not others):
+                why = ("the kernel's out-of-memory killer stopped it: the grading machine ran "
+                       "short of memory" if oom else f"it was killed by {name} from outside")
+                return WorkerLost(why)
             reason = {signal.SIGXCPU: "used up its CPU-time limit",
-                      signal.SIGKILL: "was killed (out of memory?)",
+                      signal.SIGKILL: "was killed (SIGKILL) by one of its own processes",
                       signal.SIGSEGV: "crashed (segmentation fault)",
                       signal.SIGXFSZ: "wrote a file larger than allowed"}.get(
-                sig, f"was ended by signal {signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig}")
+                sig, f"was ended by signal {name}")
             return StudentProblem(f"the process running your code {reason}", "crash")
         return StudentProblem(
-            f"the process running your code exited (exit code {code}) in the middle of the "
-            "check; remove calls such as os._exit() or exit() from your code", "crash")
+            f"the process running your code exited (exit code {exit_code}) in the middle of "
+            "the check; remove calls such as os._exit() or exit() from your code", "crash")
+
+    def _read_status(self) -> dict | None:
+        """The supervisor's report (it has exited by now, or never will write)."""
+        if self.status_fd is None:
+            return None
+        os.set_blocking(self.status_fd, False)
+        data = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.status_fd, 4096):
+                data += chunk
+        try:
+            report = json.loads(data)
+            return report if isinstance(report, dict) else None
+        except ValueError:
+            return None
 
     # -------------------------------------------------------------- values
     def _encode(self, value, blobs):
@@ -502,6 +627,41 @@ def _load(blob: bytes) -> np.ndarray:
     if arr.dtype.kind not in "biufc":
         raise ValueError(f"array of unsupported type {arr.dtype}")
     return arr
+
+
+# Termination requests: a process does not bring these on itself by running (unlike SIGSEGV,
+# SIGABRT, SIGXCPU, SIGXFSZ); when the grader did not send one, the rule above applies.
+OUTSIDE_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def oom_kill_count() -> int:
+    """How many processes the kernel's OOM killer has killed since boot (/proc/vmstat)."""
+    try:
+        for line in pathlib.Path("/proc/vmstat").read_text().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Pids of every descendant of `pid` (one scan of /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def kill_session(pid: int) -> None:

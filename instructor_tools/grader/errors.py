@@ -48,3 +48,14 @@ class SchedulerError(SetupError):
 
 class ContainerEngineError(SetupError):
     """The Docker engine is missing, not answering, or refused an operation."""
+
+
+class WorkerLost(GraderError):
+    """A grading worker ended for a reason that is not the student's: its sandbox did not
+    start, or it was killed from outside (the kernel's OOM killer, a signal the grader did not
+    send, memory pressure on the machine). The runner retries the check once, then records
+    it as `grader_error` (0 points, flagged for staff). `reason` is a short phrase."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -22,7 +22,7 @@ from .. import questions as qmap
 from . import checks as C
 from . import runscripts
 from .client import StudentProblem, WorkerClient
-from .errors import SetupError, SuiteError
+from .errors import SetupError, SuiteError, WorkerLost
 from .result import CheckResult, QuestionResult
 
 SUITE_PACKAGE = "hw1_hidden_checks"
@@ -201,6 +201,31 @@ def run_question(qid: str, specs, fixtures: dict, client: WorkerClient, config, 
 
 
 def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, log) -> CheckResult:
+    """Run one check. A worker lost for a reason that is not the student's (errors.WorkerLost:
+    sandbox did not start, OOM kill or a signal from outside) gets one automatic retry with a
+    fresh worker; lost again, the check is a `grader_error` (0 points, flagged for staff)."""
+    for attempt in (1, 2):
+        res = _run_check_once(spec, fixtures, client, config, log)
+        if res.status != "worker_lost":
+            return res
+        reason = res.message
+        log(f"{spec.question}/{spec.name}: the grader's worker was lost ({reason}); "
+            + ("retrying the check once" if attempt == 1 else "not retried again"))
+        memo = fixtures.get("memo")
+        if isinstance(memo, dict):  # a remembered loss must not stand in for the retry's run
+            for key in [k for k, v in memo.items() if isinstance(v, WorkerLost)]:
+                del memo[key]
+    res.status, res.points, res.metrics = "grader_error", 0.0, {}
+    res.message = ("the grader's own process running this check was stopped by the grading "
+                   "machine, twice, not by your code; the check is not scored yet and staff "
+                   "have been told")
+    fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: worker lost twice "
+                              f"({reason})")
+    return res
+
+
+def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config,
+                    log) -> CheckResult:
     res = CheckResult(spec.question, spec.name, spec.points)
     fixtures = dict(fixtures, rng=np.random.default_rng(check_seed(config.seed, spec.name)))
     params = inspect.signature(spec.func).parameters
@@ -233,6 +258,9 @@ def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, l
             res.message = str(problem)
         else:
             res.message = f"{who} {problem}"
+    except WorkerLost as lost:  # not the student's doing: run_check retries it once
+        client.stop()
+        res.status, res.points, res.message = "worker_lost", 0.0, lost.reason
     except Exception as exc:  # a bug in the check itself: never the student's fault
         res.status = "grader_error"
         res.metrics = dict(getattr(exc, "metrics", None) or {})

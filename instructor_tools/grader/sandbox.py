@@ -1,69 +1,146 @@
-"""Where and as whom student code runs: the worker's user, limits, scratch folders, and the
-files it must never read.
+"""Where and as whom student code runs: the sandbox around every grading worker.
 
-When the grader runs as root (the Docker image, CI), each worker drops to an unprivileged
-user (default `nobody`; `--worker-user` / GRADER_WORKER_USER pick another) and the
-hidden material (hidden checks, reference solution, test labels, the repository's .git)
-is made unreadable to that user. Run as an ordinary user, the worker keeps the grader's
-user: limits and timeouts still apply, but file permissions cannot hide anything from it;
-the result records this as `isolation: "same-user"`.
+The result records the isolation used (`grader.isolation`):
+
+  "bubblewrap"  the default (GraderConfig.isolation "sandbox"). Every process that runs or
+                builds student code (the worker, the Cython build, probes) runs inside
+                bubblewrap (`bwrap`, Debian package `bubblewrap`) with an allow-list file
+                system: read-only /usr (+ the /bin, /lib... links), the Python prefixes (the
+                venv and the interpreter it points to), worker.py, a minimal /etc (passwd,
+                group, hosts, ld.so cache, alternatives) and the grader's shared data folder
+                (training images and held-out images, never their labels) at /grader-data;
+                writable: only a size-capped tmpfs at /scratch (the worker's own copy of the
+                submission, HOME, TMPDIR; /tmp points into it) and a small tmpfs /dev/shm.
+                Nothing else of the host exists inside. New PID, network, IPC, UTS and mount
+                namespaces; `--die-with-parent`, `--new-session`. The PID namespace ends with
+                its first process, so stopping a worker ends every process it started however
+                it forked, and no leftover can hold the grader's pipes.
+                As root, each worker runs as a uid of a dedicated pool (users hw1-worker0..15
+                made by scripts/worker_users.sh), one uid per concurrently running worker:
+                an flock on <lock dir>/<uid>.lock is held from start to stop, so two graders on
+                one machine never share one, and RLIMIT_NPROC counts one worker only.
+                As an ordinary user, bwrap needs unprivileged user namespaces; the worker then
+                keeps the grader's uid (outside) but still sees only the allow-list.
+  "container"   inside the grading image (instructor_tools/container): the hardened container
+                is the sandbox (under `--cap-drop ALL` bwrap cannot make namespaces); the
+                worker switches to the container's user (GRADER_WORKER_USER, student<slot>).
+  "same-user"   no sandbox, for trusted code only (`grade --no-sandbox`, GRADER_NO_SANDBOX=1):
+                the worker runs as the grader's user with resource limits and nothing else.
+
+Why as root the sandbox is not `--unshare-all`: that adds a user namespace whose sandbox uid
+maps to uid 0 outside (bwrap maps the sandbox uid to the caller's). Instead bwrap unshares
+everything but the user namespace, keeps only CAP_SETUID/CAP_SETGID, and worker.py drops to
+the pool uid (which clears every capability) before it touches the submission.
+
+Why a tmpfs for the scratch copy (`--size`): the kernel enforces the cap (ENOSPC), no quota
+setup on the host file system is needed, and the copy vanishes with the sandbox, so nothing
+is left behind. It costs memory only for what is written (tmpfs pages are not counted by
+RLIMIT_DATA: a worker can hold memory_mb + scratch_mb + shm_mb at most).
+
+The grader itself never changes the permissions of any file it did not create.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import dataclasses
-import json as _json
+import errno
+import fcntl
+import json
 import os
 import pathlib
 import pwd
 import shutil
+import signal
 import site
-import stat
 import subprocess
 import sys
 import tempfile
+import time
+
+from .errors import SandboxUnavailable, SetupError
 
 WORKER_FILE = pathlib.Path(__file__).with_name("worker.py")
+
+ISOLATIONS = ("sandbox", "same-user", "container")   # what GraderConfig.isolation accepts
+POOL_PREFIX = "hw1-worker"                           # users hw1-worker0 .. hw1-worker{N-1}
+POOL_SIZE = 16
+LOCK_DIR = pathlib.Path(os.environ.get("GRADER_LOCK_DIR") or "/run/lock/hw1-grader")
+
+# Paths inside the sandbox.
+SCRATCH = "/scratch"                 # the size-capped tmpfs: the worker's only writable place
+WORK = SCRATCH + "/work"             # its copy of the tree it is given
+SOURCE = "/grader/source"            # that tree, read-only (copied to WORK at start)
+DATA = "/grader-data"                # the grader's shared data folder, read-only
+SANDBOX_WORKER = "/grader/worker.py"
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
+
+FIX_HINT = ("Ways out: run the grader as root, enable unprivileged user namespaces "
+            "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0), or "
+            "grade in the grading image with `grade --docker`. For your own trusted code only, "
+            "`grade --no-sandbox` (or GRADER_NO_SANDBOX=1) grades without isolation.")
 
 
 @dataclasses.dataclass
 class Policy:
-    uid: int | None = None          # None: keep the grader's user
+    mode: str = "same-user"          # bubblewrap | container | same-user
+    uid: int | None = None           # container mode: the worker's user
     gid: int | None = None
-    memory_mb: int = 6144           # RLIMIT_DATA: heap and anonymous memory of the worker
-    nproc: int = 512                # processes + threads of the worker's user (only when switched)
-    file_size_mb: int = 1024        # largest file the worker may write
-    cpu_seconds: int = 3600         # total CPU time of one worker process (backstop)
-    threads: int = 0                # torch/BLAS threads in the worker; 0 = all cores
+    pool: tuple = ()                 # bubblewrap as root: ((name, uid, gid), ...)
+    memory_mb: int = 6144            # RLIMIT_DATA: heap and anonymous memory of the worker
+    nproc: int = 512                 # processes + threads of the worker's uid (when switched)
+    file_size_mb: int = 1024         # largest file the worker may write
+    cpu_seconds: int = 3600          # total CPU time of one worker process (backstop)
+    threads: int = 0                 # torch/BLAS threads in the worker; 0 = all cores
+    scratch_mb: int = 1024           # bubblewrap: size of the /scratch tmpfs (the disk quota)
+    shm_mb: int = 64                 # bubblewrap: size of /dev/shm
     isolate_network: bool = True
     python: str = sys.executable
     site_dirs: list = dataclasses.field(default_factory=lambda: list(site.getsitepackages()))
+    bwrap: str = "bwrap"
+    readonly: tuple = ()             # bubblewrap: host folders bound read-only at their path
+    shared_dir: str | None = None    # bubblewrap: host folder bound read-only at DATA
+    etc_dir: str | None = None       # bubblewrap: the sandbox's /etc/passwd, group, hosts
+    cgroup: str | None = None        # optional cgroup folder each worker is moved into
+    lock_dir: str = str(LOCK_DIR)
 
     @property
     def isolation(self) -> str:
-        return "separate-user" if self.switches_user else "same-user"
+        return self.mode
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.mode == "bubblewrap"
 
     @property
     def switches_user(self) -> bool:
+        if self.mode == "bubblewrap":
+            return bool(self.pool)
         return self.uid is not None and self.uid != os.getuid()
 
     def command(self, *args) -> list[str]:
-        """How to start worker.py under this policy (no site, no user paths: -I -S)."""
+        """How to start worker.py outside a sandbox (no site, no user paths: -I -S)."""
         return [self.python, "-I", "-S", "-B", str(WORKER_FILE), *args]
 
-    def limits(self) -> dict:
+    def limits(self, lease: "Lease | None" = None, **extra) -> dict:
         rl = {"RLIMIT_DATA": self.memory_mb << 20, "RLIMIT_FSIZE": self.file_size_mb << 20,
               "RLIMIT_CPU": self.cpu_seconds, "RLIMIT_CORE": 0}
-        if self.switches_user:
+        uid, gid = (lease.uid, lease.gid) if lease else (
+            (self.uid, self.gid) if self.switches_user else (None, None))
+        if uid is not None:
             rl["RLIMIT_NPROC"] = self.nproc
-        return {"rlimits": rl, "uid": self.uid if self.switches_user else None,
-                "site_dirs": self.site_dirs,
-                "gid": self.gid, "isolate_network": self.isolate_network and os.getuid() == 0}
+        out = {"rlimits": rl, "uid": uid, "gid": gid, "site_dirs": self.site_dirs,
+               "isolate_network": (self.isolate_network and os.getuid() == 0
+                                   and not self.sandboxed)}
+        out.update(extra)
+        return out
 
-    def env(self, home: pathlib.Path) -> dict:
+    def env(self, home: str, tmp: str | None = None) -> dict:
         threads = str(self.threads or os.cpu_count() or 1)
         env = {"PATH": f"{pathlib.Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin",
-               "HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+               "HOME": str(home), "TMPDIR": str(tmp or home), "LANG": "C.UTF-8",
+               "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
                "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
                # numpy's BLAS single-threaded: Part 1's many small products run several times
                # faster (and far steadier on a busy machine) than with threads spinning.
@@ -73,34 +150,243 @@ class Policy:
                 env[key] = os.environ[key]
         return env
 
+    # -------------------------------------------------------------- bubblewrap
+    def bwrap_args(self, source: pathlib.Path | None) -> list[str]:
+        """bwrap's options (everything before the command) for one sandbox whose read-only
+        SOURCE is the host folder `source` (None: no source)."""
+        a = [self.bwrap]
+        made: set = set()
 
-def make_policy(worker_user: str | None = None, **overrides) -> Policy:
-    """The default policy: an unprivileged user when we are root, else our own user."""
-    policy = Policy(**overrides)
-    if os.getuid() == 0:
-        name = worker_user or os.environ.get("GRADER_WORKER_USER") or "nobody"
-        try:
-            entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
-            policy.uid, policy.gid = entry.pw_uid, entry.pw_gid
-        except KeyError:
-            if not name.isdigit():
-                raise SystemExit(f"grade: worker user {name!r} does not exist; create it or "
-                                 "pass --worker-user with an existing user name or a uid")
-            policy.uid = policy.gid = int(name)
-    policy.python = choose_python(policy)
+        def parents(dest):  # bwrap makes missing parents 0700: make them 0755 ourselves
+            out = []
+            for parent in reversed(pathlib.PurePosixPath(dest).parents):
+                if str(parent) != "/" and str(parent) not in made:
+                    made.add(str(parent))
+                    out += ["--perms", "0755", "--dir", str(parent)]
+            return out
+
+        def bind(src, dest, how="--ro-bind"):
+            a.extend([*parents(dest), how, str(src), str(dest)])
+        # tmpfs mounts first: binds made after them may land inside them, never under them.
+        a += ["--size", str(self.scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH,
+              "--perms", "1777", "--dir", SCRATCH + "/tmp", "--symlink", SCRATCH + "/tmp", "/tmp"]
+        bind("/usr", "/usr")
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            p = pathlib.Path("/") / name
+            if p.is_symlink():
+                a += ["--symlink", os.readlink(p), str(p)]
+            elif p.is_dir():
+                bind(p, p)
+        for name in ETC_FILES:
+            if (pathlib.Path("/etc") / name).exists():
+                bind(f"/etc/{name}", f"/etc/{name}")
+        if self.etc_dir:
+            for name in ("passwd", "group", "hosts"):
+                bind(f"{self.etc_dir}/{name}", f"/etc/{name}")
+        for p in self.readonly:
+            bind(p, p)
+        bind(WORKER_FILE, SANDBOX_WORKER)
+        if source is not None:
+            bind(source, SOURCE)
+        if self.shared_dir:
+            bind(self.shared_dir, DATA)
+        a += ["--proc", "/proc", "--dev", "/dev",
+              "--size", str(self.shm_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm"]
+        for dev in sorted(pathlib.Path("/dev").glob("nvidia*")):  # a GPU, when there is one
+            bind(dev, dev, "--dev-bind")
+        if any(pathlib.Path("/dev").glob("nvidia*")) and pathlib.Path("/sys").is_dir():
+            bind("/sys", "/sys")
+        if os.getuid() == 0:
+            # everything --unshare-all does but the user namespace (see the module docstring)
+            a += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                  "--unshare-cgroup-try", "--cap-drop", "ALL",
+                  "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            a += ["--unshare-all"]
+        a += ["--die-with-parent", "--new-session", "--chdir", SCRATCH,
+              "--clearenv", "--hostname", "grader"]
+        return a
+
+    def launch(self, args, lease: "Lease | None", source: pathlib.Path | None,
+               env: dict) -> list[str]:
+        """The full command line that runs `worker.py ARGS...` under this policy."""
+        if not self.sandboxed:
+            cmd = self.command(*args)
+        else:
+            sets = [x for k, v in env.items() for x in ("--setenv", k, v)]
+            cmd = [*self.bwrap_args(source), *sets, "--",
+                   self.python, "-I", "-S", "-B", SANDBOX_WORKER, *args]
+        if self.cgroup:  # join the cgroup first, so that every process of the worker is in it
+            cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup, *cmd]
+        return cmd
+
+    def inside(self, source: pathlib.Path, path) -> str:
+        """Where a host path under `source` (or under the shared data folder) is seen by the
+        worker. Outside a sandbox: the path itself."""
+        path = pathlib.Path(path)
+        if not self.sandboxed:
+            return str(path)
+        if self.shared_dir and path.is_relative_to(self.shared_dir):
+            return str(pathlib.PurePosixPath(DATA) / path.relative_to(self.shared_dir))
+        return str(pathlib.PurePosixPath(WORK) / path.relative_to(source))
+
+
+# ---------------------------------------------------------------- building a policy
+
+def make_policy(isolation: str = "sandbox", worker_user: str | None = None,
+                **overrides) -> Policy:
+    """The worker policy for `isolation` ("sandbox" | "container" | "same-user").
+
+    Raises SandboxUnavailable where "sandbox" cannot run here (no bwrap; neither root nor
+    unprivileged user namespaces), SetupError when the worker pool is missing (as root: run
+    scripts/worker_users.sh) or no interpreter can import the packages."""
+    if os.environ.get("GRADER_NO_SANDBOX") == "1" and isolation == "sandbox":
+        isolation = "same-user"
+    if isolation not in ISOLATIONS:
+        raise SetupError(f"unknown isolation {isolation!r}; use one of {', '.join(ISOLATIONS)}")
+    if isolation == "same-user":
+        policy = Policy(mode="same-user", **overrides)
+    elif isolation == "container":
+        policy = Policy(mode="container", **overrides)
+        if os.getuid() == 0:
+            policy.uid, policy.gid = _user(worker_user or os.environ.get("GRADER_WORKER_USER")
+                                           or "nobody")[1:]
+    else:
+        policy = Policy(mode="bubblewrap", **overrides)
+        found = shutil.which(policy.bwrap)
+        if not found:
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed, so student code "
+                                     "cannot be sandboxed; install it (apt-get install "
+                                     "bubblewrap, or scripts/system_packages.sh as root). "
+                                     + FIX_HINT)
+        policy.bwrap = found
+        if os.getuid() == 0:
+            policy.pool = worker_pool(worker_user)
+        policy.readonly = tuple(python_prefixes())
+        policy.shared_dir = str(shared_root())
+        policy.etc_dir = str(_sandbox_etc(policy.pool))
+    if policy.mode == "container":
+        policy.python = choose_python(policy)
+    else:
+        policy.python = sys.executable
+        check_worker(policy)
     return policy
 
+
+def _user(name: str) -> tuple[str, int, int]:
+    try:
+        entry = pwd.getpwuid(int(name)) if str(name).isdigit() else pwd.getpwnam(name)
+        return entry.pw_name, entry.pw_uid, entry.pw_gid
+    except KeyError:
+        if str(name).isdigit():
+            return str(name), int(name), int(name)
+        raise SetupError(f"worker user {name!r} does not exist; create it or pass --worker-user "
+                         "with an existing user name or a uid") from None
+
+
+def worker_pool(worker_user: str | None = None) -> tuple:
+    """The pool of uids sandboxed workers run as (as root): hw1-worker0..15, or the one
+    --worker-user given. Raises SetupError when the pool users do not exist."""
+    if worker_user:
+        return (_user(worker_user),)
+    pool = []
+    for i in range(POOL_SIZE):
+        try:
+            e = pwd.getpwnam(f"{POOL_PREFIX}{i}")
+        except KeyError:
+            continue
+        pool.append((e.pw_name, e.pw_uid, e.pw_gid))
+    if not pool:
+        raise SetupError(f"the worker users {POOL_PREFIX}0..{POOL_SIZE - 1} do not exist; "
+                         "create them once, as root: bash scripts/worker_users.sh")
+    taken = [u for u in pool if u[1] < 1000 or u[1] == 65534]
+    if taken:
+        raise SetupError(f"worker user {taken[0][0]} has uid {taken[0][1]}, a system uid; "
+                         "recreate the pool with scripts/worker_users.sh")
+    return tuple(pool)
+
+
+def python_prefixes() -> list[str]:
+    """The folders the interpreter and its packages live in (venv and base prefix)."""
+    found = []
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+              *site.getsitepackages()):
+        p = os.path.abspath(p)
+        if p.startswith("/usr/") or p == "/usr" or not os.path.isdir(p):
+            continue
+        if not any(p == q or p.startswith(q + "/") for q in found):
+            found = [q for q in found if not q.startswith(p + "/")] + [p]
+    return found
+
+
+_shared: dict = {}
+
+
+def shared_root() -> pathlib.Path:
+    """This process's folder of data the worker may read (bound read-only at DATA)."""
+    if "root" not in _shared:
+        d = pathlib.Path(tempfile.mkdtemp(prefix="hw1-grader-shared-"))
+        d.chmod(0o755)
+        _shared["root"] = d
+        atexit.register(remove_tree, d)
+    return _shared["root"]
+
+
+def _sandbox_etc(pool) -> pathlib.Path:
+    """passwd/group/hosts for inside the sandbox: root, the pool users, nobody."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="hw1-grader-etc-"))
+    d.chmod(0o755)
+    atexit.register(remove_tree, d)
+    users = [("root", 0, 0), *pool, ("nobody", 65534, 65534)]
+    if os.getuid() != 0:
+        users.append(("grader", os.getuid(), os.getgid()))
+    (d / "passwd").write_text("".join(f"{n}:x:{u}:{g}::{SCRATCH}:/usr/sbin/nologin\n"
+                                      for n, u, g in users))
+    (d / "group").write_text("".join(f"{n}:x:{g}:\n" for n, u, g in users))
+    (d / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
+    for f in d.iterdir():
+        f.chmod(0o644)
+    return d
+
+
+def shared_readonly_dir(prefix: str) -> pathlib.Path:
+    """A folder the worker may read but not change (training images for it). In the sandbox
+    it appears under DATA (client.WorkerClient.load_npy translates the path)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=shared_root()))
+    d.chmod(0o755)
+    return d
+
+
+# ---------------------------------------------------------------- checking it works
 
 WORKER_IMPORTS = "import json, datetime, decimal, numpy"
 
 
-def choose_python(policy: Policy) -> str:
-    """An interpreter the worker's user can run with our packages.
+def check_worker(policy: Policy) -> None:
+    """Start one confined worker that imports numpy; raise SandboxUnavailable when bwrap
+    cannot build its namespaces here, SetupError for any other failure."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    code = f"import sys\n{WORKER_IMPORTS}\nprint('%d.%d' % sys.version_info[:2])"
+    try:
+        proc = run_confined(policy, code, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise SetupError("the worker probe did not finish in 120 s") from None
+    if proc.returncode == 0 and proc.stdout.strip().splitlines()[-1:] == [version]:
+        return
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+    if policy.sandboxed and proc.stderr.startswith("bwrap:"):
+        raise SandboxUnavailable(f"bubblewrap cannot create its sandbox here ({tail}). "
+                                 + FIX_HINT)
+    raise SetupError(f"the grader's worker cannot run {policy.python} with its packages: "
+                     f"{tail}")
 
-    Our own interpreter is first choice. It may live where the worker's user cannot read
-    (e.g. a pyenv build under /root): then a same-version interpreter from the system is
-    used with our site-packages (the compiled packages share its ABI). GRADER_WORKER_PYTHON
-    overrides the choice."""
+
+def choose_python(policy: Policy) -> str:
+    """An interpreter the worker's user can run with our packages (container mode, where the
+    worker switches user outside a sandbox). Our own interpreter is first choice; it may live
+    where that user cannot read: then a same-version interpreter from the system is used
+    with our site-packages. GRADER_WORKER_PYTHON overrides the choice."""
     forced = os.environ.get("GRADER_WORKER_PYTHON")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [forced] if forced else [
@@ -109,113 +395,176 @@ def choose_python(policy: Policy) -> str:
     for python in candidates:
         if not python or not os.path.exists(python):
             continue
-        trial = dataclasses.replace(policy, python=python)
-        ok, why = _runs_our_packages(trial, version)
-        if ok:
+        try:
+            check_worker(dataclasses.replace(policy, python=python))
             return python
-        problems.append(f"{python}: {why}")
-    raise SystemExit(
-        "grade: no Python interpreter that the worker's user can run was found:\n  "
-        + "\n  ".join(problems or ["no candidates"])
-        + "\nInstall Python where that user can read it, or set GRADER_WORKER_PYTHON.")
+        except SetupError as exc:
+            problems.append(f"{python}: {exc}")
+    raise SetupError("no Python interpreter that the worker's user can run was found:\n  "
+                     + "\n  ".join(problems or ["no candidates"])
+                     + "\nInstall Python where that user can read it, or set GRADER_WORKER_PYTHON.")
 
 
-def _runs_our_packages(policy: Policy, version: str):
-    home = worker_dir(policy, "hw1-probe-")
-    code = f"import sys\n{WORKER_IMPORTS}\nprint('%d.%d' % sys.version_info[:2])"
+def run_confined(policy: Policy, code: str, *args, source: pathlib.Path | None = None,
+                 timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run Python `code` (with sys.argv[1:] = args) exactly as a worker runs: same sandbox,
+    uid, limits. `source` (a host folder) is copied to the worker's scratch and is its cwd.
+    Returns the finished process (text stdout/stderr); raises subprocess.TimeoutExpired."""
+    with lease(policy) as held:
+        home = pathlib.Path(tempfile.mkdtemp(prefix="hw1-probe-")) if not policy.sandboxed else None
+        try:
+            if home is not None and policy.switches_user:
+                os.chown(home, policy.uid, policy.gid)
+            limits = policy.limits(held, **sandbox_paths(policy, source))
+            argv = ["--probe", json.dumps(limits), code, *args]
+            env = policy.env(f"{WORK}/home", f"{SCRATCH}/tmp") if policy.sandboxed \
+                else policy.env(str(source or home))
+            return subprocess.run(policy.launch(argv, held, source, env), capture_output=True,
+                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                  cwd=(source or home) if not policy.sandboxed else "/",
+                                  env=None if policy.sandboxed else env)
+        finally:
+            if home is not None:
+                remove_tree(home)
+
+
+def sandbox_paths(policy: Policy, source) -> dict:
+    """What worker.py must set up inside a sandbox: its scratch copy of `source`."""
+    if not policy.sandboxed:
+        return {}
+    return {"copy": [SOURCE, WORK] if source is not None else None,
+            "mkdirs": [WORK, f"{WORK}/home", f"{SCRATCH}/tmp"]}
+
+
+def probe_readable(paths, policy: Policy) -> dict[str, bool]:
+    """Ask a process running exactly as a worker (same sandbox, user and limits) which of
+    `paths` it can read (list or open). The answer is the OS's, not a computation of ours."""
+    code = ("import json,os,sys\nout={}\nfor p in json.loads(sys.argv[1]):\n"
+            "    try:\n        (os.listdir(p) if os.path.isdir(p) else open(p,'rb').read(1))\n"
+            "        out[p]=True\n    except OSError:\n        out[p]=False\nprint(json.dumps(out))")
+    proc = run_confined(policy, code, json.dumps([str(p) for p in paths]), timeout=60)
+    if proc.returncode:
+        raise RuntimeError(f"probe failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the uid pool
+
+@dataclasses.dataclass
+class Lease:
+    """One pool uid, held (flock) from a worker's start until it and all its processes are
+    gone."""
+    name: str
+    uid: int
+    gid: int
+    fd: int
+
+    def release(self) -> None:
+        kill_uid(self.uid)  # nothing of it can be alive (its sandbox is gone): be sure
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def acquire(policy: Policy, wait_seconds: float = 600) -> Lease | None:
+    """A free uid of the pool (None when the worker does not switch uid in a sandbox).
+    Waits while every uid is in use (other graders), up to wait_seconds; then SetupError."""
+    if not (policy.sandboxed and policy.pool):
+        return None
+    lock_dir = pathlib.Path(policy.lock_dir)
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        for name, uid, gid in policy.pool:
+            fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                continue
+            kill_uid(uid)  # a leftover of a grader killed before it could clean up
+            return Lease(name, uid, gid, fd)
+        if time.monotonic() > deadline:
+            raise SetupError(f"all {len(policy.pool)} worker users are in use by other graders "
+                             f"(locks in {lock_dir}); wait, or add users with "
+                             "scripts/worker_users.sh")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def lease(policy: Policy):
+    held = acquire(policy)
     try:
-        proc = subprocess.run(policy.command("--probe", _json.dumps(policy.limits()), code),
-                              cwd=home, env=policy.env(home), capture_output=True, text=True,
-                              timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
+        yield held
     finally:
-        remove_tree(home)
-    if proc.returncode or proc.stdout.strip() != version:
-        return False, (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]
-    return True, ""
+        if held:
+            held.release()
 
+
+def processes_of(uids) -> list[int]:
+    """Pids of live processes whose real uid is in `uids` (zombies included)."""
+    uids, found = {int(u) for u in uids}, []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) in uids:
+                        found.append(int(entry.name))
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of `uid` (a pool uid: only the grader's workers run as it)."""
+    if uid in (0, os.getuid()):
+        return
+    for _ in range(5):
+        pids = processes_of([uid])
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- folders
 
 def private_dir(prefix: str) -> pathlib.Path:
     """A folder only the grader's user can enter."""
     return pathlib.Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def worker_dir(policy: Policy, prefix: str = "hw1-worker-") -> pathlib.Path:
-    """A scratch folder owned by the worker's user (it may write there, nowhere else)."""
-    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
-    if policy.switches_user:
-        os.chown(d, policy.uid, policy.gid)
-    return d
+def worker_tree(policy: Policy, prefix: str = "hw1-worker-") -> tuple[pathlib.Path, pathlib.Path]:
+    """(private folder, tree): `tree` (inside the private folder) is what a worker is given:
+    copied into its sandbox's scratch, or, outside a sandbox, used in place. Remove the
+    private folder when done."""
+    private = private_dir(prefix)
+    tree = private / "tree"
+    tree.mkdir()
+    return private, tree
 
 
-def give_to_worker(path: pathlib.Path, policy: Policy) -> None:
-    """Hand a copied tree to the worker's user (it owns its scratch copy)."""
-    if not policy.switches_user:
-        return
-    for root, dirs, files in os.walk(path):
-        os.chown(root, policy.uid, policy.gid)
-        for name in files:
-            os.chown(os.path.join(root, name), policy.uid, policy.gid, follow_symlinks=False)
-
-
-def shared_readonly_dir(prefix: str) -> pathlib.Path:
-    """A folder the worker may read but not change (training images for it)."""
-    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
-    d.chmod(0o755)
-    return d
+def hand_over(tree: pathlib.Path, policy: Policy) -> None:
+    """Make the tree readable for the worker: in a sandbox it reads a read-only view of it
+    (modes fixed on our own copy: u=rwX,go=rX); in container mode the worker's user owns it."""
+    for root, dirs, files in os.walk(tree):
+        for name in [*dirs, *files, None]:
+            p = os.path.join(root, name) if name else root
+            if os.path.islink(p):
+                continue
+            if policy.sandboxed:
+                mode = os.stat(p).st_mode
+                os.chmod(p, 0o755 if (os.path.isdir(p) or mode & 0o100) else 0o644)
+            elif policy.switches_user:
+                os.chown(p, policy.uid, policy.gid, follow_symlinks=False)
 
 
 def remove_tree(path: pathlib.Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- hidden material
-
-def hide_from_worker(paths, policy: Policy) -> list[str]:
-    """Make each path unreadable to the worker's user by removing the 'other' (and, when the
-    worker shares the group, the 'group') permission bits of the path itself. Returns the
-    paths changed. Does nothing when the worker keeps our user (it could not help)."""
-    changed = []
-    if not policy.switches_user:
-        return changed
-    for p in paths:
-        p = pathlib.Path(p)
-        if not p.exists():
-            continue
-        st = p.stat()
-        mask = stat.S_IRWXO
-        if policy.gid is not None and st.st_gid == policy.gid:
-            mask |= stat.S_IRWXG
-        if st.st_uid == policy.uid:
-            raise SystemExit(f"grade: {p} belongs to the worker's user (uid {policy.uid}); "
-                             "it cannot be hidden from student code. Choose another --worker-user.")
-        if st.st_mode & mask:
-            try:
-                p.chmod(stat.S_IMODE(st.st_mode) & ~mask)
-            except OSError as exc:  # e.g. a read-only mount: say so, loudly
-                raise SystemExit(f"grade: cannot hide {p} from student code ({exc}); make it "
-                                 "unreadable to the worker's user, or leave it out of the "
-                                 "hidden paths") from None
-            changed.append(str(p))
-    return changed
-
-
-def probe_readable(paths, policy: Policy) -> dict[str, bool]:
-    """Ask a process running exactly as a worker (same user and limits) which of `paths`
-    it can read (list or open). The answer is the OS's, not a computation of ours."""
-    code = ("import json,os,sys\nout={}\nfor p in json.loads(sys.argv[1]):\n"
-            "    try:\n        (os.listdir(p) if os.path.isdir(p) else open(p,'rb').read(1))\n"
-            "        out[p]=True\n    except OSError:\n        out[p]=False\nprint(json.dumps(out))")
-    import json
-    home = worker_dir(policy, "hw1-probe-")
-    try:
-        proc = subprocess.run(
-            policy.command("--probe", json.dumps(policy.limits()), code,
-                           json.dumps([str(p) for p in paths])),
-            cwd=home, env=policy.env(home), capture_output=True, text=True, timeout=60)
-        if proc.returncode:
-            raise RuntimeError(f"probe failed: {proc.stderr[-2000:]}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        remove_tree(home)

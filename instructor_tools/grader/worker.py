@@ -1,8 +1,8 @@
 """The grading worker: the only process that runs student code.
 
-Started by the grader (client.WorkerClient) as `python -I -S -B worker.py REQ_FD RESP_FD LIMITS`
-under an unprivileged user, in a scratch copy of the submission, with resource limits and a
-clean environment. It answers requests that arrive on REQ_FD and writes replies to RESP_FD;
+Started by the grader (client.WorkerClient) as `python -I -S -B worker.py REQ_FD RESP_FD LIMITS`,
+inside the sandbox (sandbox.py: bubblewrap, or the grading container), as an unprivileged
+user, in a scratch copy of the submission, with resource limits and a clean environment. It answers requests that arrive on REQ_FD and writes replies to RESP_FD;
 stdout and stderr belong to the student's code (prints never reach the protocol).
 
 It imports nothing from the grader: this file is self-contained on purpose, so the worker
@@ -292,7 +292,26 @@ def ignore_ref():
     return ignore
 
 
-HELPERS = {"part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
+def build_extension():
+    """setup.py build_ext --inplace in the current folder (the student's cs231n, inside the
+    sandbox); returns {file name: its bytes as a uint8 array} of the modules it built."""
+    import glob
+    import runpy
+    import numpy as np
+    argv = sys.argv
+    sys.argv = ["setup.py", "build_ext", "--inplace"]
+    try:
+        runpy.run_path("setup.py", run_name="__main__")
+    finally:
+        sys.argv = argv
+    built = {}
+    for name in sorted(glob.glob("im2col_cython*.so")):
+        with open(name, "rb") as f:
+            built[name] = np.frombuffer(f.read(), dtype=np.uint8)
+    return built
+
+
+HELPERS = {"build_extension": build_extension, "part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
            "head": head, "ignore": ignore_ref}
 
@@ -300,12 +319,15 @@ HELPERS = {"part1_columns": part1_columns, "part1_rows": part1_rows, "part1_imag
 # ---------------------------------------------------------------- main loop
 
 def confine(limits):
-    """Applied before any student code runs: resource limits, no network (when allowed),
-    no privilege gain, then the unprivileged user. Called while still root if the grader
-    is root; every step that needs root is best effort and reported back."""
+    """Applied before any student code runs: (in a sandbox, as root) the supervisor, resource
+    limits, no network (when allowed), no privilege gain, the unprivileged user, then (in a
+    sandbox) the scratch copy of the submission. Every step that needs root is best effort
+    outside a sandbox and reported back."""
     import resource
-    parent = os.getppid()
     report = {"network_isolated": False}
+    if limits.get("status_fd") is not None:
+        supervise(int(limits["status_fd"]), limits.get("uid"))
+    parent = os.getppid()
     if limits.get("isolate_network"):
         try:
             import ctypes
@@ -343,9 +365,55 @@ def confine(limits):
     if os.getppid() != parent:
         os._exit(1)
     os.umask(0o077)
+    for d in limits.get("mkdirs") or []:
+        os.makedirs(d, exist_ok=True)
+    if limits.get("copy"):  # in a sandbox: our own copy of the tree, on the capped tmpfs
+        import shutil
+        src, dest = limits["copy"]
+        try:
+            shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
+        except (OSError, shutil.Error) as exc:
+            report["setup_error"] = str(exc)[:500]
+        os.chdir(dest)
     sys.path.extend(limits.get("site_dirs", []))  # started with -S: only these packages
     report["uid"] = os.getuid()
     return report
+
+
+def supervise(status_fd, uid):
+    """Fork. The child returns and becomes the worker; this process stays (root inside the
+    sandbox, so student code, another uid, cannot signal it), waits for the worker and
+    writes how it ended to status_fd, a pipe that only this process holds:
+    {"signal": n} or {"exit": n}, plus "others": how many other processes of the worker's
+    uid were alive in the sandbox at that moment (who could have sent a signal)."""
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_fd)
+        return
+    os.closerange(0, status_fd)
+    os.closerange(status_fd + 1, 65536)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+    others = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in (pid, os.getpid()):
+            try:
+                with open(f"/proc/{name}/status") as f:
+                    line = next(l for l in f if l.startswith("Uid:"))
+                others += int(line.split()[1]) == uid
+            except (OSError, StopIteration, ValueError):
+                pass
+    report = ({"signal": os.WTERMSIG(status)} if os.WIFSIGNALED(status)
+              else {"exit": os.WEXITSTATUS(status)})
+    report["others"] = others
+    os.write(status_fd, json.dumps(report).encode())
+    os._exit(0)
 
 
 def main():
