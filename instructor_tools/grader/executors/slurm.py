@@ -50,7 +50,7 @@ FAILED = {"FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEM
           "BOOT_FAIL", "DEADLINE", "REVOKED", "SPECIAL_EXIT", "NO_RESULT", "LOST"}
 # What staff read about a task that ended without a result (state -> why).
 WHY = {"TIMEOUT": "it ran past the task's time limit (--time)",
-       "CANCELLED": "it was cancelled (scancel, or by an administrator)",
+       "CANCELLED": "it was cancelled (scancel, or by an administrator) before it finished",
        "OUT_OF_MEMORY": "it ran past the task's memory (--mem-mb)",
        "NODE_FAIL": "its node failed", "PREEMPTED": "a job of higher priority preempted it",
        "BOOT_FAIL": "its node did not boot", "DEADLINE": "it missed its deadline",
@@ -216,7 +216,9 @@ def _expand(ids: str) -> list[int]:
 
 def array_states(job_id: str) -> dict[int, str]:
     """State of each task of array job `job_id` the scheduler still knows (scontrol, then
-    sacct): {task index: "PENDING" | "RUNNING" | "COMPLETED" | "TIMEOUT" | ...}."""
+    sacct): {task index: "PENDING" | "RUNNING" | "COMPLETED" | "TIMEOUT" | ...}. A task
+    cancelled while pending vanishes from scontrol while its siblings stay: when scontrol
+    still knows the array, the entry -1: "GONE" says so (absent indices are gone)."""
     states: dict[int, str] = {}
     proc = _run(["scontrol", "show", "job", str(job_id), "-o"])
     if proc.returncode == 0:
@@ -226,6 +228,8 @@ def array_states(job_id: str) -> dict[int, str]:
                 continue
             for i in _expand(fields["ArrayTaskId"]):
                 states[i] = fields.get("JobState", "UNKNOWN")
+        if states:
+            states[-1] = "GONE"   # marks: the array is known; absent indices are gone
     if shutil.which("sacct"):
         proc = _run(["sacct", "-n", "-P", "-X", "-j", str(job_id), "--format=JobID,State"])
         if proc.returncode == 0:
@@ -430,6 +434,9 @@ def refresh(out: pathlib.Path, state: dict, students: list[str]) -> dict:
                 except SchedulerError:
                     by_job[job_id] = {}
             sched = by_job[job_id].get(entry["task"])
+            log_file = pathlib.Path(entry["log"])
+            if sched is None and by_job[job_id].get(-1) == "GONE" and not log_file.exists():
+                sched = "CANCELLED"  # cancelled before it started: scontrol drops it
             if sched in ACTIVE or sched in FAILED:
                 entry["state"] = sched
             elif sched == "COMPLETED":  # its record may still be crossing a shared file system
@@ -437,7 +444,7 @@ def refresh(out: pathlib.Path, state: dict, students: list[str]) -> dict:
                 entry["state"] = "NO_RESULT" if now - entry["ended_at"] > 30 else "COMPLETING"
             else:  # the scheduler forgot it (or has not shown it yet)
                 entry.setdefault("unknown_since", now)
-                seen = state_from_log(pathlib.Path(entry["log"]))
+                seen = state_from_log(log_file)
                 if seen:
                     entry["state"] = seen
                 elif now - entry["unknown_since"] > 120:
