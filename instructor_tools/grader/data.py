@@ -30,7 +30,8 @@ class GradingData:
     def __init__(self, cifar10_dir: pathlib.Path, scale: str):
         cifar10_dir = pathlib.Path(cifar10_dir)
         if not (cifar10_dir / "test_batch").is_file():
-            raise SystemExit(f"grade: CIFAR-10 not found at {cifar10_dir} (expected the "
+            from .errors import SetupError
+            raise SetupError(f"CIFAR-10 not found at {cifar10_dir} (expected the "
                              "cifar-10-batches-py folder); run `make data` or pass --cifar10-dir")
         parts = [_load_batch(cifar10_dir / f"data_batch_{i}") for i in range(1, 6)]
         self.train_x = np.concatenate([p[0] for p in parts])
