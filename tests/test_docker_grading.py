@@ -19,6 +19,7 @@ import pytest
 
 from instructor_tools.container import docker_cli, hardening, image, inputs
 from instructor_tools.container.runner import ContainerOptions, Job, grade_all
+from instructor_tools.grader.config import GraderConfig
 from instructor_tools.grader.result import GradeResult
 
 import docker_submissions as subs
@@ -29,7 +30,11 @@ REQUIRE = os.environ.get("HW1_REQUIRE_DOCKER") == "1"
 TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
 # Numpy questions: seconds each, so every submission below fits the CI budget.
 QUESTIONS = ("Q8.1", "Q8.3")
-GRADER_ARGS = ["--questions", ",".join(QUESTIONS), "--scale", "ci"]
+
+
+def config(**kw) -> GraderConfig:
+    """The settings every container gets (as JSON): these questions at scale ci."""
+    return GraderConfig(questions=QUESTIONS, scale="ci", **kw)
 
 pytestmark = pytest.mark.docker
 
@@ -59,8 +64,7 @@ def options(**kw) -> ContainerOptions:
     limits = kw.pop("limits", hardening.ContainerLimits(memory_mb=4096, cpus=1, pids=256,
                                                         tmpfs_mb=512, wall_seconds=600))
     return ContainerOptions(image=TAG, parallel=kw.pop("parallel", 2), limits=limits,
-                            grader_args=kw.pop("grader_args", GRADER_ARGS),
-                            questions=QUESTIONS, reuse=kw.pop("reuse", True), **kw)
+                            config=kw.pop("config", config()), reuse=kw.pop("reuse", True), **kw)
 
 
 def check_table(result) -> dict:
@@ -192,8 +196,8 @@ def attacks(grading_image, host_listener, tmp_path_factory):
     before = {j.student: inputs.tree_sha256(j.source) for j in jobs}
     warmup_hits = len(host_listener["hits"])
     # Check time limits x0.34 (about 10 s): the fork bomb hangs its checks until they expire.
-    outcomes = grade_all(jobs, root / "out", options(
-        grader_args=GRADER_ARGS + ["--timeout-factor", "0.34"]), log=lambda m: None)
+    outcomes = grade_all(jobs, root / "out", options(config=config(timeout_factor=0.34)),
+                         log=lambda m: None)
     return {"outcomes": {o.student: o for o in outcomes}, "before": before, "jobs": jobs,
             "hits": host_listener["hits"][warmup_hits:]}
 
@@ -239,7 +243,7 @@ def test_wall_clock_limit_kills_the_container_and_names_the_timeout(grading_imag
                                        wall_seconds=25)
     # Check time limits x20: the container's wall clock must be what stops this one.
     (o,) = grade_all([job], tmp_path / "out", options(
-        limits=limits, grader_args=GRADER_ARGS + ["--timeout-factor", "20"]), log=lambda m: None)
+        limits=limits, config=config(timeout_factor=20)), log=lambda m: None)
     assert o.outcome == "timeout"
     assert o.result.score == 0
     statuses = {c.status for q in o.result.questions for c in q.checks}
@@ -277,6 +281,14 @@ def test_command_line_writes_the_graders_outputs(grading_image, graded_batch, tm
 
 
 # ---------------------------------------------------------------- flags (no engine needed)
+
+def test_settings_reach_the_container_as_json_without_host_folders():
+    from instructor_tools.container.runner import config_json
+    sent = json.loads(config_json(config(timeout_factor=0.5)))
+    assert sent["questions"] == list(QUESTIONS) and sent["timeout_factor"] == 0.5
+    assert not {"reference_dir", "tests_dir", "cifar10_dir", "worker_user"} & set(sent)
+    assert GraderConfig.from_json(sent).timeout_factor == 0.5
+
 
 def test_run_command_hardening_flags(tmp_path):
     cmd = hardening.run_command("img", "n", tmp_path, hardening.ContainerLimits(), worker_user="student1",
