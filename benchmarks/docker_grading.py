@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from instructor_tools.container import docker_cli, hardening, image  # noqa: E402
 from instructor_tools.container.runner import ContainerOptions, Job, grade_all  # noqa: E402
+from instructor_tools.grader.config import GraderConfig  # noqa: E402
 
 import docker_submissions as subs  # noqa: E402
 
@@ -90,8 +91,7 @@ def grade_batch(jobs, parallel: int, questions: str, out: pathlib.Path) -> float
     limits = hardening.ContainerLimits(memory_mb=4096, cpus=round(cores / parallel, 2),
                                        wall_seconds=1800)
     options = ContainerOptions(image=image.DEFAULT_TAG, parallel=parallel, limits=limits,
-                               grader_args=["--questions", questions, "--scale", "ci"],
-                               questions=tuple(questions.split(",")), reuse=False)
+                               config=GraderConfig(questions=questions, scale="ci"), reuse=False)
     seconds, outcomes = timed(lambda: grade_all(jobs, out, options, log=lambda m: None))
     bad = [o.student for o in outcomes if o.outcome != "graded"]
     if bad:
