@@ -104,6 +104,10 @@ def describe_exception(etype: str, detail: str, where: list[str], output=()) -> 
                 + "). Write device-independent code: put new tensors and layers on the input's "
                 "device (torch.zeros(..., device=x.device), layer.to(x.device)) instead of "
                 "calling .cuda() or using device='cuda'")
+    elif "Expected all tensors to be on the same device" in detail:
+        text = ("mixes tensors on the CPU and on a GPU (" + _first_line(detail) + "). Write "
+                "device-independent code: put new tensors and layers on the input's device "
+                "(torch.zeros(..., device=x.device)) instead of calling .cuda() or .cpu()")
     elif etype == "EOFError" or (etype == "OSError" and "reading from stdin" in detail):
         text = ("waited for keyboard input (input()), but grading runs with no keyboard: "
                 "remove input() calls")
@@ -235,7 +239,7 @@ class WorkerClient:
         limits = policy.limits(self.lease, **extra)
         if policy.sandboxed:
             env = policy.env(f"{sandbox.WORK}/home", f"{sandbox.SCRATCH}/tmp")
-            cwd, popen_env = "/", {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+            cwd, popen_env = "/", sandbox.BWRAP_ENV
         else:
             env = popen_env = policy.env(str(self.workdir / "home"))
             cwd = self.workdir

@@ -73,6 +73,7 @@ WORK = SCRATCH + "/work"             # its copy of the tree it is given
 SOURCE = "/grader/source"            # that tree, read-only (copied to WORK at start)
 DATA = "/grader-data"                # the grader's shared data folder, read-only
 SANDBOX_WORKER = "/grader/worker.py"
+BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}   # bwrap's own (and its init's)
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
 
 FIX_HINT = ("Ways out: run the grader as root, enable unprivileged user namespaces "
@@ -422,7 +423,7 @@ def run_confined(policy: Policy, code: str, *args, source: pathlib.Path | None =
             return subprocess.run(policy.launch(argv, held, source, env), capture_output=True,
                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL,
                                   cwd=(source or home) if not policy.sandboxed else "/",
-                                  env=None if policy.sandboxed else env)
+                                  env=BWRAP_ENV if policy.sandboxed else env)
         finally:
             if home is not None:
                 remove_tree(home)
@@ -517,6 +518,31 @@ def processes_of(uids) -> list[int]:
                     break
         except (OSError, ValueError, IndexError):
             continue
+    return found
+
+
+def leftovers(policy: Policy) -> list[int]:
+    """Pids of processes of pool uids that no grader holds (their lock is free): what a worker
+    left behind. Processes of a uid another grader holds now are that grader's workers."""
+    found = []
+    lock_dir = pathlib.Path(policy.lock_dir)
+    for _, uid, _ in policy.pool:
+        pids = processes_of([uid])
+        if not pids:
+            continue
+        try:
+            fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            found += pids
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue   # held: a live worker of some grader
+        else:
+            found += [p for p in processes_of([uid]) if p in pids]
+        finally:
+            os.close(fd)
     return found
 
 
