@@ -130,7 +130,7 @@ def test_container_scores_equal_in_process_scores(graded_batch):
 def test_container_results_carry_isolation_and_are_recorded(graded_batch):
     result = graded_batch["outcomes"]["reference"].result
     assert result.grader["container"] is True
-    assert result.grader["isolation"] == "separate-user"
+    assert result.grader["isolation"] == "container"  # the hardened container is the sandbox
     assert result.grader["worker_uid"] in range(2000, 2016)
     record = json.loads(inputs.record_path(graded_batch["out"], "reference").read_text())
     assert record["outcome"] == "graded"

@@ -40,16 +40,17 @@ def parse(argv):
 
 
 def grade(argv) -> dict:
-    """Grade with the host's settings (GraderConfig JSON), this image's folders and the
-    worker user of this container's slot."""
+    """Grade with the host's settings (GraderConfig JSON), this image's folders, the worker
+    user of this container's slot and isolation "container"."""
     from instructor_tools.grader.api import Grader
     from instructor_tools.grader.config import GraderConfig
     from instructor_tools.grader.result import validate
 
     args = parse(argv)
+    # the hardened container is the sandbox (grader/sandbox.py, isolation "container")
     config = GraderConfig.from_json(
         args.config, worker_user=os.environ.get("GRADER_WORKER_USER"),
-        threads=int(os.environ.get("HW1_CONTAINER_THREADS", "0")))
+        threads=int(os.environ.get("HW1_CONTAINER_THREADS", "0")), isolation="container")
     result = Grader(config).grade(args.submission, student=args.student)
     data = result.to_dict()
     data["grader"]["container"] = True

@@ -75,7 +75,7 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
     status = {"timeout": "timeout", "out_of_memory": "crashed"}.get(outcome, "grader_error")
     result = GradeResult(job.student, str(job.source), options.config.assignment, grader={
         "version": "container", "scale": options.config.scale,
-        "device": "cuda" if options.gpus else "cpu", "isolation": "separate-user",
+        "device": "cuda" if options.gpus else "cpu", "isolation": "container",
         "container": True, "container_outcome": outcome})
     wanted = options.config.questions or [q.qid for q in qmap.QUESTIONS]
     for q in qmap.QUESTIONS:
@@ -92,7 +92,7 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
 def config_json(config: GraderConfig) -> str:
     """The settings a container gets: all but this machine's folders and worker user (the
     image has its own folders; the container picks the user of its slot)."""
-    return config.to_json(exclude=(*HOST_PATHS, "worker_user", "threads"))
+    return config.to_json(exclude=(*HOST_PATHS, "worker_user", "threads", "isolation"))
 
 
 def warn_if_stale(tag: str, log=print) -> None:
