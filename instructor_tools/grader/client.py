@@ -277,7 +277,9 @@ class WorkerClient:
             # no student code has run yet: the grader's problem
             time.sleep(0.2)
             self.stop()
-            raise WorkerLost(f"the worker's sandbox did not start ({problem}); its output: "
+            why = "it ended before it was ready" if isinstance(problem, StudentProblem) \
+                else str(problem)
+            raise WorkerLost(f"the worker's sandbox did not start ({why}); its output: "
                              + (" | ".join(list(self.output)[-5:]) or "none")) from None
         finally:
             self.deadline = deadline

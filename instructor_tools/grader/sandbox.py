@@ -579,7 +579,10 @@ def worker_tree(policy: Policy, prefix: str = "hw1-worker-") -> tuple[pathlib.Pa
 
 def hand_over(tree: pathlib.Path, policy: Policy) -> None:
     """Make the tree readable for the worker: in a sandbox it reads a read-only view of it
-    (modes fixed on our own copy: u=rwX,go=rX); in container mode the worker's user owns it."""
+    (modes fixed on our own copy: u=rwX,go=rX); in container mode the worker's user owns it
+    (and the private folder around it, which it must pass through)."""
+    if not policy.sandboxed and policy.switches_user and tree.parent.name.startswith("hw1-"):
+        os.chown(tree.parent, policy.uid, policy.gid)
     for root, dirs, files in os.walk(tree):
         for name in [*dirs, *files, None]:
             p = os.path.join(root, name) if name else root
