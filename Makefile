@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # 300 softmax iterations 49.8 s vs 1.9 s); callers may override.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup data test test-fast demo release bench clean
+.PHONY: setup data test test-fast demo release bench clean leaderboard
 
 setup:
 	@bash scripts/setup_venv.sh
@@ -30,6 +30,11 @@ demo: setup data
 
 release: setup
 	$(PY) -m instructor_tools.release build
+
+# The Q8.8 challenge's leaderboard on http://127.0.0.1:8000/ (embedded SQLite in
+# out/leaderboard/; a demo challenge is created on first start). Staff commands: `leaderboard -h`.
+leaderboard: setup data
+	$(VENV)/bin/leaderboard up $(LEADERBOARD_ARGS)
 
 bench: setup data
 	$(PY) benchmarks/part1_speed.py
