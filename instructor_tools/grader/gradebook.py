@@ -8,9 +8,9 @@ cleared; a score a grader already entered by hand (`manual_score`) is never over
 
 One student's row never receives another submission's scores: the gradebook remembers which
 submission (its folder or zip name) each row was graded from (table `hw1_grader_sources`,
-next to nbgrader's). A later result for the same id whose id was made from a *different*
-name (two names that once made the same id) is not written but reported as a conflict; an
-id given explicitly (--student, a mapping CSV) is trusted. Ids that are not in the roster
+next to nbgrader's). A later result for the same id from a *different* name is not written
+but reported as a conflict, unless staff gave that id explicitly (`trusted_ids`: --student,
+a mapping CSV). Ids that are not in the roster
 (students already in the gradebook, usually imported from the LMS) are written and reported,
 with the way to map them: a CSV of `folder,student_id` (read_id_map).
 """
@@ -86,8 +86,11 @@ def read_id_map(csv_path) -> dict:
     return mapping
 
 
-def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> GradebookReport:
+def write(results, db_path: pathlib.Path, assignment: str = "hw1",
+          trusted_ids=()) -> GradebookReport:
     """Record every result's question scores in the gradebook at `db_path` (made if new).
+    A row graded before from another submission name is left alone (a conflict, reported)
+    unless its id is in `trusted_ids` (ids staff gave: --student, an id-map CSV).
     Returns a GradebookReport (a path-like object: the gradebook's path)."""
     # nbgrader runs `alembic` from PATH to check the database schema: use ours.
     bin_dir = os.path.dirname(sys.executable)
@@ -114,12 +117,11 @@ def write(results, db_path: pathlib.Path, assignment: str = "hw1") -> GradebookR
                     continue
                 seen[result.student] = name
                 before = sources.get(result.student)
-                derived = S.student_id_for(pathlib.Path(result.submission)) == result.student
-                if before is not None and before != name and derived:
+                if before is not None and before != name and result.student not in trusted_ids:
                     report.conflicts.append(
                         f"{result.student}: not written: this row was graded from {before!r}, "
-                        f"and this result comes from {name!r}; if both are this student, grade "
-                        "again with --student (or an id-map CSV) to say so")
+                        f"and this result comes from {name!r}; if both are this student, give the "
+                        "id explicitly (--student, or an id-map CSV)")
                     continue
                 _record(gb, result, assignment, MissingEntry)
                 sources.set(result.student, name)

@@ -359,7 +359,7 @@ def _place_loose_files(dest: pathlib.Path, root: pathlib.Path | None, notes: lis
                         shutil.copyfile(f, t / f.name)
     notes.append(f"placed {len(placed)} files where the assignment has them ("
                  + ", ".join(sorted(f"{placed[r].relative_to(dest).as_posix()} -> {r}"
-                                    for r in code)[:6]) + (", ..." if len(code) > 6 else "") + ")")
+                                    for r in code)[:12]) + (", ..." if len(code) > 12 else "") + ")")
     if clashes:
         notes.append("several files named " + ", ".join(sorted({c.rsplit('/', 1)[-1] for c in clashes}))
                      + ": the most recently modified one was used")

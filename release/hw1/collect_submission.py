@@ -8,7 +8,10 @@ browser (set HW1_BROWSER=/path/to/browser if yours is not found); equations are 
 the MathJax copy that comes with the `jupyter-server-mathjax` package.
 
 The zip holds your code, notebooks, PDFs, logs and plots, and leaves out what the graders do
-not need: the CIFAR-10 data, model checkpoints, caches and build products.
+not need: the CIFAR-10 data, model checkpoints, caches, build products and the files macOS and
+Windows leave behind (._name, __MACOSX/, .DS_Store, Thumbs.db). Images your notebooks show
+from files next to them (`![](sketch.png)`) are printed in the PDFs. A notebook that cannot be
+read is named with what to do; everything else is still packaged.
 """
 import argparse
 import fnmatch
@@ -25,10 +28,14 @@ ZIP_NAME = "hw1_submission.zip"
 MAX_FILE_BYTES = 10 << 20
 
 EXCLUDED_DIRS = (".git", ".ipynb_checkpoints", "__pycache__", ".pytest_cache", "build", "dist",
+                 "__MACOSX", ".Trashes", ".Spotlight-V100", ".fseventsd",
                  "*.egg-info", "cifar-10-batches-py", "data", "checkpoints", ".venv", "venv",
                  ".env", "env", ".mypy_cache", "pdf_build")
 EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ckpt", "*.npy",
-                  "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db")
+                  "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db",
+                  "._*", "Thumbs.db", "desktop.ini", "ehthumbs.db", "*~", ".~lock.*")
+# What must be installed to print the PDFs (the course environment has all of them).
+NEEDED_MODULES = ("nbformat", "nbconvert", "playwright", "jupyter_server_mathjax")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                  "chrome", "msedge")
 # --allow-file-access-from-files lets MathJax, loaded from a file, read its own fonts.
@@ -90,6 +97,10 @@ def notebook_html(notebook: pathlib.Path) -> str:
     # The local MathJax ships only the STIX-Web fonts: ask for them (else it falls back to
     # plain system fonts).
     html = html.replace("messageStyle: 'none',", "messageStyle: 'none', " + MATHJAX_FONTS, 1)
+    # Images and links written relative to the notebook (![](sketch.png)) are found from the
+    # notebook's own folder, although the page is printed from a temporary one.
+    base = f'<base href="{notebook.resolve().parent.as_uri()}/">'
+    html = html.replace("<head>", "<head>" + base, 1) if "<head>" in html else base + html
     return html.replace("</head>", PRINT_CSS + "</head>", 1)
 
 
@@ -138,18 +149,55 @@ def print_pdfs(pages: list[tuple[pathlib.Path, pathlib.Path]], browser: str | No
             chrome.close()
 
 
-def notebooks_to_pdf(notebooks, out_dir: pathlib.Path, browser=None):
+def notebooks_to_pdf(notebooks, out_dir: pathlib.Path, browser=None, problems=None):
+    """PDFs of the notebooks that can be read; a notebook that cannot is added to `problems`
+    (name, what to do) and skipped."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    problems = [] if problems is None else problems
     pdfs = []
     with tempfile.TemporaryDirectory(prefix="hw1-pdf-") as tmp:
         pages = []
         for nb in notebooks:
             html = pathlib.Path(tmp) / (nb.stem + ".html")
-            html.write_text(notebook_html(nb), encoding="utf-8")
+            try:
+                html.write_text(notebook_html(nb), encoding="utf-8")
+            except SubmissionError:
+                raise
+            except Exception as err:  # a damaged notebook: name it, package the rest
+                problems.append(f"{nb.name} could not be printed to PDF ({type(err).__name__}: "
+                                f"{str(err).splitlines()[0][:200] if str(err) else ''}). "
+                                + FIX_NOTEBOOK)
+                continue
             pages.append((html, out_dir / (nb.stem + ".pdf")))
-        print_pdfs(pages, browser if browser is not None else find_browser())
+        if pages:
+            print_pdfs(pages, browser if browser is not None else find_browser())
         pdfs = [pdf for _, pdf in pages]
     return pdfs
+
+
+FIX_NOTEBOOK = ("Open it in Jupyter and save it again (File > Save), or restore the last good "
+                "copy from .ipynb_checkpoints/; it is still put in the zip as it is.")
+
+
+def read_notebook(path: pathlib.Path):
+    """The notebook's JSON, or None when it cannot be read (damaged, empty, not a notebook)."""
+    try:
+        nb = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, OSError):
+        return None
+    return nb if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else None
+
+
+def check_environment() -> None:
+    """SubmissionError, with what to do, when the packages that print PDFs are missing."""
+    import importlib.util
+    missing = [m for m in NEEDED_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SubmissionError(
+            f"this Python ({sys.executable}) lacks {', '.join(missing)}: run this script in "
+            "the environment you used for the assignment (source .venv/bin/activate, or conda "
+            "activate cs7643-hw1), or install the packages there with "
+            "`pip install -r requirements.txt`.")
 
 
 # ---------------------------------------------------------------- checks and the zip
@@ -158,17 +206,22 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
     """Things that are probably unfinished; reported, never fatal."""
     notes = []
     for nb_path in notebooks:
-        cells = json.loads(nb_path.read_text(encoding="utf-8")).get("cells", [])
+        nb = read_notebook(nb_path)
+        if nb is None:
+            notes.append(f"{nb_path.name} cannot be read (it is not a valid notebook file). "
+                         + FIX_NOTEBOOK)
+            continue
+        cells = [c for c in nb["cells"] if isinstance(c, dict)]
         if not any(c.get("outputs") for c in cells if c.get("cell_type") == "code"):
             notes.append(f"{nb_path.name} has no outputs: run all its cells and save it "
                          "before collecting, or its PDF will be empty of results.")
     hp = root / "1_cs231n" / "hyperparams.json"
     if hp.is_file():
         try:
-            values = json.loads(hp.read_text(encoding="utf-8"))
+            values = json.loads(hp.read_bytes().decode("utf-8-sig"))  # a BOM is fine
             untuned = sorted(k for k, v in values.items()
                              if isinstance(v, dict) and any(x is None for x in v.values()))
-        except ValueError:
+        except (ValueError, AttributeError):
             untuned = ["(the file is not valid JSON)"]
         if untuned:
             notes.append("1_cs231n/hyperparams.json is not filled in for: " + ", ".join(untuned)
@@ -179,15 +232,21 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
 def collect(root: pathlib.Path = HERE, out: pathlib.Path | None = None, browser=None) -> pathlib.Path:
     root = root.resolve()
     out = (out or root / ZIP_NAME).resolve()
-    notebooks = sorted(p for p in root.glob("*.ipynb"))
+    notebooks = sorted(p for p in root.glob("*.ipynb") if p.is_file() and not _excluded(
+        p.relative_to(root)))
     if not notebooks:
         raise SubmissionError(f"no notebooks in {root}: run this script from your hw1 folder.")
+    check_environment()
     for note in warnings_for(root, notebooks):
         print(f"warning: {note}", file=sys.stderr)
+    readable = [nb for nb in notebooks if read_notebook(nb) is not None]
 
-    print(f"Printing {len(notebooks)} notebooks to PDF ...", flush=True)
+    print(f"Printing {len(readable)} notebooks to PDF ...", flush=True)
+    problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hw1-submission-") as tmp:
-        pdfs = notebooks_to_pdf(notebooks, pathlib.Path(tmp), browser)
+        pdfs = notebooks_to_pdf(readable, pathlib.Path(tmp), browser, problems)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
         files, too_big = files_to_submit(root)
         # Top-level PDFs are replaced by the freshly printed ones.
         files = [f for f in files if (root / f).resolve() != out
@@ -204,6 +263,10 @@ def collect(root: pathlib.Path = HERE, out: pathlib.Path | None = None, browser=
         partial.replace(out)
     print(f"Wrote {out} ({out.stat().st_size // 1024} KB): {len(files)} files and "
           f"{len(pdfs)} PDFs. Check the PDFs, then submit the zip.")
+    unprinted = [nb.name for nb in notebooks if nb.stem not in {p.stem for p in pdfs}]
+    if unprinted:
+        print(f"warning: no PDF for {', '.join(unprinted)} (see above): fix "
+              f"{'it' if len(unprinted) == 1 else 'them'} and run this again.", file=sys.stderr)
     return out
 
 

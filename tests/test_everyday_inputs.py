@@ -1,0 +1,459 @@
+"""Everyday student files never cost points, never crash the hand-in, never touch another
+student's grade (issue 13). One section per kind of fault; each example of the issue is a test
+asserting the right value (scores, messages, files)."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import unicodedata
+import zipfile
+
+import pytest
+
+from _everyday_support import (BOM, apple_double, loose_upload, pdf_images, png, reference_command,
+                               run_script, windows)
+from _grader_support import REFERENCE, REPO, alter, check, copy_reference, grader, release_dir, scores
+from instructor_tools.grader import deliverables as D
+from instructor_tools.grader import gradebook as G
+from instructor_tools.grader import runscripts
+from instructor_tools.grader import submission as S
+from instructor_tools.grader.client import StudentError, describe_exception
+from instructor_tools.grader.errors import RunScriptError
+from instructor_tools.grader.runner import SubmissionInfo
+
+LAYERS = "1_cs231n/cs231n/layers.py"
+
+
+@pytest.fixture
+def sub(tmp_path):
+    return copy_reference(tmp_path / "student")
+
+
+def grade(path, questions, student="student", **overrides):
+    result = grader(**overrides).grade(path, student=student, questions=questions)
+    assert not result.grader_errors, result.errors
+    return result
+
+
+def failures(result):
+    return {c.name: c.message for q in result.questions for c in q.checks if not c.passed}
+
+
+# ---------------------------------------------------------------- 1. Windows files
+
+def test_hyperparams_with_bom_and_crlf_are_read(sub):
+    hp = sub / "1_cs231n" / "hyperparams.json"
+    want = SubmissionInfo(sub).hyperparams("softmax", ("learning_rate", "reg"))
+    windows(hp, bom=True)
+    assert hp.read_bytes().startswith(BOM) and b"\r\n" in hp.read_bytes()
+    info = SubmissionInfo(sub)
+    assert info.hyperparams("softmax", ("learning_rate", "reg")) == want
+    assert info.hyperparams("convnet", ("update_rule",))["update_rule"]
+    assert info.hyperparams("two_layer_net", ("hidden_size",))["hidden_size"]
+
+
+def test_windows_saved_files_grade_full_marks(sub):
+    """hyperparams.json with a BOM (Notepad) and a CRLF run script whose one command is
+    continued over lines: Q8.1 3/3 and Q8.5 2/2, as the reference."""
+    windows(sub / "1_cs231n" / "hyperparams.json", bom=True)
+    words = reference_command(sub, "softmax")
+    run_script(sub, "softmax", "#!/bin/sh\n# my settings\npython -u train.py \\\n    "
+               + " \\\n    ".join(" ".join(words[k:k + 2]) for k in range(3, len(words), 2))
+               + " \\\n    | tee softmax.log\n")
+    windows(sub / "2_pytorch" / "run_softmax.sh")
+    result = grade(sub, ["Q8.1", "Q8.5"])
+    assert scores(result) == {"Q8.1": 3, "Q8.5": 2}, failures(result)
+
+
+def test_log_named_with_a_carriage_return_is_found(tmp_path):
+    """A CRLF run script makes `tee softmax.log\\r`: the log is found, with a note."""
+    (tmp_path / "2_pytorch").mkdir()
+    (tmp_path / "2_pytorch" / "softmax.log\r").write_bytes(
+        b"epoch 1\r\ntest set: Average loss: 1.2000, Accuracy: 4000/10000 (40%)\r\n")
+    (found,) = D.check(tmp_path, [{"path": "2_pytorch/softmax.log", "kind": "log"}])
+    assert found.found
+    assert found.note.startswith("ends with the test line (found as 'softmax.log\\r'")
+
+
+def test_provided_file_resaved_on_windows_is_still_the_provided_file():
+    pyx = (REFERENCE / "1_cs231n" / "cs231n" / "im2col_cython.pyx").read_bytes()
+    assert S.same_text(pyx, BOM + pyx.replace(b"\n", b"\r\n"))
+    assert not S.same_text(pyx, pyx + b"# changed\n")
+
+
+def test_release_keeps_shell_scripts_lf(tmp_path_factory):
+    release = release_dir(tmp_path_factory)
+    attributes = (release / ".gitattributes").read_text()
+    assert "*.sh text eol=lf" in attributes and "*.py text eol=lf" in attributes
+
+
+# ---------------------------------------------------------------- 2. run scripts
+
+ACCEPTED = {
+    "one line": "python -u train.py --model softmax --epochs 5 | tee softmax.log\n",
+    "continued": "python -u train.py \\\n  --model softmax \\\n  --epochs 5 \\\n  | tee softmax.log\n",
+    "continued, CRLF": "python -u train.py \\\r\n  --model softmax \\\r\n  --epochs 5\r\n",
+    "space after backslash": "python -u train.py \\  \n  --model softmax --epochs 5\n",
+    "BOM, CR only": "\ufeffpython train.py --model softmax --epochs 5\r",
+    "python3, path, options": "set -euo pipefail\necho start\n../.venv/bin/python3.11 -u -W ignore "
+                              "./train.py --model softmax --epochs 5 > softmax.log 2>&1\n",
+    "variables": "M=softmax\nexport EPOCHS=${EPOCHS:-5}\npython -u train.py --model $M "
+                 "--epochs \"${EPOCHS}\" 2>&1 | tee -a $M.log\n",
+    "variable of arguments": 'ARGS="--model softmax --epochs 5"\npython train.py $ARGS "$@"\n',
+    "env prefix, time": "CUDA_VISIBLE_DEVICES=0 time python train.py --model softmax --epochs 5\n",
+    "tabs, comments": "# python train.py --model convnet\npython\t-u\ttrain.py --model softmax "
+                      "--epochs 5  # five epochs\n",
+}
+REFUSED = {
+    "for loop": ("for lr in 0.1 0.01; do\n  python train.py --model softmax --lr $lr\ndone\n",
+                 "line 2: the train.py command is inside a `for` loop (from line 1)"),
+    "if block": ("if [ -d data ]; then\n python train.py --model softmax\nfi\n",
+                 "line 2: the train.py command is inside an `if` block"),
+    "function": ("train() {\n  python train.py --model softmax\n}\ntrain\n", "a shell function"),
+    "command substitution": ("python train.py --model softmax --seed $(date +%s)\n",
+                             "uses command substitution $(...)"),
+    "backquotes": ("S=`date`\npython train.py --model softmax --seed $S\n",
+                   "uses $S, whose value comes from command substitution `...`"),
+    "unset variable": ("python train.py --model softmax --lr $LR\n",
+                       "uses $LR, which the script never sets"),
+    "script argument": ("python train.py --model softmax --epochs $1\n", "uses $1"),
+    "two commands": ("python train.py --model softmax\npython train.py --model softmax --lr 1\n",
+                     "holds 2 train.py commands (lines 1, 2)"),
+    "none": ("echo nothing to do\n", "has no train.py command"),
+    "pipe to grep": ("python train.py --model softmax | grep Accuracy\n",
+                     "goes through `| grep Accuracy`; only `| tee FILE` is supported"),
+    "python -m": ("python -m torch.distributed.run train.py --model softmax\n",
+                  "the Python option `-m` before train.py is not supported"),
+    "unclosed quote": ("python train.py --model 'softmax\n", "a single quote (') is never closed"),
+}
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_run_script_forms_that_are_read(name):
+    script = runscripts.parse(ACCEPTED[name], "2_pytorch/run_softmax.sh")
+    assert script.args == ["--model", "softmax", "--epochs", "5"], script.args
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_run_script_constructs_that_are_named(name):
+    text, expected = REFUSED[name]
+    with pytest.raises(RunScriptError) as err:
+        runscripts.parse(text, "2_pytorch/run_softmax.sh")
+    assert str(err.value).startswith("2_pytorch/run_softmax.sh")
+    assert expected in str(err.value), str(err.value)
+
+
+def test_run_script_logs_are_known():
+    assert runscripts.parse(ACCEPTED["variables"]).logs == ["softmax.log"]
+    assert runscripts.parse(ACCEPTED["python3, path, options"]).logs == ["softmax.log"]
+
+
+def test_argparse_message_is_passed_through(sub):
+    """A misspelt option: train.py's own parser message, not "sys.exit(2) was called"."""
+    words = reference_command(sub, "softmax")
+    run_script(sub, "softmax", " ".join(words + ["--lerning-rate", "0.1"]) + "\n")
+    result = grade(sub, ["Q8.5"])
+    assert scores(result) == {"Q8.5": 1}
+    message = failures(result)["softmax_accuracy"]
+    assert "rejected the arguments (argparse)" in message and \
+        "unrecognized arguments: --lerning-rate 0.1" in message, message
+    assert "sys.exit" not in message
+
+
+# ---------------------------------------------------------------- 3. student identity
+
+def test_ids_are_distinct_stable_and_keep_names(tmp_path):
+    zhang, li = tmp_path / "张伟", tmp_path / "李娜"
+    assert S.assign_ids([zhang, li]) == ["张伟", "李娜"]
+    assert S.assign_ids([li]) == ["李娜"]  # alone: the id it had in the batch
+    spaced, underscored = S.assign_ids([tmp_path / "a b", tmp_path / "a_b"])
+    assert underscored == "a_b" and spaced.startswith("a_b-") and spaced != underscored
+    nfd = unicodedata.normalize("NFD", "José")
+    assert S.assign_ids([tmp_path / nfd]) == S.assign_ids([tmp_path / "José"]) == ["José"]
+    twins = S.assign_ids([tmp_path / "x" / "hw1_submission.zip", tmp_path / "y" / "x" /
+                          "hw1_submission.zip"])
+    assert len(set(twins)) == 2 and all(t.startswith("x-") for t in twins)
+    assert S.assign_ids([zhang], given="zw001") == ["zw001"]
+
+
+def _result(student, source, points):
+    from instructor_tools import questions as qmap
+    from instructor_tools.grader.result import CheckResult, GradeResult, QuestionResult
+    q = qmap.BY_ID["Q8.3"]
+    qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
+    qr.checks = [CheckResult(q.qid, "all", q.points, points, "passed" if points else "failed", "")]
+    result = GradeResult(student, str(source))
+    result.questions = [qr]
+    return result
+
+
+def _scores(db):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return {s.id: gb.find_submission("hw1", s.id).score for s in gb.students}
+
+
+def test_regrading_one_student_never_touches_another(tmp_path):
+    db = tmp_path / "gradebook.db"
+    zhang, li = tmp_path / "张伟", tmp_path / "李娜"
+    ids = S.assign_ids([zhang, li])
+    G.write([_result(ids[0], zhang, 5), _result(ids[1], li, 0)], db)
+    (again,) = S.assign_ids([li])
+    report = G.write([_result(again, li, 0)], db)
+    assert report.written == ["李娜"] and not report.conflicts
+    assert _scores(db) == {"张伟": 5, "李娜": 0}
+    # two different names that make one id (as the old ids did): never written over
+    report = G.write([_result("张伟", tmp_path / "张 伟", 0)], db)
+    assert _scores(db)["张伟"] == 5 and report.written == []
+    assert "not written: this row was graded from '张伟'" in report.conflicts[0]
+    assert "not written" in str(report) and os.fspath(report) == str(db.resolve())
+    report = G.write([_result("张伟", tmp_path / "张 伟", 4)], db, trusted_ids={"张伟"})
+    assert _scores(db)["张伟"] == 4 and report.written == ["张伟"]   # staff said so
+
+
+def test_ids_not_in_roster_are_reported_and_can_be_mapped(tmp_path):
+    db = tmp_path / "gradebook.db"
+    G.write([_result("zw001", tmp_path / "x", 1)], db)  # the roster: one student
+    report = G.write([_result("李娜", tmp_path / "李娜", 2)], db)
+    assert report.not_in_roster == ["李娜"]
+    assert "not in the gradebook's roster" in str(report) and "--id-map" in str(report)
+    csv_path = tmp_path / "ids.csv"
+    csv_path.write_bytes(BOM + "folder,student_id\r\n张伟/,zw001\r\n李娜.zip,ln002\r\n".encode())
+    mapping = G.read_id_map(csv_path)
+    assert mapping == {"张伟": "zw001", "李娜": "ln002"}
+    assert S.assign_ids([tmp_path / "张伟", tmp_path / "李娜.zip", tmp_path / "bob"],
+                        id_map=mapping) == ["zw001", "ln002", "bob"]
+
+
+# ---------------------------------------------------------------- 4. submission shapes
+
+PART1_FILES = ["1_cs231n/cs231n/layers.py", "1_cs231n/cs231n/classifiers/softmax.py",
+               "1_cs231n/hyperparams.json"]
+PART2_FILES = ["2_pytorch/train.py", "2_pytorch/run_softmax.sh", "2_pytorch/models/softmax.py",
+               "2_pytorch/models/twolayernn.py", "2_pytorch/models/convnet.py",
+               "2_pytorch/models/mymodel.py"]
+
+
+def test_loose_files_are_placed_and_graded(tmp_path):
+    """Gradescope's drag and drop: files side by side (two named softmax.py), plus junk."""
+    ref = copy_reference(tmp_path / "ref")
+    upload = loose_upload(ref, tmp_path / "submission", PART1_FILES + PART2_FILES)
+    apple_double(upload / "._layers.py")
+    (upload / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    assert S.discover([upload]) == [upload]
+    result = grade(upload, ["Q8.3", "Q8.5"])
+    assert scores(result) == {"Q8.3": 5, "Q8.5": 2}, failures(result)
+    placed = next(n for n in result.notes if n.startswith("placed"))
+    assert "softmax.py -> 1_cs231n/cs231n/classifiers/softmax.py" in placed
+    assert "softmax (1).py -> 2_pytorch/models/softmax.py" in placed
+
+
+def test_upload_without_the_assignment_gets_a_result(tmp_path):
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    (upload / "notes.txt").write_text("see attached")
+    assert S.discover([upload]) == [upload]
+    result = grade(upload, ["Q8.3"])
+    assert scores(result) == {"Q8.3": 0}
+    assert result.errors == ["the submission holds none of the assignment's files (no 1_cs231n/ "
+                             "or 2_pytorch/, no layers.py, train.py ...); it holds notes.txt. "
+                             "Submit the zip written by collect_submission.sh (run from your hw1 "
+                             "folder)"]
+
+
+def _zip(folder, archive, prefix="", extra=()):
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, prefix + f.relative_to(folder).as_posix())
+                zf.writestr(f"__MACOSX/{prefix}{f.parent.relative_to(folder).as_posix()}/._{f.name}",
+                            b"\x00\x05\x16\x07junk")
+        for name, data in extra:
+            zf.writestr(name, data)
+    return archive
+
+
+def test_other_shapes_are_found(tmp_path):
+    ref = copy_reference(tmp_path / "ref")
+    # two copies of the assignment (the most complete is graded), macOS junk alongside
+    two = _zip(ref, tmp_path / "two.zip", "hw1/",
+               extra=[("old/1_cs231n/cs231n/layers.py", b"# an old copy\n")])
+    staged = S.stage(two, tmp_path / "s1")
+    assert staged.root == tmp_path / "s1" / "hw1"
+    assert staged.notes == ["the submission holds 2 copies of the assignment: graded hw1/, not old/"]
+    assert not any(p.name.startswith("._") for p in staged.stage.rglob("*"))
+    # the zip zipped again
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(two, "hw1_submission.zip")
+    staged = S.stage(outer, tmp_path / "s2")
+    assert (staged.root / "1_cs231n" / "cs231n" / "layers.py").is_file()
+    # a part's contents without its folder, a part folder in capitals
+    shutil.copytree(ref / "1_cs231n", tmp_path / "bare")
+    staged = S.stage(tmp_path / "bare", tmp_path / "s3", provided_from=REFERENCE)
+    assert (staged.root / "1_cs231n" / "cs231n" / "layers.py").is_file()
+    shutil.copytree(ref / "2_pytorch", tmp_path / "caps" / "2_PyTorch")
+    staged = S.stage(tmp_path / "caps", tmp_path / "s4")
+    assert (staged.root / "2_pytorch" / "train.py").is_file()
+    # a batch: one loose upload and one folder
+    batch = tmp_path / "batch"
+    loose_upload(ref, batch / "ann", PART1_FILES)
+    shutil.copytree(ref, batch / "bob")
+    assert [p.name for p in S.discover([batch])] == ["ann", "bob"]
+
+
+# ---------------------------------------------------------------- 5. collect_submission
+
+@pytest.fixture
+def student_copy(tmp_path_factory):
+    work = tmp_path_factory.mktemp("collect") / "hw1"
+    shutil.copytree(release_dir(tmp_path_factory), work)
+    for name in ("collect_submission.sh", "collect_submission.py"):
+        shutil.copy(REFERENCE / name, work / name)  # the version under test
+    return work
+
+
+def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
+    import nbformat
+    work = student_copy
+    apple_double(work / "._softmax.ipynb")
+    (work / "__MACOSX").mkdir()
+    apple_double(work / "__MACOSX" / "._layers.ipynb")
+    (work / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (work / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (work / "filter-viz.ipynb").write_text('{"cells": [')         # cut short by a crash
+    nb = nbformat.read(work / "softmax.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("My sketch:\n\n![](sketch.png)"))
+    nbformat.write(nb, work / "softmax.ipynb")
+    png(work / "sketch.png")
+    windows(work / "collect_submission.sh")                        # a Windows checkout
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+    proc = subprocess.run(["bash", str(work / "collect_submission.sh")], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("warning: filter-viz.ipynb cannot be read (it is not a valid notebook file). Open it "
+            "in Jupyter and save it again (File > Save)") in proc.stderr
+    assert "warning: no PDF for filter-viz.ipynb" in proc.stderr
+    with zipfile.ZipFile(work / "hw1_submission.zip") as zf:
+        names = set(zf.namelist())
+        softmax_pdf = zf.read("softmax.pdf")
+        layers_pdf = zf.read("layers.pdf")
+    assert {"filter-viz.ipynb", "softmax.ipynb", "sketch.png", "1_cs231n/cs231n/layers.py"} <= names
+    assert {"softmax.pdf", "layers.pdf", "convnet.pdf"} <= names and "filter-viz.pdf" not in names
+    junk = [n for n in names if "._" in n or "__MACOSX" in n or n.endswith((".DS_Store", "Thumbs.db"))]
+    assert not junk, junk
+    assert pdf_images(softmax_pdf) == pdf_images(layers_pdf) + 1  # the sketch is printed
+
+
+def test_collect_submission_outside_the_course_environment(student_copy, tmp_path):
+    bare = tmp_path / "bare-python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    env = dict(os.environ, PYTHON=str(bare / "bin" / "python"))
+    proc = subprocess.run(["bash", str(student_copy / "collect_submission.sh")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"collect_submission: this Python ({bare / 'bin' / 'python'}) "
+                                  "lacks nbformat, nbconvert, playwright")
+    assert "source .venv/bin/activate, or conda activate cs7643-hw1" in proc.stderr
+
+
+# ---------------------------------------------------------------- 6. messages that teach
+
+def test_messages_for_common_failures():
+    cuda = describe_exception("RuntimeError", "Found no NVIDIA driver on your system. Please "
+                              "check that you have an NVIDIA GPU and installed a driver", [])
+    assert cuda.startswith("tried to use a GPU, but the grading machine has no GPU")
+    assert "device=x.device" in cuda
+    assert "keyboard" in describe_exception("EOFError", "EOF when reading a line", [])
+    assert describe_exception("BdbQuit", "", []).startswith("stopped at a breakpoint()")
+    argparse_exit = describe_exception("SystemExit", "sys.exit(2) was called", [], [
+        "usage: train.py [-h] --model {convnet,mymodel,softmax,twolayernn}",
+        "train.py: error: argument --lr: invalid positive_float value: 'fast'"])
+    assert argparse_exit.startswith("rejected the arguments (argparse): train.py: error: "
+                                    "argument --lr: invalid positive_float value: 'fast'")
+    dtype = describe_exception("RuntimeError", "mat1 and mat2 must have the same dtype, but got "
+                               "Double and Float", [])
+    assert "x.float()" in dtype and "y.long()" in dtype
+    tab = StudentError({"type": "TabError", "message": "inconsistent use of tabs", "file": "a.py",
+                        "line": 3})
+    assert "indent with spaces only" in str(tab)
+
+
+def test_cuda_on_a_cpu_grader_is_explained(sub):
+    alter(sub, "2_pytorch/models/convnet.py", "        scores = self.fc(x.flatten(1))",
+          "        scores = self.fc(x.flatten(1)).cuda()")
+    result = grade(sub, ["Q8.7"])  # the tests grade on the CPU
+    assert scores(result) == {"Q8.7": 0}
+    message = failures(result)["cnn_model"]
+    assert "the grading machine has no GPU" in message and "device=x.device" in message, message
+
+
+def test_breakpoint_input_and_print_flood_are_explained(sub):
+    alter(sub, LAYERS, "    out = np.maximum(x, 0)", "    breakpoint()\n    out = np.maximum(x, 0)")
+    alter(sub, LAYERS, "    out = x.reshape(x.shape[0], -1) @ w + b",
+          "    input('continue? ')\n    out = x.reshape(x.shape[0], -1) @ w + b")
+    alter(sub, LAYERS, "    N, C, _, _ = x.shape\n    out = np.empty(",
+          "    while True:\n        print('still pooling')\n    N, C, _, _ = x.shape\n    out = np.empty(")
+    result = grade(sub, ["Q8.3"], timeout_factor=0.2)
+    fails = failures(result)
+    assert fails["relu_forward"].startswith("relu_forward stopped at a breakpoint()"), fails
+    assert fails["affine_forward"].startswith("affine_forward waited for keyboard input (input())")
+    assert "lines meanwhile: printing inside loops slows code down" in fails["max_pool_forward_naive"]
+
+
+# ---------------------------------------------------------------- 7. a module that hangs on import
+
+def test_import_hang_costs_one_timeout(sub):
+    path = sub / LAYERS
+    path.write_text(path.read_text() + "\nimport time\nwhile True:\n    time.sleep(0.01)\n")
+    result = grade(sub, ["Q8.3"], timeout_factor=0.1)
+    (question,) = result.questions
+    # the fast layers (cs231n.fast_layers) do not import layers.py: judged alone, they pass
+    assert question.points == 0.5 and check(result, "fast_layers").passed
+    first, *rest = [c for c in question.checks if c.name != "fast_layers"]
+    assert len(rest) == 9
+    assert first.status == "timeout"
+    assert first.message.startswith("importing cs231n.layers took longer than allowed")
+    for c in rest:   # each still reported, none waits for a timeout of its own
+        assert c.status == "timeout" and c.message.startswith(
+            "cs231n.layers could not be imported: importing it took longer than allowed in an "
+            "earlier check, so it was not tried again"), (c.name, c.message)
+
+
+# ---------------------------------------------------------------- 8. fair, single, explained
+
+def test_conv_with_pad_past_half_the_kernel_is_checked(sub):
+    """Windows that start in the padding below the input (pad >= half the kernel) skipped:
+    conv_forward_naive fails on x (1, 1, 4, 4), w (1, 1, 2, 2), stride 2, pad 1; a broken naive
+    pool costs its own check only (the fast layers are judged alone)."""
+    alter(sub, LAYERS, "            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]\n"
+          "            out[", "            if i * stride >= H or j * stride >= W:\n                continue\n"
+          "            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]\n"
+          "            out[")
+    alter(sub, LAYERS, "    return out, cache\n\n\ndef max_pool_backward_naive",
+          "    return 2 * out, cache\n\n\ndef max_pool_backward_naive")
+    result = grade(sub, ["Q8.3"])
+    assert scores(result) == {"Q8.3": 3.75}
+    assert failures(result) == {
+        "conv_forward_naive": "out is wrong for x of shape (1, 1, 4, 4), w (1, 1, 2, 2), stride 2, "
+                              "pad 1 (relative error 1.0e+00; allowed 1e-06)",
+        "max_pool_forward_naive": failures(result)["max_pool_forward_naive"]}
+    assert check(result, "fast_layers").passed
+
+
+def test_a_loss_convention_costs_the_loss_checks_only(sub):
+    """0.5 * reg * sum(W**2) (CS7643's older convention): the loss checks fail, train's SGD
+    steps are judged with the student's own loss and pass."""
+    path = "1_cs231n/cs231n/classifiers/softmax.py"
+    alter(sub, path, "loss = loss / num_train + reg * np.sum(W * W)",
+          "loss = loss / num_train + 0.5 * reg * np.sum(W * W)")
+    alter(sub, path, "dW = dW / num_train + 2 * reg * W", "dW = dW / num_train + reg * W")
+    alter(sub, path, "/ num_train + reg * np.sum(W * W)", "/ num_train + 0.5 * reg * np.sum(W * W)")
+    alter(sub, path, "dW = probs @ X.T / num_train + 2 * reg * W", "dW = probs @ X.T / num_train + reg * W")
+    result = grade(sub, ["Q8.1"])
+    fails = failures(result)
+    assert set(fails) == {"softmax_loss_naive", "softmax_loss_vectorized"}, fails
+    assert check(result, "linear_classifier_train_predict").passed
+    assert fails["softmax_loss_naive"].startswith("loss is wrong for W of shape (10, 17)")
