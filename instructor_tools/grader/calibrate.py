@@ -25,11 +25,12 @@ import platform
 import statistics
 import sys
 
+from .. import questions as qmap
 from .config import SCALES, GraderConfig
 
 CHANCE = 0.10
 FRACTION = 0.8
-TRAINING_QUESTIONS = ("Q8.1", "Q8.2", "Q8.4", "Q8.5", "Q8.6", "Q8.7", "Q8.8")
+TRAINING_QUESTIONS = tuple(q.qid for q in qmap.QUESTIONS if q.training)
 
 
 def threshold_from(runs: list[float]) -> float:
