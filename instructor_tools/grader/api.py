@@ -115,7 +115,7 @@ class Grader:
                     qr = run_question(qid, self.suite.checks[qid], dict(fixtures, student=client),
                                       client, self.config, self.log)
                 finally:
-                    client.stop()
+                    client.stop(grace=1.0)   # idle after its question: let it exit
                 result.questions.append(qr)
                 progress(qid)
             result.deliverables = D.check(sub.root, self.suite.deliverables)

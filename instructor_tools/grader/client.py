@@ -320,13 +320,19 @@ class WorkerClient:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self):
+    def stop(self, grace: float = 0.0):
         """Kill the worker and everything it started: the sandbox's first process (its PID
         namespace ends with it), or, outside a sandbox, its whole session. Then give its uid
-        back to the pool."""
+        back to the pool. With `grace` (seconds), an idle worker is first asked to exit (end
+        of its requests) and given that long to, so that its CPU time is accounted."""
         if self.proc is None:
             return
         self._record_peak()
+        if grace > 0 and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.close(self.req_fd)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=grace)
         for fd in (self.req_fd, self.resp_fd, self.status_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -525,6 +531,9 @@ class WorkerClient:
         others = None
         if status is not None:
             sig, exit_code, others = status.get("signal"), status.get("exit"), status.get("others")
+            if sig == signal.SIGKILL and isinstance(status.get("cpu"), (int, float)) \
+                    and status["cpu"] >= self.policy.cpu_seconds - 1:
+                sig = signal.SIGXCPU   # it ignored SIGXCPU at its CPU limit: the limit's kill
         elif self.policy.sandboxed and self.policy.switches_user and code is not None:
             # the supervisor itself is gone: only something outside the sandbox can do that
             return WorkerLost(f"the worker's sandbox was killed from outside (exit status "

@@ -339,7 +339,10 @@ def confine(limits):
         which = getattr(resource, name)
         hard = resource.getrlimit(which)[1]
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, value))
+        # CPU: SIGXCPU at the limit (with soft == hard the kernel would send SIGKILL, which
+        # looks like a kill from outside); SIGKILL only 10 s later, if SIGXCPU is ignored
+        top = value + 10 if name == "RLIMIT_CPU" else value
+        resource.setrlimit(which, (value, top if hard == resource.RLIM_INFINITY else min(top, hard)))
     try:
         import ctypes
         ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs
@@ -385,7 +388,8 @@ def supervise(status_fd, uid):
     sandbox, so student code, another uid, cannot signal it), waits for the worker and
     writes how it ended to status_fd, a pipe that only this process holds:
     {"signal": n} or {"exit": n}, plus "others": how many other processes of the worker's
-    uid were alive in the sandbox at that moment (who could have sent a signal)."""
+    uid were alive in the sandbox at that moment (who could have sent a signal) and "cpu":
+    the CPU seconds it used (at its RLIMIT_CPU, a SIGKILL is its own limit's)."""
     pid = os.fork()
     if pid == 0:
         os.close(status_fd)
@@ -394,7 +398,7 @@ def supervise(status_fd, uid):
     os.closerange(status_fd + 1, 65536)
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             break
         except InterruptedError:
             continue
@@ -412,6 +416,7 @@ def supervise(status_fd, uid):
     report = ({"signal": os.WTERMSIG(status)} if os.WIFSIGNALED(status)
               else {"exit": os.WEXITSTATUS(status)})
     report["others"] = others
+    report["cpu"] = usage.ru_utime + usage.ru_stime
     os.write(status_fd, json.dumps(report).encode())
     os._exit(0)
 
