@@ -72,6 +72,12 @@ POST_GENERATE_HOOK = "instructor_tools.release.hooks.post_generate"
 CODE_STUB_PYTHON = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 
+# The Q8.8 challenge's leaderboard (instructor_tools/leaderboard): `leaderboard create` and
+# `make leaderboard` read these. deadline: an ISO date-time read in `timezone` (None: 14 days
+# after the challenge is created).
+LEADERBOARD = {"title": "CS7643 HW1 challenge: CIFAR-10", "deadline": None,
+               "timezone": "America/New_York", "daily_limit": 3, "public_fraction": 0.1}
+
 
 def configure(c):
     """Fill a traitlets config `c` (what `get_config()` returns in nbgrader_config.py)."""

@@ -300,3 +300,17 @@ def test_display_name_through_the_form_and_its_limits(world):
     auth = {"Authorization": f"Bearer {world['tokens']['ada']}"}
     r = client.post("/api/display-name", headers=auth, data={"display_name": "x" * 41})
     assert r.status_code == 400 and "1 to 40 printable characters" in r.json()["detail"]
+
+
+def test_create_takes_its_defaults_from_the_course_config(tmp_path, capsys):
+    from instructor_tools.release.course import config
+    db = str(tmp_path / "fresh.db")
+    cli.main(["--db", db, "create", "--deadline", "2026-12-10T23:59"])
+    info = create_app(db).state.board.info()
+    expected = config.LEADERBOARD
+    assert (info["daily_limit"], info["public_fraction"], info["timezone"]) == (
+        expected["daily_limit"], expected["public_fraction"], expected["timezone"]) == (
+        3, 0.1, "America/New_York")
+    assert info["deadline"].isoformat() == "2026-12-10T23:59:00-05:00"  # read in the course's zone
+    with pytest.raises(SystemExit, match="Unknown time zone 'Mars/Olympus'"):
+        cli.main(["--db", db, "create", "--timezone", "Mars/Olympus"])
