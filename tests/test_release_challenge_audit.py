@@ -2,6 +2,7 @@
 accuracies, words of the reference design) in the Part 2 release: planted leaks in a copy of
 the committed release are found, the release itself is clean, and a run script's starter
 line becomes the release's command."""
+import json
 import shutil
 
 import pytest
@@ -14,6 +15,7 @@ from instructor_tools.release.course import HIDDEN_TESTS, RELEASE, SOURCE
 def release_copy(tmp_path):
     dest = tmp_path / "hw1"
     shutil.copytree(RELEASE / "2_pytorch", dest / "2_pytorch")
+    shutil.copy(RELEASE / challenge.PART2_NOTEBOOK, dest / challenge.PART2_NOTEBOOK)
     return dest
 
 
@@ -92,3 +94,12 @@ def test_settings_parser_reads_flags_and_equals_forms():
     assert challenge.settings_of(
         "python -u train.py --model x --lr=0.1 --augment --epochs 3 | tee x.log") == \
         {"--model": "x", "--lr": "0.1", "--augment": "true", "--epochs": "3"}
+
+
+def test_planted_figure_in_the_part2_notebook_is_found(release_copy):
+    notebook = release_copy / challenge.PART2_NOTEBOOK
+    cells = json.loads(notebook.read_text())
+    cells["cells"][0]["source"] = "A well-tuned softmax here reaches about 0.40.\n"
+    notebook.write_text(json.dumps(cells))
+    assert kinds(challenge.findings(release_copy, SOURCE, HIDDEN_TESTS)) == {
+        ("reference-figures", challenge.PART2_NOTEBOOK)}

@@ -12,7 +12,8 @@ and the words that describe the reference's design.
 - Design words: words of at least 6 characters that occur in the source's model solution
   regions (code or comments) and nowhere in the source's public Part 2 text.
 
-Only run scripts, models/*.py and README.md of the release's 2_pytorch folder are read.
+Read: the run scripts, models/*.py and README.md of the release's 2_pytorch folder, and the
+cell sources of the Part 2 notebook (softmax-classifier.ipynb).
 """
 import json
 import pathlib
@@ -23,6 +24,7 @@ from .fingerprints import SOLUTION_BEGIN, SOLUTION_END
 from .strip import STARTER_PREFIX
 
 PART2 = "2_pytorch"
+PART2_NOTEBOOK = "softmax-classifier.ipynb"
 QUESTIONS = ("Q8.5", "Q8.6", "Q8.7", "Q8.8")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]{5,}")
 NUMBER = re.compile(r"(?<![\w.])\d+\.\d+%?")
@@ -129,6 +131,14 @@ def _released_texts(release_part2: pathlib.Path):
             release_part2.glob("models/*.py")) + [release_part2 / "README.md"]:
         if path.is_file():
             yield path, path.read_text(encoding="utf-8", errors="replace")
+    notebook = release_part2.parent / PART2_NOTEBOOK
+    if notebook.is_file():
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        except ValueError:
+            return
+        yield notebook, "\n".join(c.get("source", "") if isinstance(c.get("source"), str)
+                                  else "".join(c.get("source", [])) for c in cells)
 
 
 def findings(release: pathlib.Path, source: pathlib.Path, hidden: pathlib.Path):
