@@ -24,6 +24,7 @@ import io
 import json
 import pathlib
 import secrets
+import threading
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -83,6 +84,9 @@ class Row:
 class Leaderboard:
     def __init__(self, sessions, clock=utc_now):
         self.sessions, self.clock = sessions, clock
+        # One scoring at a time per server process: two simultaneous uploads of one student
+        # must not both pass the daily-limit count.
+        self._submit_lock = threading.Lock()
 
     # ------------------------------------------------------------ challenge
 
@@ -231,7 +235,7 @@ class Leaderboard:
     def submit(self, token: str | None, data: bytes, display_name: str | None = None) -> Receipt:
         """Score an upload. Raises TokenRejected, ChallengeClosed, DailyLimitReached,
         SubmissionRejected (none of which count)."""
-        with self.sessions.begin() as s:
+        with self._submit_lock, self.sessions.begin() as s:
             c = self.challenge(s)
             p = self._participant(s, token)
             if self.closed(c):
