@@ -408,8 +408,8 @@ def test_breakpoint_input_and_print_flood_are_explained(sub):
 def test_import_hang_costs_one_timeout(sub):
     path = sub / LAYERS
     path.write_text(path.read_text() + "\nimport time\nwhile True:\n    time.sleep(0.01)\n")
-    result = grade(sub, ["Q8.3"], timeout_factor=0.1)
-    (question,) = result.questions
+    result = grade(sub, ["Q8.3", "Q8.4"], timeout_factor=0.1)
+    question = result.question("Q8.3")
     # the fast layers (cs231n.fast_layers) do not import layers.py: judged alone, they pass
     assert question.points == 0.5 and check(result, "fast_layers").passed
     first, *rest = [c for c in question.checks if c.name != "fast_layers"]
@@ -420,6 +420,11 @@ def test_import_hang_costs_one_timeout(sub):
         assert c.status == "timeout" and c.message.startswith(
             "cs231n.layers could not be imported: importing it took longer than allowed in an "
             "earlier check, so it was not tried again"), (c.name, c.message)
+    # a module that imports it (read as text) is not tried either, in the next question too
+    assert check(result, "init").message.startswith(
+        "cs231n.classifiers.cnn could not be imported: it imports cs231n.layers, whose import "
+        "took longer than allowed in an earlier check")
+    assert check(result, "update_rules").passed   # optim.py does not import layers.py
 
 
 # ---------------------------------------------------------------- 8. fair, single, explained

@@ -380,11 +380,19 @@ class WorkerClient:
         """Import `module` in the worker on its own, first. An import that times out marks
         the module as not importable for the rest of the run (`hung_imports`, shared by the
         checks): later calls into it fail at once instead of costing one timeout each."""
-        if module in self.hung_imports:
+        hung = self._hung_dependency(module)
+        if hung == module:
             problem = StudentProblem(
                 f"{module} could not be imported: importing it took longer than allowed in an "
                 "earlier check, so it was not tried again (does it run a loop or wait for "
                 "something at import time, outside any function?)", "timeout")
+            problem.about_file = True
+            raise problem
+        if hung:
+            problem = StudentProblem(
+                f"{module} could not be imported: it imports {hung}, whose import took longer "
+                "than allowed in an earlier check, so it was not tried again (does "
+                f"{hung} run a loop or wait for something at import time?)", "timeout")
             problem.about_file = True
             raise problem
         if not module or (self.generation, module) in self._imported:
@@ -402,6 +410,52 @@ class WorkerClient:
             hung.about_file = True
             raise hung from None
         self._imported.add((self.generation, module))
+
+    def _hung_dependency(self, module: str, limit: int = 200) -> str | None:
+        """The module of `hung_imports` that importing `module` would import (itself, its
+        packages, or what their files import, read as text with ast, never run), if any."""
+        if not self.hung_imports or not module:
+            return None
+        import ast
+        todo, seen = [module], set()
+        while todo and len(seen) < limit:
+            name = todo.pop()
+            parts = name.split(".")
+            for k in range(1, len(parts) + 1):      # a module imports its packages first
+                prefix = ".".join(parts[:k])
+                if prefix in self.hung_imports:
+                    return prefix
+                if prefix in seen:
+                    continue
+                seen.add(prefix)
+                source = self._module_file(prefix)
+                if source is None:
+                    continue
+                try:
+                    tree = ast.parse(source.read_bytes())
+                except (SyntaxError, ValueError, OSError):
+                    continue
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        todo.extend(a.name for a in node.names)
+                    elif isinstance(node, ast.ImportFrom):
+                        base = node.module or ""
+                        if node.level:
+                            pkg = prefix.split(".")[:len(prefix.split(".")) - node.level + (
+                                source.name == "__init__.py")]
+                            base = ".".join(pkg + ([base] if base else []))
+                        todo.append(base)
+                        todo.extend(f"{base}.{a.name}" for a in node.names)
+        return None
+
+    def _module_file(self, name: str):
+        rel = pathlib.Path(*name.split("."))
+        for root in self.paths:
+            for candidate in (pathlib.Path(root) / rel.with_suffix(".py"),
+                              pathlib.Path(root) / rel / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
 
     def get(self, dotted: str, keep=False):
         return self.request({"op": "get", "target": split_target(dotted), "keep": keep})
