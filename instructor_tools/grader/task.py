@@ -60,7 +60,7 @@ def main(argv=None) -> int:
                                       quiet=True)
         else:
             from .executors.local import LocalExecutor
-            executor = LocalExecutor(config, quiet=True, extra_hidden=[*manifest.get("hidden", []), out])
+            executor = LocalExecutor(config, quiet=True)
         (result,) = executor.run([job], out, log=lambda m: print(m, file=sys.stderr, flush=True))
         outcome = "grader_error" if result.grader_errors else "graded"
     except GraderError as exc:

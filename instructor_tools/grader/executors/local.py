@@ -13,17 +13,15 @@ def add_arguments(parser) -> None:
 
 
 def from_args(args, config) -> "LocalExecutor":
-    return LocalExecutor(config, quiet=getattr(args, "quiet", False),
-                         extra_hidden=[*getattr(args, "submissions", []), args.out])
+    return LocalExecutor(config, quiet=getattr(args, "quiet", False))
 
 
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, config, quiet: bool = False, extra_hidden=()):
+    def __init__(self, config, quiet: bool = False):
         self.config = config
         self.quiet = quiet
-        self.extra_hidden = list(extra_hidden)
 
     def run(self, jobs: list[Job], out=None, log=None, on_result=None) -> list:
         """Grade every job; a crash of the grader on one submission becomes that submission's
@@ -32,7 +30,7 @@ class LocalExecutor:
 
         from ..api import Grader
         log = log or (lambda m: tqdm.write(m, file=sys.stderr))
-        grader = Grader(self.config, log=log, extra_hidden=self.extra_hidden)
+        grader = Grader(self.config, log=log)
         results = []
         bar = tqdm(total=len(jobs) * len(grader.selected()), unit="question", desc="grading",
                    disable=self.quiet, file=sys.stderr)

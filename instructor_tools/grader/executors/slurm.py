@@ -121,18 +121,27 @@ class SlurmSettings:
 def from_args(args, config) -> "SlurmExecutor":
     from .docker import DockerSettings
     return SlurmExecutor(config, SlurmSettings.from_args(args), DockerSettings.from_args(args),
-                         quiet=args.quiet, hidden=[str(pathlib.Path(p).resolve())
-                                                   for p in args.submissions])
+                         quiet=args.quiet)
 
 
 # ---------------------------------------------------------------- keys and records
 
+# Grader files that do not change a grade (how it is run and written out, not how it judges).
+NOT_GRADING = ("cli.py", "task.py", "reports.py", "gradebook.py", "calibrate.py", "executors")
+
+
 def grader_version(config) -> dict:
-    """What identifies the grader: its VERSION, a hash of its code and of the hidden checks."""
+    """What identifies the grader: its VERSION, a hash of the code that judges (the grader
+    package but NOT_GRADING, and questions.py) and of the hidden checks."""
     from ...container.inputs import tree_sha256
     from ..api import VERSION
     code = pathlib.Path(__file__).resolve().parents[1]
-    return {"version": VERSION, "code_sha256": tree_sha256(code, skip_suffixes=(".pyc",)),
+    digest = hashlib.sha256()
+    for path in sorted([*code.iterdir(), code.parent / "questions.py"]):
+        if path.name in NOT_GRADING or path.name == "__pycache__" or path.name.startswith("."):
+            continue
+        digest.update(path.name.encode() + b"\0" + tree_sha256(path, skip_suffixes=(".pyc",)).encode())
+    return {"version": VERSION, "code_sha256": digest.hexdigest(),
             "tests_sha256": tree_sha256(config.tests_dir, skip_suffixes=(".pyc",))}
 
 
@@ -266,10 +275,9 @@ def state_from_log(log: pathlib.Path) -> str | None:
 class SlurmExecutor:
     name = "slurm"
 
-    def __init__(self, config, settings: SlurmSettings, docker_settings=None, quiet=False,
-                 hidden=()):
+    def __init__(self, config, settings: SlurmSettings, docker_settings=None, quiet=False):
         self.config, self.settings, self.docker = config, settings, docker_settings
-        self.quiet, self.hidden = quiet, list(hidden)
+        self.quiet = quiet
 
     # ------------------------------------------------------------ submit
     def run(self, jobs: list[Job], out, log=None, on_result=None) -> list | None:
@@ -315,7 +323,6 @@ class SlurmExecutor:
         write_json_atomic(manifest, {
             "out": str(out), "config": config.to_json(), "node_executor": s.node_executor,
             "docker": dc.asdict(self.docker) if self.docker else None,
-            "hidden": self.hidden,
             "tasks": [{"student": job.student, "source": str(job.source), "key": key}
                       for job, key in todo]})
         python = s.node_python or sys.executable
@@ -398,7 +405,7 @@ def resubmit_failed(args) -> list | None:
         return results_for(out, students, log=log)
     config = GraderConfig.from_json(state["config"])
     executor = SlurmExecutor(config, SlurmSettings.from_args(args), DockerSettings.from_args(args),
-                             quiet=args.quiet, hidden=[])
+                             quiet=args.quiet)
     version = grader_version(config)
     todo = []
     for s in failed:
