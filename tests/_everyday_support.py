@@ -55,3 +55,20 @@ def loose_upload(reference: pathlib.Path, dest: pathlib.Path, files) -> pathlib.
 
 def pdf_images(data: bytes) -> int:
     return len(__import__("re").findall(rb"/Subtype\s*/Image", data))
+
+
+def cell_source(notebook: pathlib.Path, cell_id: str) -> str:
+    import nbformat
+    nb = nbformat.read(notebook, as_version=4)
+    return next(c.source for c in nb.cells if c.get("id") == cell_id)
+
+
+def notebook_function(notebook: pathlib.Path, name: str) -> str:
+    """The source of `def name(...)` as a notebook's setup cell defines it."""
+    import nbformat
+    nb = nbformat.read(notebook, as_version=4)
+    src = next(c.source for c in nb.cells if f"def {name}(" in c.source)
+    body = src[src.index(f"def {name}("):]
+    lines = body.split("\n")
+    end = next((k for k, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines))
+    return "\n".join(lines[:end])

@@ -462,3 +462,65 @@ def test_a_loss_convention_costs_the_loss_checks_only(sub):
     assert set(fails) == {"softmax_loss_naive", "softmax_loss_vectorized"}, fails
     assert check(result, "linear_classifier_train_predict").passed
     assert fails["softmax_loss_naive"].startswith("loss is wrong for W of shape (10, 17)")
+
+
+def _run_cell(notebook, cell_id, namespace, capsys):
+    from _everyday_support import cell_source, notebook_function
+    import numpy as np
+    namespace = dict(namespace, np=np)
+    exec(notebook_function(notebook, "show_error"), namespace)
+    source = cell_source(notebook, cell_id)
+    if "def rel_error(" not in source:   # layers.ipynb imports it from cs231n.gradient_check
+        exec((REFERENCE / "1_cs231n" / "cs231n" / "gradient_check.py").read_text(), namespace)
+    exec(source, namespace)
+    return capsys.readouterr().out
+
+
+def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
+    """A student sees each convention the hidden checks enforce fail in the notebook first."""
+    import numpy as np
+    sys.path.insert(0, str(REFERENCE / "1_cs231n"))
+    try:
+        from cs231n import layers as L
+        from cs231n.classifiers.softmax import softmax_loss_naive
+    finally:
+        sys.path.remove(str(REFERENCE / "1_cs231n"))
+    release = release_dir(tmp_path_factory)
+
+    def half_reg(W, X, y, reg):           # CS7643's older 0.5 * reg * sum(W**2)
+        loss, dW = softmax_loss_naive(W, X, y, reg)
+        return loss - 0.5 * reg * np.sum(W * W), dW - reg * W
+
+    out = _run_cell(release / "softmax.ipynb", "reg-convention",
+                    {"softmax_loss_naive": softmax_loss_naive}, capsys)
+    assert out.count("; ok)") == 2 and "LARGER" not in out, out
+    out = _run_cell(release / "softmax.ipynb", "reg-convention",
+                    {"softmax_loss_naive": half_reg}, capsys)
+    assert "<- 0.5 * reg * sum(W**2)? use reg * sum(W**2)" in out and out.count("LARGER") == 2
+
+    names = ("relu_forward", "relu_backward", "max_pool_forward_naive", "max_pool_backward_naive",
+             "conv_forward_naive")
+    right = {n: getattr(L, n) for n in names}
+    out = _run_cell(release / "layers.ipynb", "conventions", right, capsys)
+    assert out.count("; ok)") == 4 and "LARGER" not in out, out
+
+    def relu_backward_at_zero(dout, cache):   # passes the gradient where x >= 0
+        return dout * (cache >= 0)
+
+    def pool_backward_splits_ties(dout, cache):   # shares a tied window's gradient
+        x, pp = cache
+        dx = L.max_pool_backward_naive(dout, cache)
+        return np.where(x == x.max(), dx.sum() / (x == x.max()).sum(), 0.0)
+
+    def conv_skipping_padding(x, w, b, cp):   # skips windows that start below/right of x
+        out, cache = L.conv_forward_naive(x, w, b, cp)
+        starts = np.arange(out.shape[2]) * cp["stride"]
+        out[:, :, starts >= x.shape[2], :] = 0.0
+        out[:, :, :, np.arange(out.shape[3]) * cp["stride"] >= x.shape[3]] = 0.0
+        return out, cache
+
+    wrong = dict(right, relu_backward=relu_backward_at_zero,
+                 max_pool_backward_naive=pool_backward_splits_ties,
+                 conv_forward_naive=conv_skipping_padding)
+    out = _run_cell(release / "layers.ipynb", "conventions", wrong, capsys)
+    assert out.count("LARGER") == 4, out
