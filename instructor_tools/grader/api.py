@@ -154,7 +154,7 @@ def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, 
         return ""
     ref_pyx = reference_part1 / "cs231n" / "im2col_cython.pyx"
     built = sorted((reference_part1 / "cs231n").glob("im2col_cython*.so"))
-    if built and ref_pyx.is_file() and ref_pyx.read_bytes() == pyx.read_bytes():
+    if built and ref_pyx.is_file() and S.same_text(ref_pyx.read_bytes(), pyx.read_bytes()):
         for so in built:
             shutil.copyfile(so, pkg / so.name)
         sandbox.hand_over(pkg, policy)
