@@ -328,6 +328,9 @@ def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
     nbformat.write(nb, work / "softmax.ipynb")
     png(work / "sketch.png")
     windows(work / "collect_submission.sh")                        # a Windows checkout
+    hp = work / "1_cs231n" / "hyperparams.json"                     # filled in, saved by Notepad
+    hp.write_bytes((REFERENCE / "1_cs231n" / "hyperparams.json").read_bytes())
+    windows(hp, bom=True)
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     proc = subprocess.run(["bash", str(work / "collect_submission.sh")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -335,6 +338,7 @@ def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
     assert ("warning: filter-viz.ipynb cannot be read (it is not a valid notebook file). Open it "
             "in Jupyter and save it again (File > Save)") in proc.stderr
     assert "warning: no PDF for filter-viz.ipynb" in proc.stderr
+    assert "hyperparams.json is not" not in proc.stderr
     with zipfile.ZipFile(work / "hw1_submission.zip") as zf:
         names = set(zf.namelist())
         softmax_pdf = zf.read("softmax.pdf")
@@ -379,6 +383,15 @@ def test_messages_for_common_failures():
     tab = StudentError({"type": "TabError", "message": "inconsistent use of tabs", "file": "a.py",
                         "line": 3})
     assert "indent with spaces only" in str(tab)
+
+
+def test_integer_output_is_explained(sub):
+    alter(sub, LAYERS, "    out = np.maximum(x, 0)", "    out = np.maximum(x, 0).astype(int)")
+    result = grade(sub, ["Q8.3"])
+    assert failures(result)["relu_forward"] == (
+        "out is wrong for x of shape (3, 4): it holds integers (dtype int64) where real numbers "
+        "are expected; create it with np.zeros(shape) or np.zeros_like(x, dtype=float), not from "
+        "an integer array")
 
 
 def test_cuda_on_a_cpu_grader_is_explained(sub):

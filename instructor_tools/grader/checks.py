@@ -118,6 +118,11 @@ def type_name(value) -> str:
 def expect_close(got, want, what: str, tol: float = 1e-6, context: str = "") -> float:
     """Fail unless rel_error(got, want) <= tol. The message gives the error, never `want`."""
     got = as_array(got, what, shape=np.shape(want))
+    if got.dtype.kind in "biu" and np.asarray(want).dtype.kind == "f" and \
+            not np.array_equal(got, want):
+        raise Fail(f"{what} is wrong{' ' + context if context else ''}: it holds integers "
+                   f"(dtype {got.dtype}) where real numbers are expected; create it with "
+                   "np.zeros(shape) or np.zeros_like(x, dtype=float), not from an integer array")
     err = rel_error(got, want)
     if not err <= tol:
         where = f" {context}" if context else ""
