@@ -43,19 +43,27 @@ STUDENT_WRITTEN = (
     "2_pytorch/train.py",
 )
 
-# Never copied from source/ into the release (nbgrader globs, matched on base names): caches,
-# build products, data, checkpoints and the outputs of running the reference.
+# Never copied by nbgrader (CourseDirectory.ignore: generate, collect, feedback; globs matched
+# on base names): caches, build products, data, checkpoints, zips.
 IGNORE = (
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache",
     "build", "*.so", "*.c", "*.o", "*.egg-info",
     "cifar-10-batches-py", "cifar-10-python.tar.gz", "*.npy", "*.npz",
     "*.pt", "*.pth", "*.ckpt", "checkpoints",
+    "*.zip", "gradebook.db",
+)
+# What running the reference writes next to the source. Never released (the build leaves it
+# out of its copy; the post-generate hook deletes it after a plain `nbgrader
+# generate_assignment`), but not in IGNORE: `nbgrader collect` must keep the students' logs,
+# plots and PDFs, which staff grade.
+REFERENCE_OUTPUTS = (
     "*.log", "*_lossvstrain.png", "*_valaccuracy.png", "*_gridfilt.png", "predictions.csv",
-    "*.zip", "*.pdf", "gradebook.db",
+    "*.pdf",
 )
 
-# Seconds per notebook cell at autograde (the longest reference cell trains the numpy ConvNet
-# for one epoch: 90-170 s on a 2-core laptop), and for a kernel to start.
+# Seconds per notebook cell when a notebook runs in a kernel (`nbgrader validate`; the longest
+# reference cell trains the numpy ConvNet for one epoch: 90-170 s on a 2-core laptop), and for
+# a kernel to start. Students' validate reads the same values from release/hw1/nbgrader_config.py.
 CELL_TIMEOUT_S = 900
 KERNEL_STARTUP_TIMEOUT_S = 120
 
@@ -64,9 +72,10 @@ KERNEL_STARTUP_TIMEOUT_S = 120
 # variables apply too (GRADER_SCALE=ci|full, GRADER_DEVICE, CIFAR10_DIR, ...).
 AUTOGRADE_QUESTIONS_ENV = "HW1_AUTOGRADE_QUESTIONS"
 
-# Runs after `nbgrader generate_assignment` has written the release: strips the solution
-# regions of .py/.sh files (nbgrader copies those verbatim) and normalises notebook metadata.
-POST_GENERATE_HOOK = "instructor_tools.release.hooks.post_generate"
+# Runs after `nbgrader generate_assignment` has written the release: deletes
+# REFERENCE_OUTPUTS, strips the solution regions of .py/.sh files (nbgrader copies those
+# verbatim) and normalises notebook metadata (instructor_tools/release/hooks.py).
+POST_GENERATE_HOOK = "instructor_tools.nbgrader_course.hooks.post_generate"
 
 # What nbgrader strips solutions with; the .py/.sh stripping reuses these exact values.
 CODE_STUB_PYTHON = "# YOUR CODE HERE\nraise NotImplementedError()"

@@ -78,6 +78,8 @@ def course(tmp_path_factory):
     tmp.chmod(0o755)
     shutil.copytree(SOURCE_HW1, root / "source" / "hw1",
                     ignore=shutil.ignore_patterns(*_course_config().IGNORE))
+    # what running the reference leaves next to the source: never released
+    (root / "source" / "hw1" / "2_pytorch" / "softmax.log").write_text("reference run\n")
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("JUPYTER", "NBGRADER", "VIRTUAL_ENV"))}
     base.update(JUPYTER_CONFIG_DIR=str(jupyter), PATH="/usr/bin:/bin",   # no venv on PATH
@@ -127,6 +129,8 @@ def make_submissions(course):
         shutil.copyfile(SOURCE_HW1 / rel, hw["alice"] / rel)
     for nb in hw["alice"].glob("*.ipynb"):
         edit_notebook(nb, answer_written_questions)
+    (hw["alice"] / "2_pytorch" / "softmax.log").write_text("alice's training log\n")
+    (hw["alice"] / "2_pytorch" / "extra.md").write_text("What I tried.\n")
     # carol: Part 1 only, a duplicated locked cell, a deleted task cell, planted code
     for rel in config.STUDENT_WRITTEN:
         if rel.startswith("1_cs231n/"):
@@ -191,6 +195,7 @@ def test_round_trip(course):
     root, tmp = course["root"], course["tmp"]
     log = staff(course, "generate_assignment", "hw1", "--force")
     assert "[hw1 release hook]" in log, log[-3000:]
+    assert not list((root / "release" / "hw1").rglob("*.log")), "a reference log was released"
     staff(course, "release_assignment", "hw1")
     for sid in ("alice", "bob", "carol"):
         student(course, sid, "fetch_assignment", "hw1")
@@ -199,6 +204,8 @@ def test_round_trip(course):
         student(course, sid, "submit", "hw1")
     staff(course, "collect", "hw1")
     assert sorted(p.name for p in (root / "submitted").iterdir()) == ["alice", "bob", "carol"]
+    assert (root / "submitted" / "alice" / "hw1" / "2_pytorch" / "softmax.log").is_file(), \
+        "collect dropped a log staff grade"
 
     started = time.perf_counter()
     log = staff(course, "autograde", "hw1")

@@ -91,7 +91,8 @@ def nbgrader_failures(returncode: int, log: str) -> list[str]:
 
 
 def _copy_source(source: pathlib.Path, dest: pathlib.Path) -> None:
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*course_config.IGNORE),
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(
+        *course_config.IGNORE, *course_config.REFERENCE_OUTPUTS),
                     symlinks=False)
 
 
