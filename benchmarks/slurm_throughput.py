@@ -26,7 +26,6 @@ import math
 import os
 import pathlib
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,6 +142,9 @@ def main() -> int:
         f"- one task (`--gpus 1`, one submission): {gpu_s:.1f} + {mean(overhead):.1f} = **{per_task:.1f} s**",
         f"- {args.submissions} tasks on {args.gpus} GPUs: ceil({args.submissions}/{args.gpus}) = "
         f"{waves} waves x {per_task:.1f} s = **{estimate_min:.1f} min** (goal: under 30 min)",
+        f"- pessimistic, with this batch's start-up ({fixed_s:.1f} s: sbatch, dispatch, polling) "
+        f"paid again in every wave: {waves} x {per_task + fixed_s:.1f} s = "
+        f"**{waves * (per_task + fixed_s) / 60:.1f} min**",
         f"- headroom: the goal holds up to {30 * 60 / waves:.0f} s per task, i.e. "
         f"{30 * 60 / waves / per_task:.1f}x the measured time (slower GPUs than an H200, a "
         "busy shared file system, scheduler wait between waves).",

@@ -313,16 +313,15 @@ class SlurmExecutor:
 
     def submit(self, out: pathlib.Path, state: dict, todo: list) -> str:
         """Write batch-N.json and its script, sbatch one array; record the tasks in `state`."""
-        import dataclasses as dc
         s = self.settings
         sdir = slurm_dir(out)
         sdir.mkdir(parents=True, exist_ok=True)
         n = len(state.setdefault("batches", []))
         manifest = sdir / f"batch-{n}.json"
-        config = dc.replace(self.config, threads=s.cpus_per_task)
+        config = dataclasses.replace(self.config, threads=s.cpus_per_task)
         write_json_atomic(manifest, {
             "out": str(out), "config": config.to_json(), "node_executor": s.node_executor,
-            "docker": dc.asdict(self.docker) if self.docker else None,
+            "docker": dataclasses.asdict(self.docker) if self.docker else None,
             "tasks": [{"student": job.student, "source": str(job.source), "key": key}
                       for job, key in todo]})
         python = s.node_python or sys.executable
