@@ -537,3 +537,16 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
                  conv_forward_naive=conv_skipping_padding)
     out = _run_cell(release / "layers.ipynb", "conventions", wrong, capsys)
     assert out.count("LARGER") == 4, out
+
+
+@pytest.mark.parametrize("model", ["softmax", "twolayernn", "convnet", "mymodel"])
+def test_every_run_script_reads_the_same_when_continued_over_lines_with_crlf(model, tmp_path):
+    """The release's and the reference's run scripts, and each re-written as a student would
+    (the command continued over lines, Windows line endings): the same train.py arguments."""
+    for folder in (REFERENCE, REPO / "release" / "hw1"):
+        path = folder / "2_pytorch" / f"run_{model}.sh"
+        args = runscripts.read(path).args
+        assert args[:2] == ["--model", model], args
+        continued = path.read_text().replace(" --", " \\\n    --").replace("\n", "\r\n")
+        (tmp_path / "run.sh").write_text(continued, newline="")
+        assert runscripts.read(tmp_path / "run.sh").args == args
