@@ -92,9 +92,17 @@ def batch(cluster, tmp_path_factory):
     copy_reference(subs / "cancelled")
     copy_reference(subs / "unchanged")
     out = root / "out"
-    # run 0: `unchanged` graded once before
-    first = grade(cluster, str(subs / "unchanged"), "--out", str(out), *COMMON, *SLURM)
-    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    # run 0: `unchanged` graded once before, submitted without waiting, then collected
+    first = grade(cluster, str(subs / "unchanged"), "--out", str(out), *COMMON, *SLURM, "--no-wait")
+    assert first.returncode == 0 and "grade collect" in first.stderr, first.stderr[-3000:]
+    collected = []
+    for _ in range(120):
+        collected.append(grade(cluster, "collect", str(out)))
+        if collected[-1].returncode != 2:
+            break
+        time.sleep(0.5)
+    assert collected[-1].returncode == 0, collected[-1].stdout + collected[-1].stderr
+    assert "slurm tasks: 1 done" in collected[-1].stderr
     first_record = state_of(out)["submissions"]["unchanged"]
 
     # run 1: the whole batch; the front end waits while the test cancels one task
@@ -134,6 +142,12 @@ def test_scores_equal_the_local_executor(batch):
     scores = {n: r.score for n, r in batch["results"].items()}
     assert scores["reference"] == 5 and scores["release"] < 5 and 0 < scores["broken"] < 5, scores
     assert batch["results"]["reference"].grader["executor"] == "slurm+local"
+
+
+def test_no_wait_then_collect(batch):
+    """Run 0 returned at once; `grade collect` wrote the outputs once its task had ended."""
+    data = json.loads((batch["out"] / "unchanged" / "result.json").read_text())
+    assert data["score"] == 5 and batch["first"]["state"] == "DONE"
 
 
 def test_unchanged_submission_is_not_graded_again(batch):
