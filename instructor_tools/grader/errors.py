@@ -8,6 +8,8 @@ what to do, in one or two sentences, without a traceback.
       UsageError                a flag, setting or argument that cannot work (exit 2)
       SetupError                the grader's own environment is not ready (exit 2)
         SandboxUnavailable      student code cannot be isolated here (see sandbox.py)
+        SchedulerError          Slurm is missing or refused a job (executors/slurm.py)
+        ContainerEngineError    Docker is missing or refused (container/docker_cli.py)
       SuiteError                the hidden checks are inconsistent (points, questions)
 """
 from __future__ import annotations
