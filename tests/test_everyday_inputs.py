@@ -538,6 +538,30 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
     out = _run_cell(release / "layers.ipynb", "conventions", wrong, capsys)
     assert out.count("LARGER") == 4, out
 
+    sys.path.insert(0, str(REFERENCE / "1_cs231n"))
+    try:
+        from cs231n.classifiers.cnn import ThreeLayerConvNet
+    finally:
+        sys.path.remove(str(REFERENCE / "1_cs231n"))
+
+    class FullReg(ThreeLayerConvNet):      # reg * sum(W**2), the softmax's convention
+        def loss(self, X, y=None):
+            out = super().loss(X, y)
+            if y is None:
+                return out
+            loss, grads = out
+            squares = sum(np.sum(self.params[k] ** 2) for k in ("W1", "W2", "W3"))
+            grads = {k: g + (self.reg * self.params[k] if k.startswith("W") else 0)
+                     for k, g in grads.items()}
+            return loss + 0.5 * self.reg * squares, grads
+
+    out = _run_cell(release / "convnet.ipynb", "reg-convention",
+                    {"ThreeLayerConvNet": ThreeLayerConvNet}, capsys)
+    assert out.count("; ok)") == 2 and "LARGER" not in out, out
+    out = _run_cell(release / "convnet.ipynb", "reg-convention", {"ThreeLayerConvNet": FullReg},
+                    capsys)
+    assert out.count("LARGER") == 2, out
+
 
 @pytest.mark.parametrize("model", ["softmax", "twolayernn", "convnet", "mymodel"])
 def test_every_run_script_reads_the_same_when_continued_over_lines_with_crlf(model, tmp_path):
