@@ -57,6 +57,17 @@ except OSError:
 if _seen["uid"] == 0 or _seen["readable"]:
     raise RuntimeError("planted check: student code ran as root or read hidden files: %r" % _seen)
 '''
+FORMGRADER_AUTOGRADE = """
+import json, sys
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.apps.baseapp import NbGrader
+from nbgrader.coursedir import CourseDirectory
+app = NbGrader()
+app.initialize(["--CourseDirectory.root=" + sys.argv[1]])
+api = NbGraderAPI(coursedir=CourseDirectory(config=app.config), config=app.config)
+result = api.autograde("hw1", "alice")
+print(json.dumps({"success": result["success"], "log": result["log"][-2000:]}))
+"""
 
 
 def run(cmd, cwd, env, check=True, timeout=900):
@@ -263,6 +274,10 @@ def test_round_trip(course):
                str(root / "gradebook.db"), "--questions", QUESTIONS, "--out", str(tmp / "grades"),
                "-q"], tmp, course["staff"], check=False)
     assert "gradebook:" in log, log[-3000:]
+    assert gradebook_scores(root) == before
+    # the formgrader's autograde button: NbGraderAPI.autograde(force=True), config from the root
+    log = run([sys.executable, "-c", FORMGRADER_AUTOGRADE, str(root)], REPO, course["staff"])
+    assert '"success": true' in log, log[-3000:]
     assert gradebook_scores(root) == before
     assert exported(course) == totals
 

@@ -273,6 +273,8 @@ def cell_outputs(q, qr, result, notes, graded_qids) -> list:
         text = (f"{q.qid} {q.title}: not graded in this autograde run (it graded only "
                 f"{', '.join(graded_qids)}); the score stored before, if any, is kept.\n")
         return [from_dict({"output_type": "stream", "name": "stdout", "text": text})]
+    # nbgrader refuses partial credit above the cell's points; a float sum may pass it by 1 ulp
+    score = min(float(qr.points), float(qr.max_points))
     lines = [f"{q.qid} {q.title}: {reports.fmt(qr.points)} of {reports.fmt(qr.max_points)} "
              f"points from the course grader ({result.grader.get('scale', '?')} scale)."]
     for c in qr.checks:
@@ -289,7 +291,7 @@ def cell_outputs(q, qr, result, notes, graded_qids) -> list:
         lines.append(f"Note: {note}")
     return [from_dict({"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}),
             from_dict({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                       "data": {"text/plain": repr(float(qr.points))}})]
+                       "data": {"text/plain": repr(score)}})]
 
 
 class SaveCourseGrades(SaveAutoGrades):
