@@ -51,6 +51,9 @@ def test_hyperparams_with_bom_and_crlf_are_read(sub):
     assert info.hyperparams("softmax", ("learning_rate", "reg")) == want
     assert info.hyperparams("convnet", ("update_rule",))["update_rule"]
     assert info.hyperparams("two_layer_net", ("hidden_size",))["hidden_size"]
+    text = hp.read_bytes().decode("utf-8-sig")        # Windows PowerShell's `>`: UTF-16
+    hp.write_bytes(text.encode("utf-16"))
+    assert SubmissionInfo(sub).hyperparams("softmax", ("learning_rate", "reg")) == want
 
 
 def test_windows_saved_files_grade_full_marks(sub):

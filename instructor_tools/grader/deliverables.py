@@ -16,6 +16,7 @@ import pathlib
 import re
 
 from .result import Deliverable
+from .runscripts import normalize_text
 
 MAX_READ = 20 << 20
 TEST_LINE = re.compile(r"^test set: Average loss: [-+0-9.einfa]+, Accuracy: \d+/\d+ \(\s*[0-9.]+%\)\s*$")
@@ -61,8 +62,7 @@ def check(root: pathlib.Path, expected) -> list[Deliverable]:
             out.append(Deliverable(pattern, False, "missing"))
             continue
         path = matches[0]
-        raw = path.read_bytes()[:MAX_READ].decode("utf-8-sig", errors="replace")
-        text = raw.replace("\r\n", "\n").replace("\r", "\n")
+        text = normalize_text(path.read_bytes()[:MAX_READ])
         if kind == "log":
             lines = [line for line in text.splitlines() if line.strip()]
             last = lines[-1] if lines else ""

@@ -60,10 +60,12 @@ class RunScript:
 
 
 def normalize_text(raw: bytes | str) -> str:
-    """Text of a file as any editor may save it: a UTF-8 byte-order mark dropped, CRLF and CR
-    line endings turned into LF; bytes that are not UTF-8 replaced (never an error)."""
+    """Text of a file as any editor may save it: a UTF-8 byte-order mark dropped, UTF-16 with a
+    byte-order mark (Windows PowerShell's `>` and Out-File) decoded, CRLF and CR line endings
+    turned into LF; bytes that cannot be decoded replaced (never an error)."""
     if isinstance(raw, bytes):
-        raw = raw.decode("utf-8-sig", errors="replace")
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        raw = raw.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")
     raw = raw.lstrip("\ufeff")
     return raw.replace("\r\n", "\n").replace("\r", "\n")
 

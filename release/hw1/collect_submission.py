@@ -218,7 +218,9 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
     hp = root / "1_cs231n" / "hyperparams.json"
     if hp.is_file():
         try:
-            values = json.loads(hp.read_bytes().decode("utf-8-sig"))  # a BOM is fine
+            raw = hp.read_bytes()  # as Notepad or PowerShell may save it: BOM, UTF-16
+            values = json.loads(raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+                                           else "utf-8-sig"))
             untuned = sorted(k for k, v in values.items()
                              if isinstance(v, dict) and any(x is None for x in v.values()))
         except (ValueError, AttributeError):
