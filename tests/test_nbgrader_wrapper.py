@@ -1,0 +1,56 @@
+"""nbgrader from a fresh clone without activating anything: the plain command finds `alembic`
+(nbgrader_config.py puts the interpreter's bin on PATH), and `bin/nbgrader generate_assignment`
+never leaves the release deleted when nbgrader fails (it would otherwise remove it)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+
+from conftest import REPO, SOURCE_HW1
+from instructor_tools.release import fingerprints
+
+BARE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV"))}
+BARE_ENV["PATH"] = "/usr/bin:/bin"          # no venv on PATH, nothing activated
+
+
+def course_root(tmp_path):
+    sys.path.insert(0, str(REPO))
+    import course_config
+    root = tmp_path / "course"
+    shutil.copytree(SOURCE_HW1, root / "source" / "hw1", ignore=shutil.ignore_patterns(
+        *course_config.IGNORE, *course_config.REFERENCE_OUTPUTS))
+    return root
+
+
+def test_plain_nbgrader_runs_without_an_activated_venv(tmp_path):
+    root = course_root(tmp_path)
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "nbgrader"), "generate_assignment", "hw1",
+                           f"--CourseDirectory.root={root}"], cwd=REPO, env=BARE_ENV,
+                          capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "alembic" not in log.lower(), log[-3000:]
+    assert (root / "release" / "hw1" / "layers.ipynb").is_file(), log[-3000:]
+    assert "[hw1 release hook]" in log
+
+
+def test_a_failed_generate_puts_the_release_back(tmp_path):
+    root = course_root(tmp_path)
+    release = root / "release" / "hw1"
+    release.mkdir(parents=True)
+    (release / "committed.txt").write_text("the release as committed\n")
+    path = root / "source" / "hw1" / "softmax.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    # a solution region outside a solution cell: nbgrader logs an error and removes the release
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"### {fingerprints.SOLUTION_BEGIN}\nx = 1\n### {fingerprints.SOLUTION_END}"))
+    nbformat.write(nb, path)
+    proc = subprocess.run([str(REPO / "bin" / "nbgrader"), "generate_assignment", "hw1", "--force",
+                           f"--CourseDirectory.root={root}"], cwd=tmp_path, env=BARE_ENV,
+                          capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log[-3000:]
+    assert "release/hw1 was put back" in log
+    assert (release / "committed.txt").read_text() == "the release as committed\n"
+    assert sorted(p.name for p in release.iterdir()) == ["committed.txt"]
