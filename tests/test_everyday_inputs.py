@@ -357,7 +357,7 @@ def test_collect_submission_outside_the_course_environment(student_copy, tmp_pat
     bare = tmp_path / "bare-python"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     env = dict(os.environ, PYTHON=str(bare / "bin" / "python"))
-    proc = subprocess.run(["bash", str(student_copy / "collect_submission.sh")], env=env,
+    proc = subprocess.run(["sh", str(student_copy / "collect_submission.sh")], env=env,  # POSIX sh
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

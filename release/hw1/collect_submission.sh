@@ -5,7 +5,7 @@
 # Details (what is left out, which browser prints the PDFs): see collect_submission.py.
 # Every command line ends in "#": then the script still runs if an editor or a Windows git
 # checkout saves it with Windows (CRLF) line endings (the stray \r is inside a comment).
-set -euo pipefail #
+set -eu #  (POSIX: also runs as `sh collect_submission.sh`)
 cd "$(dirname "$0")" #
 PYTHON="${PYTHON:-python}" #
 command -v "$PYTHON" >/dev/null || PYTHON=python3 #
