@@ -105,6 +105,9 @@ ACCEPTED = {
                  "--epochs \"${EPOCHS}\" 2>&1 | tee -a $M.log\n",
     "variable of arguments": 'ARGS="--model softmax --epochs 5"\npython train.py $ARGS "$@"\n',
     "env prefix, time": "CUDA_VISIBLE_DEVICES=0 time python train.py --model softmax --epochs 5\n",
+    "Windows launcher, cd first": 'cd "$(dirname "$0")" && py -3 train.py --model softmax --epochs 5\n',
+    "background, echo after": "nohup python -u train.py --model softmax --epochs 5 > log 2>&1 &\n"
+                              "echo started; if [ $? -ne 0 ]; then echo failed; fi\n",
     "tabs, comments": "# python train.py --model convnet\npython\t-u\ttrain.py --model softmax "
                       "--epochs 5  # five epochs\n",
 }

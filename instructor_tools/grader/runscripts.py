@@ -6,8 +6,8 @@ contain what people write in such scripts (source/hw1/README.md lists it for stu
 - comments, blank lines, a `#!` line, `set -e` / `set -x` and other commands that do not
   run train.py (`echo`, `mkdir`, `cd`, `nvidia-smi`: ignored);
 - `python`, `python3`, `python3.11`, a path to one (`/usr/bin/python3`, `.venv/bin/python`),
-  `env python`, `time`, `nohup` or `exec` before it, interpreter options such as `-u`, `-B`,
-  `-W ignore`, or `./train.py` itself;
+  Windows' `py -3`, `env python`, `time`, `nohup` or `exec` before it, interpreter options
+  such as `-u`, `-B`, `-W ignore`, or `./train.py` itself;
 - a command continued over several lines with a backslash at the end of each line;
 - quotes ('...' and "..."), backslash escapes;
 - output redirections (`> softmax.log`, `2>&1`, `&> log`) and `| tee [-a] FILE`;
@@ -37,7 +37,7 @@ __all__ = ["RunScript", "RunScriptError", "read", "parse", "normalize_text"]
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
-PYTHON = re.compile(r"(?:.*/)?(?:python|pypy)(?:\d+(?:\.\d+)*)?(?:\.exe)?$", re.I)
+PYTHON = re.compile(r"(?:.*[/\\])?(?:python|pypy|py)(?:\d+(?:\.\d+)*)?(?:\.exe)?$", re.I)
 COMPOUND = {"if": "fi", "for": "done", "while": "done", "until": "done", "case": "esac",
             "select": "done", "{": "}", "(": ")"}
 CLOSERS = {"fi", "done", "esac", "}", ")"}
@@ -490,7 +490,8 @@ def _train_command(stages, words0, targets, env, unknown, where, line) -> RunScr
             if opt in PY_OPTS_WITH_VALUE:
                 k += 2
                 continue
-            if opt.startswith(("-W", "-X")) or (len(opt) > 1 and set(opt[1:]) <= PY_FLAGS):
+            if opt.startswith(("-W", "-X")) or (len(opt) > 1 and set(opt[1:]) <= PY_FLAGS) \
+                    or re.fullmatch(r"-\d+(?:\.\d+)?(?:-(?:32|64))?", opt):  # py -3.11 (Windows)
                 k += 1
                 continue
             raise RunScriptError(f"{where}, line {line}: the Python option `{opt}` before "
