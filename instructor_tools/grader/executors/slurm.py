@@ -57,6 +57,8 @@ WHY = {"TIMEOUT": "it ran past the task's time limit (--time)",
        "FAILED": "the task's command failed before writing a result",
        "NO_RESULT": "it ended without writing a result",
        "LOST": "the scheduler no longer knows it and it wrote no result"}
+# What --resubmit-failed resubmits: tasks without a result, and tasks whose grader failed.
+RESUBMIT = FAILED | {"GRADER_ERROR"}
 STUDENT_MESSAGE = ("grading stopped on the grading cluster before it finished ({why}), so "
                    "nothing was scored; this is not a problem in your code, and staff will "
                    "grade it again")
@@ -87,7 +89,8 @@ def add_arguments(parser) -> None:
     g.add_argument("--no-wait", action="store_true",
                    help="submit and return; `grade collect OUT` writes the outputs later")
     g.add_argument("--resubmit-failed", action="store_true",
-                   help="resubmit only the tasks of OUT that failed, timed out or were cancelled")
+                   help="resubmit only the tasks of OUT that failed, timed out, were cancelled "
+                        "or whose grader failed (e.g. a node without CIFAR-10)")
     g.add_argument("--poll", type=float, default=5.0, metavar="S",
                    help="seconds between looks at the results and the scheduler (default: %(default)s)")
 
@@ -397,7 +400,7 @@ def resubmit_failed(args) -> list | None:
     students = list(state["submissions"])
     refresh(out, state, students)
     save_state(out, state)
-    failed = [s for s in students if state["submissions"][s].get("state") in FAILED]
+    failed = [s for s in students if state["submissions"][s].get("state") in RESUBMIT]
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if not failed:
         log("no failed, timed-out or cancelled task to resubmit")
@@ -479,6 +482,8 @@ def results_for(out, students: list[str], log=None) -> list:
             if entry.get("skipped"):
                 result.notes.append("graded before from the same files by the same grader: "
                                     "result reused")
+            if rec.get("outcome") != "graded":
+                failed.append((s, "GRADER_ERROR", entry.get("log")))
         else:
             st = entry.get("state", "UNKNOWN")
             where = f"task {entry.get('job_id')}_{entry.get('task')}"
@@ -495,7 +500,7 @@ def results_for(out, students: list[str], log=None) -> list:
                                 f"Resubmit: grade --executor slurm --out {out} --resubmit-failed")
         results.append(result)
     if failed and log:
-        log(f"{len(failed)} task(s) ended without a result (resubmit them: grade --executor "
+        log(f"{len(failed)} task(s) ended without a grade (resubmit them: grade --executor "
             f"slurm --out {out} --resubmit-failed [--time MINUTES]):")
         for s, st, path in failed:
             log(f"  {s}: {st}  log {path}")
