@@ -270,9 +270,11 @@ def test_round_trip(course):
     # idempotent: autograde again, then `grade --gradebook`, then autograde again
     staff(course, "autograde", "hw1", "--force")
     assert gradebook_scores(root) == before
+    started = time.perf_counter()
     log = run([str(REPO / ".venv" / "bin" / "grade"), str(root / "submitted"), "--gradebook",
                str(root / "gradebook.db"), "--questions", QUESTIONS, "--out", str(tmp / "grades"),
                "-q"], tmp, course["staff"], check=False)
+    print(f"grade --gradebook of the same ({QUESTIONS}): {time.perf_counter() - started:.1f} s")
     assert "gradebook:" in log, log[-3000:]
     assert gradebook_scores(root) == before
     # the formgrader's autograde button: NbGraderAPI.autograde(force=True), config from the root
