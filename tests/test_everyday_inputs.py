@@ -580,3 +580,16 @@ def test_every_run_script_reads_the_same_when_continued_over_lines_with_crlf(mod
         continued = path.read_text().replace(" --", " \\\n    --").replace("\n", "\r\n")
         (tmp_path / "run.sh").write_text(continued, newline="")
         assert runscripts.read(tmp_path / "run.sh").args == args
+
+
+def test_two_layer_train_is_judged_with_its_own_loss(sub):
+    """The same convention in TwoLayerNet.loss: train's SGD steps still pass."""
+    path = "1_cs231n/cs231n/classifiers/neural_net.py"
+    alter(sub, path, "+ reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
+          "+ 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))")
+    alter(sub, path, "+ 2 * reg * W2", "+ reg * W2")
+    alter(sub, path, "+ 2 * reg * W1", "+ reg * W1")
+    result = grade(sub, ["Q8.2"])
+    fails = failures(result)
+    assert set(fails) == {"loss", "gradients"}, fails  # the accuracy check still passes
+    assert check(result, "train_predict").passed and check(result, "scores").passed
