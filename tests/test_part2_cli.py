@@ -1,5 +1,6 @@
 """Part 2 command lines: train.py's options and errors, the run_*.sh scripts, test.py's errors."""
 import importlib
+import pathlib
 import subprocess
 import sys
 
@@ -165,3 +166,22 @@ def test_predict_cli_errors_are_clear(tmp_path):
             predict_cli.main(argv + ["--out", str(tmp_path / "p.csv")])
         assert message in str(exc.value.code), (argv, exc.value.code)
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_crlf_arguments_parse_like_lf_ones():
+    """A run script saved with CRLF passes '0.01\\r' as its last argument (issue 13)."""
+    crlf = train.parse_args(["--model", "softmax", "--lr", "0.01\r"])
+    lf = train.parse_args(["--model", "softmax", "--lr", "0.01"])
+    assert crlf.lr == lf.lr == 0.01
+
+
+def test_crlf_continued_run_script_names_the_line_endings(tmp_path):
+    """`\\` + CRLF ends the command early in the shell: train.py says why, not a parse error."""
+    script = tmp_path / "run_softmax.sh"
+    script.write_bytes(b"#!/bin/sh\r\npython -u " + str(PART2 / "train.py").encode()
+                       + b" --model softmax \\\r\n  --lr 0.01\r\n")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={"PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin"})
+    assert proc.returncode != 0
+    assert "Windows (CRLF) line endings" in proc.stderr
+    assert "Traceback" not in proc.stderr
