@@ -28,6 +28,7 @@ from instructor_tools.grader.client import WorkerClient  # noqa: E402
 from instructor_tools.grader.config import GraderConfig  # noqa: E402
 
 MODES = ("sandbox", "same-user")
+NOTES = "<!-- notes: kept when this file is rewritten -->"
 
 
 def worker_starts(policy, n: int) -> dict:
@@ -69,8 +70,13 @@ def grade_reference(questions) -> dict:
                for m in MODES}
     out = {m: {"seconds": 0.0, "score": 0.0, "max": 0.0, "questions": {}}
            for m in MODES}
-    for qid in questions or [q.qid for q in qmap.QUESTIONS]:
-        for m in MODES:
+    # untimed warm-up: CIFAR-10 loaded (both modes share it), torch imported in the grader
+    graders[MODES[0]]._data.get()
+    import torch  # noqa: F401
+    for m in MODES:
+        graders[m].grade(REPO / "source" / "hw1", student="warm-up", questions=["Q8.3"])
+    for i, qid in enumerate(questions or [q.qid for q in qmap.QUESTIONS]):
+        for m in (MODES if i % 2 == 0 else MODES[::-1]):   # who goes first alternates
             t0 = time.perf_counter()
             result = graders[m].grade(REPO / "source" / "hw1", student="reference",
                                       questions=[qid])
@@ -138,9 +144,10 @@ def main(argv=None) -> int:
         a, b = grading["sandbox"], grading["same-user"]
         which = ", ".join(questions) if questions else "all questions"
         lines += ["", f"## The reference submission at ci scale ({which})", "",
-                  "Graded once in each mode, question by question, the two modes alternating "
-                  "on each question; wall clock is the sum of the grade() calls (each "
-                  "includes staging the submission).", "",
+                  "Graded once in each mode, question by question, the two modes taking turns "
+                  "on each question (which goes first alternates; CIFAR-10 is loaded before "
+                  "timing, torch imported in the grader and one untimed question graded in each mode); wall clock is the sum of the grade() calls (each includes staging "
+                  "the submission).", "",
                   "| | sandbox (bubblewrap) | no sandbox (same-user) |", "|---|---|---|",
                   f"| score | {a['score']:g}/{a['max']:g} | {b['score']:g}/{b['max']:g} |",
                   f"| wall clock | {a['seconds']:.1f} s | {b['seconds']:.1f} s |",
@@ -151,6 +158,8 @@ def main(argv=None) -> int:
                   "clock with the sandbox (one run each on a shared machine: differences of a "
                   "few percent are within its noise)."]
     text = "\n".join(lines) + "\n"
+    if args.out.is_file() and NOTES in args.out.read_text():   # hand-written notes stay
+        text += "\n" + NOTES + args.out.read_text().split(NOTES, 1)[1]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -219,3 +219,10 @@ def test_cli_batch_goes_on_past_a_broken_submission_and_matches_the_api(tmp_path
     cli = json.loads((out / "carol" / "result.json").read_text())
     assert [c["message"] for c in api["questions"][0]["checks"]] == \
         [c["message"] for c in cli["questions"][0]["checks"]]
+
+
+def test_hidden_material_inside_a_bound_folder_is_refused():
+    g = grader()
+    inside = dataclasses.replace(g.policy, readonly=(*g.policy.readonly, str(g.config.tests_dir.parent)))
+    assert sandbox.exposed(inside, g.config.hidden_paths())[1] == str(g.config.tests_dir.parent)
+    assert sandbox.exposed(g.policy, g.config.hidden_paths()) is None

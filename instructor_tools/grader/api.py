@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import resource
@@ -18,7 +17,7 @@ from .. import questions as qmap
 from . import deliverables as D
 from . import sandbox, submission as S
 from .client import StudentProblem, WorkerClient
-from .errors import WorkerLost
+from .errors import SetupError, WorkerLost
 from .config import GraderConfig
 from .data import grading_data
 from .result import CheckResult, GradeResult, QuestionResult
@@ -44,6 +43,11 @@ class Grader:
                                           self.config.worker_user,
                                           memory_mb=self.config.memory_mb,
                                           threads=self.config.threads)
+        exposed = sandbox.exposed(self.policy, self.config.hidden_paths())
+        if exposed:
+            raise SetupError(f"{exposed[0]} (hidden from student code) lies inside "
+                             f"{exposed[1]}, which the sandbox shows student code read-only "
+                             "(the Python installation); move one of them elsewhere")
         self.device = self.config.resolved_device()
         self.settings = Settings(self.config, self.suite, self.device)
         self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale))
@@ -51,7 +55,7 @@ class Grader:
     def info(self) -> dict:
         return {"version": VERSION, "scale": self.config.scale, "device": self.device,
                 "isolation": self.policy.isolation, "worker_uid": (
-                    [u for _, u, _ in self.policy.pool] if self.policy.pool else
+                    sandbox.describe_pool(self.policy.pool) if self.policy.pool else
                     self.policy.uid if self.policy.switches_user else os.getuid()),
                 "worker_python": self.policy.python,
                 "memory_limit_mb": self.policy.memory_mb, "seed": self.config.seed,

@@ -307,6 +307,25 @@ def worker_pool(worker_user: str | None = None) -> tuple:
     return tuple(pool)
 
 
+def exposed(policy: Policy, hidden) -> tuple[str, str] | None:
+    """(hidden path, bound folder) for the first hidden path that a read-only bind of the
+    sandbox would show (e.g. a course repository inside the venv); None when none does."""
+    for h in hidden:
+        h = pathlib.Path(h).resolve()
+        for r in policy.readonly:
+            if h == pathlib.Path(r) or h.is_relative_to(r):
+                return str(h), r
+    return None
+
+
+def describe_pool(pool) -> str:
+    """e.g. "hw1-worker0..15 (uids 65600..65615)", or the one user of a pool of one."""
+    if len(pool) == 1:
+        return f"{pool[0][0]} (uid {pool[0][1]})"
+    return (f"{pool[0][0]}..{pool[-1][0].removeprefix(POOL_PREFIX)} "
+            f"(uids {pool[0][1]}..{pool[-1][1]})")
+
+
 def python_prefixes() -> list[str]:
     """The folders the interpreter and its packages live in (venv and base prefix)."""
     found = []
