@@ -62,14 +62,12 @@ class Grader:
                 "timeout_factor": self.config.timeout_factor}
 
     def selected(self, questions=None) -> list[str]:
+        """Ids of the questions to grade (all when none are asked for), in the assignment's
+        order. Raises errors.UsageError naming unknown ids."""
         wanted = questions or self.config.questions
         if not wanted:
             return [q.qid for q in qmap.QUESTIONS]
-        unknown = [q for q in wanted if q not in qmap.BY_ID]
-        if unknown:
-            raise SystemExit(f"grade: unknown question(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(qmap.BY_ID)}")
-        return [q.qid for q in qmap.QUESTIONS if q.qid in wanted]
+        return list(qmap.parse_ids(wanted))
 
     # -------------------------------------------------------------- one submission
     def grade(self, path, student: str | None = None, questions=None, progress=None) -> GradeResult:
