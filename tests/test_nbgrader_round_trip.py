@@ -2,15 +2,16 @@
 
 Three students fetch the release and submit: alice (complete: the reference's code, written
 answers filled in), bob (the release untouched) and carol (Part 1 only, with a duplicated
-locked cell, a deleted task cell, and a planted `softmax.py` / notebook cell that record
-their uid and what they can read). Then, as the instructor, through `bin/nbgrader` from
+locked grade cell and a deleted written-answer cell in layers.ipynb, softmax.ipynb missing,
+and a planted `softmax.py` / notebook cell that record their uid and what they can read). Then, as the instructor, through `bin/nbgrader` from
 outside the repository: generate -> release -> collect -> autograde -> manual scores (the
 Gradebook API, as the formgrader's form does) -> generate_feedback -> release_feedback ->
 fetch_feedback -> export.
 
 Covered: the course's autograde pipeline (no kernel; the course grader on the submitted
 folders), the scores landing on the grade cells and in export, manual scores kept, task cells
-flagged for manual grading, notes for the duplicated/deleted cells, no hidden check text or
+flagged for manual grading, notes for the duplicated/deleted cells, a question whose notebook
+is missing still scored from the code files, no hidden check text or
 reference code in the feedback, planted code never running as the instructor (root) and
 never reading the hidden material, and idempotence: a second `autograde --force` and
 `grade --gradebook` change no score. To fit CI (2 cores), autograde grades only Q8.1 and
@@ -144,12 +145,13 @@ def make_submissions(course):
         edit_notebook(nb, answer_written_questions)
     (hw["alice"] / "2_pytorch" / "softmax.log").write_text("alice's training log\n")
     (hw["alice"] / "2_pytorch" / "extra.md").write_text("What I tried.\n")
-    # carol: Part 1 only, a duplicated locked cell, a deleted task cell, planted code
+    # carol: Part 1 only, a duplicated locked cell, a deleted graded cell, no softmax.ipynb
+    # (Q8.1 is still graded from her code files), planted code
     for rel in config.STUDENT_WRITTEN:
         if rel.startswith("1_cs231n/"):
             shutil.copyfile(SOURCE_HW1 / rel, hw["carol"] / rel)
     shutil.rmtree(hw["carol"] / "2_pytorch")
-    for name in ("softmax-classifier", "filter-viz"):
+    for name in ("softmax-classifier", "filter-viz", "softmax"):
         (hw["carol"] / f"{name}.ipynb").unlink()
 
     def duplicate_grade_cell(nb):
@@ -159,12 +161,12 @@ def make_submissions(course):
         nb.cells[i]["id"] = "copied-by-the-student"
     edit_notebook(hw["carol"] / "layers.ipynb", duplicate_grade_cell)
 
-    def delete_task_and_plant(nb):
+    def delete_answer_and_plant(nb):
         nb.cells = [c for c in nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id") != "softmax-plots"]
+                    if c.metadata.get("nbgrader", {}).get("grade_id") != "layers-q1"]
         nb.cells.insert(1, nbformat.v4.new_code_cell(
             f"open({str(course['spy'])!r} + '/notebook-ran', 'w').write(str(__import__('os').getuid()))"))
-    edit_notebook(hw["carol"] / "softmax.ipynb", delete_task_and_plant)
+    edit_notebook(hw["carol"] / "layers.ipynb", delete_answer_and_plant)
     hidden = [str(REPO / "autograder_tests" / "thresholds.json"),
               str(REPO / "source" / "hw1" / "1_cs231n" / "cs231n" / "layers.py"),
               str(course["root"] / "gradebook.db"),
@@ -253,8 +255,8 @@ def test_round_trip(course):
     text = "".join(o.get("text", "") for o in cell.outputs)
     assert "5 of 5 points" in text and "affine_forward" in text
     assert "'autograde_q8_3' appears 2 times in layers.ipynb" in text, text
-    softmax_nb = (root / "autograded" / "carol" / "hw1" / "softmax.ipynb").read_text()
-    assert "'softmax-plots' (1 points) was deleted from softmax.ipynb" in softmax_nb
+    assert "'layers-q1' (1 point) was deleted from layers.ipynb" in json.dumps(layers)
+    assert "carol: softmax.ipynb is missing from the submission; Q8.1 scored 3" in log
 
     # task cells wait for a grader
     from nbgrader.api import Gradebook
@@ -294,7 +296,7 @@ def test_round_trip(course):
              for sid in ("alice", "bob", "carol")}
     for sid in pages:   # each student gets their own feedback, and only theirs
         assert len(list((tmp / "students" / sid / "hw1" / "feedback").iterdir())) == 1, sid
-        assert len(pages[sid]) == (4 if sid == "carol" else 6), pages[sid]
+        assert len(pages[sid]) == (3 if sid == "carol" else 6), pages[sid]
     bob = "\n".join(p.read_text() for p in pages["bob"])
     assert "not implemented yet (it raises NotImplementedError)" in bob
     assert f"{graded['bob']['Q8.3']:g} of 5 points from the course grader" in bob

@@ -103,7 +103,8 @@ class CheckLockedCells(NbGraderPreprocessor):
                             source, cell.max_score, is_solution=cell.name in solution_ids,
                             is_task=is_task)))
                         restored.append(cell.name)
-                        notes.append(f"the graded cell '{cell.name}' ({cell.max_score:g} points) "
+                        points = f"{cell.max_score:g} point{'' if cell.max_score == 1 else 's'}"
+                        notes.append(f"the graded cell '{cell.name}' ({points}) "
                                      f"was deleted from {notebook}.ipynb: autograde restored it "
                                      "at the end of the notebook")
                 for cell in record.source_cells:
