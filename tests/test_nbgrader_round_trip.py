@@ -1,21 +1,21 @@
 """Plain nbgrader, end to end, through a real exchange in a temporary folder.
 
 Three students fetch the release and submit: alice (complete: the reference's code, written
-answers filled in), bob (the release untouched) and carol (Part 1 only, with a duplicated
-locked grade cell and a deleted written-answer cell in layers.ipynb, softmax.ipynb missing,
-and a planted `softmax.py` / notebook cell that record their uid and what they can read). Then, as the instructor, through `bin/nbgrader` from
-outside the repository: generate -> release -> collect -> autograde -> manual scores (the
-Gradebook API, as the formgrader's form does) -> generate_feedback -> release_feedback ->
-fetch_feedback -> export.
+answers filled in), bob (the release untouched) and carol (Part 1 only: a duplicated locked
+grade cell and a deleted written-answer cell in layers.ipynb, softmax.ipynb missing, and a
+planted `softmax.py` and notebook cell that record their uid and what they can read). Then,
+as the instructor, through `bin/nbgrader` from outside the repository: generate -> release ->
+collect -> autograde -> manual scores (the Gradebook API, as the formgrader's form does) ->
+generate_feedback -> release_feedback -> fetch_feedback -> export.
 
 Covered: the course's autograde pipeline (no kernel; the course grader on the submitted
 folders), the scores landing on the grade cells and in export, manual scores kept, task cells
 flagged for manual grading, notes for the duplicated/deleted cells, a question whose notebook
-is missing still scored from the code files, no hidden check text or
-reference code in the feedback, planted code never running as the instructor (root) and
-never reading the hidden material, and idempotence: a second `autograde --force` and
-`grade --gradebook` change no score. To fit CI (2 cores), autograde grades only Q8.1 and
-Q8.3 at ci scale (HW1_AUTOGRADE_QUESTIONS); the other questions are graded the same way.
+is missing still scored from the code files, no hidden check text or reference code in the
+feedback, planted code never running as the instructor (root) nor reading the hidden
+material, and idempotence: a second `autograde --force`, `grade --gradebook` and the
+formgrader's autograde button change no score. To fit CI (2 cores), autograde grades only
+Q8.1 and Q8.3 at ci scale (HW1_AUTOGRADE_QUESTIONS); the other questions go the same way.
 """
 import csv
 from html import unescape
