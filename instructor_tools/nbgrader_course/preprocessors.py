@@ -45,6 +45,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAut
 
 from .. import questions as qmap
 from ..grader import reports
+from ..grader.errors import SuiteError, UsageError
 
 NOTES_KEY = "nbgrader_course"          # notebook/cell metadata key of this module
 BY_CELL = {(q.notebook, q.grade_id): q for q in qmap.QUESTIONS}
@@ -145,7 +146,11 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
     The submission graded is `<course root>/submitted/<student>/<assignment>` (what the student
     handed in; autograded/ holds nbgrader's copies of the instructor's files), once per student
     and process. Settings below default to the grader's own (GraderConfig; environment
-    variables GRADER_SCALE, GRADER_DEVICE, CIFAR10_DIR, GRADER_REFERENCE_DIR, ...)."""
+    variables GRADER_SCALE, GRADER_DEVICE, CIFAR10_DIR, GRADER_REFERENCE_DIR, ...).
+
+    Raises UsageError (unknown question ids), SuiteError (a code grade cell questions.py does
+    not know) and what `Grader` raises (SetupError, SandboxUnavailable: the sandbox cannot run
+    here); nbgrader then logs the traceback and reports that student's autograde as failed."""
 
     scale = Unicode("", help="training size of the checks: ci or full "
                     "(default: the grader's, $GRADER_SCALE or ci)").tag(config=True)
@@ -178,7 +183,7 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         qids = tuple(q for q in qmap.BY_ID if q in set(self.questions)) or None
         unknown = sorted(set(self.questions) - set(qmap.BY_ID))
         if unknown:
-            raise ValueError(f"GradeWithCourseGrader.questions names unknown question(s) "
+            raise UsageError(f"GradeWithCourseGrader.questions names unknown question(s) "
                              f"{', '.join(unknown)}; known: {', '.join(qmap.BY_ID)}")
         return GraderConfig(questions=qids, timeout_factor=self.timeout_factor,
                             memory_mb=self.memory_mb, worker_user=self.worker_user,
@@ -259,7 +264,7 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
             gid = cell.metadata["nbgrader"]["grade_id"]
             q = BY_CELL.get((notebook, gid))
             if q is None:
-                raise ValueError(f"{notebook}.ipynb has a code grade cell '{gid}' that "
+                raise SuiteError(f"{notebook}.ipynb has a code grade cell '{gid}' that "
                                  "instructor_tools/questions.py does not know; add it there")
             qr = by_id.get(q.qid)
             cell.execution_count = None
@@ -269,7 +274,10 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
 
 
 def cell_outputs(q, qr, result, notes, graded_qids) -> list:
-    """The grade cell's outputs: the checks as text, then the score as an execute_result."""
+    """The grade cell's outputs: a stdout stream (one line per check: points, status, message;
+    then problems and notes), then an execute_result whose text/plain is the score in points
+    (a float's repr), which nbgrader's `determine_grade` reads as partial credit. A question
+    this run did not grade gets the stream only (its stored score is kept)."""
     if qr is None:
         text = (f"{q.qid} {q.title}: not graded in this autograde run (it graded only "
                 f"{', '.join(graded_qids)}); the score stored before, if any, is kept.\n")
