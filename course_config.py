@@ -108,15 +108,15 @@ def configure(c):
     c.Validator.validate_all = True   # report errors in every code cell, not only grade cells
 
     # autograde: no kernel, the course grader (see the module docstring).
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                         LimitOutput, OverwriteCells, OverwriteKernelspec)
     from instructor_tools.nbgrader_course.preprocessors import (
         CheckLockedCells, GradeWithCourseGrader, SaveCourseGrades)
     c.Autograde.sanitize_preprocessors = [CheckLockedCells, OverwriteKernelspec, OverwriteCells,
                                           CheckCellMetadata]
-    c.Autograde.autograde_preprocessors = [GradeWithCourseGrader, IgnorePattern,
-                                           ClearMetadataPreprocessor, LimitOutput,
+    # (nbgrader's default list also has nbconvert's ClearMetadataPreprocessor, disabled by
+    # default; left out: SaveCourseGrades reads the grader's cell metadata)
+    c.Autograde.autograde_preprocessors = [GradeWithCourseGrader, IgnorePattern, LimitOutput,
                                            SaveCourseGrades, AssignLatePenalties,
                                            CheckCellMetadata]
     wanted = os.environ.get(AUTOGRADE_QUESTIONS_ENV, "")

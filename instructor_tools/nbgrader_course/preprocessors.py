@@ -20,7 +20,8 @@ autograde (autograded/ -> autograded/):
                        writes each question's checks (stdout) and score (an `execute_result`
                        holding the points, nbgrader's partial-credit convention) into its
                        grade cell.
-    IgnorePattern, ClearMetadataPreprocessor, LimitOutput  (nbgrader's own)
+    IgnorePattern, LimitOutput  (nbgrader's own; nbconvert's ClearMetadataPreprocessor is
+                       left out: SaveCourseGrades reads the cell metadata written here)
     SaveCourseGrades   nbgrader's SaveAutoGrades, except that a grade cell this run did not
                        grade (a question subset) keeps its stored score, and task cells
                        (plots, report) are flagged for manual grading until a grader scores
