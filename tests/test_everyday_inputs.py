@@ -593,3 +593,22 @@ def test_two_layer_train_is_judged_with_its_own_loss(sub):
     fails = failures(result)
     assert set(fails) == {"loss", "gradients"}, fails  # the accuracy check still passes
     assert check(result, "train_predict").passed and check(result, "scores").passed
+
+
+def test_cli_id_map_names_students_and_regrading_one_keeps_the_other(tmp_path, tmp_path_factory):
+    """`grade --id-map`: folders 张伟/ (complete) and 李娜/ (untouched release) land on the
+    roster ids the CSV gives; re-grading 李娜 alone never writes over 张伟's score."""
+    from instructor_tools.grader import cli
+    batch = tmp_path / "batch"
+    copy_reference(batch / "张伟", parts=("1_cs231n",))
+    shutil.copytree(release_dir(tmp_path_factory) / "1_cs231n", batch / "李娜" / "1_cs231n")
+    id_map = tmp_path / "ids.csv"
+    id_map.write_text("folder,student_id\n张伟,zw001\n李娜,ln002\n", encoding="utf-8")
+    db, out = tmp_path / "gradebook.db", tmp_path / "out"
+    common = ["--questions", "Q8.4", "--id-map", str(id_map), "--gradebook", str(db),
+              "--out", str(out), "-q", "--scale", "ci", "--device", "cpu"]
+    assert cli.main([str(batch), *common]) in (0, 1)
+    assert _scores(db) == {"zw001": 2, "ln002": 0}
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ln002", "zw001"]
+    assert cli.main([str(batch / "李娜"), *common]) in (0, 1)
+    assert _scores(db) == {"zw001": 2, "ln002": 0}

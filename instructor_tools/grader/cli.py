@@ -21,6 +21,7 @@ import os
 import pathlib
 import sys
 
+from . import gradebook as gb
 from . import reports
 from . import submission as S
 from .config import HOST_PATHS, SCALES, GraderConfig
@@ -55,6 +56,9 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
     p.add_argument("--docker", dest="executor", action="store_const", const="docker",
                    help="the same as --executor docker")
     p.add_argument("--student", help="student id (one submission only; default: from its name)")
+    p.add_argument("--id-map", type=pathlib.Path, metavar="CSV",
+                   help="a CSV of `folder,student_id` lines naming the student of each "
+                        "submission folder or zip (e.g. the LMS roster's ids)")
     p.add_argument("--gradebook", type=pathlib.Path, help="nbgrader gradebook.db to write scores to")
     p.add_argument("--csv", nargs="?", const=True, default=None, metavar="PATH",
                    help="write a CSV of all scores (default path: <out>/grades.csv)")
@@ -141,7 +145,8 @@ def finish(results, args) -> int:
         print("grade: no results to write", file=sys.stderr)
         return 1
     written = reports.write_all(results, args.out, csv=args.csv, gradebook=args.gradebook,
-                                gradescope=args.gradescope_results, assignment=args.assignment)
+                                gradescope=args.gradescope_results, assignment=args.assignment,
+                                trusted_ids=getattr(args, "trusted_ids", ()))
     print(reports.score_table(results))
     if written.csv:
         print(f"CSV: {written.csv}")
@@ -170,12 +175,15 @@ def grade(args) -> int:
         raise UsageError("no SUBMISSION given: name submission zips or folders, or a folder of them")
     try:
         paths = S.discover(args.submissions)
-        ids = S.assign_ids(paths, args.student)
+        id_map = gb.read_id_map(args.id_map) if args.id_map else None
+        ids = S.assign_ids(paths, args.student, id_map=id_map)
     except S.SubmissionProblem as problem:
         raise UsageError(str(problem)) from None
     if args.gradescope_results and len(paths) > 1:
         raise UsageError("--gradescope-results is for one submission")
     jobs = [Job(pathlib.Path(p).resolve(), sid) for p, sid in zip(paths, ids)]
+    # Ids staff gave explicitly may replace a gradebook row graded from another file name.
+    args.trusted_ids = {args.student} if args.student else set(id_map.values()) if id_map else set()
     if args.executor == "docker":
         runner = executor.from_args(args, config, host_paths_given(args))
     else:

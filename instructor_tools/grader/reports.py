@@ -190,13 +190,14 @@ class Written:
 
 
 def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescope=None,
-              assignment: str = "hw1") -> Written:
+              assignment: str = "hw1", trusted_ids=()) -> Written:
     """Write every output from `results` (a list of GradeResult).
 
     csv: True for <out>/grades.csv, a path, or None (written anyway for several results);
     gradebook: an nbgrader gradebook.db path or None; gradescope: a path for Gradescope's
-    results.json of the one result, or None. Raises errors.UsageError when `gradescope` is
-    given for several results."""
+    results.json of the one result, or None; trusted_ids: ids staff gave explicitly
+    (--student, --id-map), which may replace a gradebook row graded from another file name.
+    Raises errors.UsageError when `gradescope` is given for several results."""
     from .errors import UsageError
     results = list(results)
     out = pathlib.Path(out)
@@ -213,7 +214,7 @@ def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescop
         from . import gradebook as gb
         scored = [r for r in results if not not_graded(r)]
         written.left_out_of_gradebook = [r.student for r in results if not_graded(r)]
-        written.gradebook = gb.write(scored, gradebook, assignment)
+        written.gradebook = gb.write(scored, gradebook, assignment, trusted_ids=trusted_ids)
     if gradescope is not None:
         written.gradescope = write_gradescope(results[0], gradescope)
     return written
