@@ -281,6 +281,11 @@ def test_round_trip(course):
     print(f"grade --gradebook of the same ({QUESTIONS}): {time.perf_counter() - started:.1f} s")
     assert "gradebook:" in log, log[-3000:]
     assert gradebook_scores(root) == before
+    # results `grade` wrote (say on a GPU, in Docker or on Slurm) feed autograde as they are
+    log = staff(course, "autograde", "hw1", "--force",
+                f"--GradeWithCourseGrader.reuse_results={tmp / 'grades'}")
+    assert log.count("reusing the grader's result") == 3, log[-3000:]
+    assert gradebook_scores(root) == before
     # the formgrader's autograde button: NbGraderAPI.autograde(force=True), config from the root
     log = run([sys.executable, "-c", FORMGRADER_AUTOGRADE, str(root)], REPO, course["staff"])
     assert '"success": true' in log, log[-3000:]

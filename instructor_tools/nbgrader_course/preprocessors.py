@@ -34,6 +34,7 @@ any order; manual scores are never written here (nbgrader's `Grade.score` prefer
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pathlib
 
@@ -165,6 +166,12 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
     results_directory = Unicode("grader_results", help="folder (under the course root) where "
                                 "each student's result.json and feedback.html are kept for "
                                 "staff").tag(config=True)
+    reuse_results = Unicode("", help="folder of `grade --out` results (<folder>/<student>/"
+                            "result.json, relative to the course root or absolute): a student's "
+                            "result there is used instead of grading again when it graded the "
+                            "same student at this scale, with every question of this run, after "
+                            "the submitted files last changed (e.g. graded on a GPU, in Docker or "
+                            "on Slurm)").tag(config=True)
 
     def _coursedir(self):
         obj = self
@@ -216,7 +223,9 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         if key not in _RESULTS:
             self.log.info("Grading %s with the course grader (%s)", submitted,
                           ", ".join(grader.selected()))
-            result = grader.grade(submitted, student=student)
+            result = self._reused(student, submitted, grader, coursedir)
+            if result is None:
+                result = grader.grade(submitted, student=student)
             out = pathlib.Path(coursedir.root) / self.results_directory / student / assignment
             try:
                 result.write_json(out / "result.json")
@@ -230,6 +239,39 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
             _RESULTS[key] = result
             self._score_missing_notebooks(result, submitted, coursedir)
         return _RESULTS[key]
+
+    def _reused(self, student: str, submitted: pathlib.Path, grader, coursedir):
+        """The student's result from `reuse_results` when it still holds; else None."""
+        if not self.reuse_results:
+            return None
+        from ..grader.result import GradeResult
+        path = pathlib.Path(coursedir.root, self.reuse_results) / student / "result.json"
+        if not path.is_file():
+            self.log.warning("%s: no result at %s; grading again", student, path)
+            return None
+        try:
+            result = GradeResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except Exception as exc:  # unreadable or not the schema: grade instead, say why
+            self.log.warning("%s: %s is not a readable result (%s); grading again", student,
+                             path, str(exc).splitlines()[0][:200])
+            return None
+        selected = grader.selected()
+        newest = max((p.stat().st_mtime for p in submitted.rglob("*") if p.is_file()), default=0)
+        why = None
+        if result.student != student:
+            why = f"it is the result of {result.student!r}"
+        elif path.stat().st_mtime < newest:
+            why = "the submission changed after it was graded"
+        elif result.grader.get("scale") != grader.config.scale:
+            why = f"it was graded at scale {result.grader.get('scale')!r}"
+        elif not set(selected) <= {q.qid for q in result.questions}:
+            why = "it lacks some of this run's questions"
+        if why:
+            self.log.warning("%s: not reusing %s (%s); grading again", student, path, why)
+            return None
+        result.questions = [q for q in result.questions if q.qid in selected]
+        self.log.info("%s: reusing the grader's result %s", student, path)
+        return result
 
     def _score_missing_notebooks(self, result, submitted: pathlib.Path, coursedir):
         """nbgrader gives 0 to every cell of a notebook missing from the submission; an
