@@ -85,7 +85,7 @@ class CheckLockedCells(NbGraderPreprocessor):
                     cell.metadata.pop(key, None)
         for gid, n in seen.items():
             if n > 1:
-                notes.append(f"the locked cell '{gid}' appears {n} times in {notebook}.ipynb: "
+                notes.append(f"the nbgrader cell '{gid}' appears {n} times in {notebook}.ipynb: "
                              "graded the last copy, the others were treated as ordinary cells")
         present = set(seen)
         with Gradebook(db_url) as gb:
