@@ -50,6 +50,7 @@ class Grader:
                              "(the Python installation); move one of them elsewhere")
         self.device = self.config.resolved_device()
         self.settings = Settings(self.config, self.suite, self.device)
+        self.worker_cpu_seconds = 0.0   # all its workers' CPU time (as /proc last saw it)
         self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale))
 
     def info(self) -> dict:
@@ -131,6 +132,7 @@ class Grader:
             result.peak_memory_mb = {
                 "grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "worker": max([c.peak_rss_mb for c in clients], default=0.0)}
+            self.worker_cpu_seconds += sum(c.cpu_seconds for c in clients)
         return result
 
     def _not_gradable(self, qid: str, why: str) -> QuestionResult:

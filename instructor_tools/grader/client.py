@@ -207,6 +207,8 @@ class WorkerClient:
         self.deadline: float | None = None
         self.output = collections.deque(maxlen=200)  # last lines the student's code printed
         self.peak_rss_mb = 0.0
+        self.cpu_seconds = 0.0     # CPU time of its workers, as last seen (stopped ones summed)
+        self._cpu_now = 0.0
         self.current: str | None = None   # what the check is calling (for messages)
         self.confinement: dict = {}
         self.log = log or (lambda msg: None)
@@ -328,6 +330,8 @@ class WorkerClient:
         if self.proc is None:
             return
         self._record_peak()
+        self.cpu_seconds += self._cpu_now
+        self._cpu_now = 0.0
         if grace > 0 and self.proc.poll() is None:
             with contextlib.suppress(OSError):
                 os.close(self.req_fd)
@@ -361,10 +365,16 @@ class WorkerClient:
             self.lease = None
 
     def _record_peak(self):
+        """Peak memory (VmHWM) and CPU time so far of the current worker, from /proc."""
+        pid = self.worker_pid or self.proc.pid
         try:
-            text = pathlib.Path(f"/proc/{self.worker_pid or self.proc.pid}/status").read_text()
+            text = pathlib.Path(f"/proc/{pid}/status").read_text()
             kb = int(next(l for l in text.splitlines() if l.startswith("VmHWM")).split()[1])
             self.peak_rss_mb = max(self.peak_rss_mb, kb / 1024)
+            # utime, stime, cutime, cstime (its own and its reaped children's), in ticks
+            ticks = (pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+                     .split()[11:15])
+            self._cpu_now = sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
         except (OSError, StopIteration, ValueError):
             pass
 
