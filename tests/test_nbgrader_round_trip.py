@@ -113,13 +113,13 @@ def staff(course, *args, check=True):
     return run([str(NBGRADER), *args, *course["where"]], course["tmp"], course["staff"], check)
 
 
-def student(course, sid, *args):
+def student(course, sid, *args, cwd=None):
     home = course["tmp"] / "students" / sid
     home.mkdir(parents=True, exist_ok=True)
     return run([sys.executable, "-m", "nbgrader", *args, "--course", COURSE, "--student", sid,
                 f"--Exchange.root={course['exchange']}",
                 f"--Exchange.cache={home / '.nbgrader-cache'}"],   # one OS user plays all three
-               home, course["base"])
+               cwd or home, course["base"])
 
 
 def edit_notebook(path, change):
@@ -145,6 +145,10 @@ def make_submissions(course):
         edit_notebook(nb, answer_written_questions)
     (hw["alice"] / "2_pytorch" / "softmax.log").write_text("alice's training log\n")
     (hw["alice"] / "2_pytorch" / "extra.md").write_text("What I tried.\n")
+    data = hw["alice"] / "1_cs231n" / "cs231n" / "datasets" / "cifar-10-batches-py"
+    data.mkdir(parents=True)
+    with open(data / "data_batch_1", "wb") as f:   # 150 MB, sparse: over nbgrader's 100 MB
+        f.truncate(150 << 20)
     # carol: Part 1 only, a duplicated locked cell, a deleted graded cell, no softmax.ipynb
     # (Q8.1 is still graded from her code files), planted code
     for rel in config.STUDENT_WRITTEN:
@@ -215,12 +219,13 @@ def test_round_trip(course):
     for sid in ("alice", "bob", "carol"):
         student(course, sid, "fetch_assignment", "hw1")
     make_submissions(course)
-    for sid in ("alice", "bob", "carol"):
-        student(course, sid, "submit", "hw1")
+    for sid in ("alice", "bob", "carol"):   # as the student README says: from hw1/
+        student(course, sid, "submit", ".", cwd=tmp / "students" / sid / "hw1")
     staff(course, "collect", "hw1")
     assert sorted(p.name for p in (root / "submitted").iterdir()) == ["alice", "bob", "carol"]
     assert (root / "submitted" / "alice" / "hw1" / "2_pytorch" / "softmax.log").is_file(), \
         "collect dropped a log staff grade"
+    assert not list((root / "submitted" / "alice").rglob("cifar-10-batches-py")), "data submitted"
 
     started = time.perf_counter()
     log = staff(course, "autograde", "hw1")

@@ -1,10 +1,11 @@
-"""nbgrader's settings for checking your notebooks before you hand them in. From this folder:
+"""nbgrader's settings for checking and handing in your notebooks. From this folder:
 
     nbgrader validate softmax.ipynb      (or: nbgrader validate *.ipynb)
+    nbgrader submit . --course cs7643    (when your course hands in through nbgrader)
 
-It runs the notebook from the top and reports every cell that fails (a function still raising
-NotImplementedError, any other error) and any graded cell that was deleted. "Success!" means
-the notebook runs; your score comes from the course grader after you submit.
+validate runs the notebook from the top and reports every cell that fails (a function still
+raising NotImplementedError, any other error) and any graded cell that was deleted. "Success!"
+means the notebook runs; your score comes from the course grader after you submit.
 """
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
@@ -12,6 +13,16 @@ c.Execute.timeout = 900          # seconds per cell: training cells take minutes
 c.Execute.startup_timeout = 120
 c.Validator.validate_all = True  # an error in any code cell fails, not only in graded cells
 c.Validator.width = 110
+
+# `nbgrader submit .` from this folder: leave out the data set, checkpoints and build products.
+# nbgrader counts every file of the folder against max_dir_size (KB) before it leaves any
+# out, so the limit is raised above the size of CIFAR-10 and a few checkpoints.
+c.CourseDirectory.ignore = [
+    '.ipynb_checkpoints', '*.pyc', '__pycache__', 'feedback', '.pytest_cache', 'build',
+    '*.so', '*.c', '*.o', '*.egg-info', 'cifar-10-batches-py', 'cifar-10-python.tar.gz',
+    '*.npy', '*.npz', '*.pt', '*.pth', '*.ckpt', 'checkpoints', '*.zip', 'gradebook.db',
+]
+c.CourseDirectory.max_dir_size = 2_000_000
 
 # The graded cells of each notebook (nbgrader grade ids; tests/test_nbgrader_validate.py
 # keeps this list equal to the notebooks').
