@@ -62,12 +62,14 @@ def test_student_config_loads(student_folders):
     code = ("from nbgrader.apps.validateapp import ValidateApp\n"
             "a = ValidateApp(); a.initialize([])\n"
             "print(a.config.Execute.timeout, a.config.Validator.validate_all,"
-            " callable(a.config.Execute.on_notebook_start))")
+            " callable(a.config.Execute.on_notebook_start),"
+            " ','.join(a.config.CourseDirectory.ignore))")
     out = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True,
                          text=True, env=dict(os.environ, JUPYTER_CONFIG_DIR=str(folder / ".j")))
     sys.path.insert(0, str(REPO))
     import course_config
-    assert out.stdout.split() == [str(course_config.CELL_TIMEOUT_S), "True", "True"], out.stderr
+    assert out.stdout.split() == [str(course_config.CELL_TIMEOUT_S), "True", "True",
+                                  ",".join(course_config.IGNORE)], out.stderr
 
 
 def test_complete_notebook_validates_clean(student_folders, cifar10_dir):
