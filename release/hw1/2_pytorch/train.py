@@ -191,7 +191,13 @@ def build_parser():
 def parse_args(argv=None):
     """Parse and check the command line (argparse exits with a clear message on errors)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a.strip("\r") == "" and a for a in argv):
+        # `\` + CRLF: the shell ended the command early and ran the next lines on their own.
+        parser.error("this run script has Windows (CRLF) line endings, so its continued lines "
+                     "(ending in \\) were cut off. Convert it to Unix line endings, e.g. "
+                     "`sed -i 's/\\r$//' run_*.sh`, or join the command onto one line.")
+    args = parser.parse_args([a.rstrip("\r") for a in argv])
     if args.model in ("convnet", "mymodel") and args.kernel_size % 2 == 0:
         parser.error(f"--kernel-size must be odd for {args.model} (got {args.kernel_size}).")
     if args.num_train is not None and args.num_train > NUM_TRAIN:
