@@ -30,7 +30,11 @@ def _loss_check(student, ref, rng, func):
         loss, dW = got
         want_loss, want_dW = R.softmax_loss_naive(W, X, y, reg)
         ctx = f"for W of shape {W.shape}, X of shape {X.shape}, reg {reg}"
-        compare(as_number(loss, "loss"), want_loss, "loss", ctx)
+        loss = as_number(loss, "loss")
+        if reg > 0 and rel_error(loss, want_loss - 0.5 * reg * np.sum(W * W)) <= 1e-9:
+            raise Fail(f"loss is wrong {ctx}: it adds 0.5 * reg * sum(W**2); this classifier "
+                       "adds reg * sum(W**2), whose gradient is 2 * reg * W (see the docstring)")
+        compare(loss, want_loss, "loss", ctx)
         compare(dW, want_dW, "dW", ctx)
         if k == 0:
             numeric_check(dW, lambda v: np.array(R.softmax_loss_naive(v, X, y, reg)[0]), W, None,

@@ -481,6 +481,16 @@ def test_a_loss_convention_costs_the_loss_checks_only(sub):
     assert set(fails) == {"softmax_loss_naive", "softmax_loss_vectorized"}, fails
     assert check(result, "linear_classifier_train_predict").passed
     assert fails["softmax_loss_naive"].startswith("loss is wrong for W of shape (10, 17)")
+    assert "it adds 0.5 * reg * sum(W**2); this classifier adds reg * sum(W**2)" in \
+        fails["softmax_loss_naive"], fails
+
+
+def test_relu_gradient_at_zero_is_named(sub):
+    """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is."""
+    alter(sub, LAYERS, "dx = dout * (x > 0)", "dx = dout * (x >= 0)")
+    fails = failures(grade(sub, ["Q8.3"]))
+    assert set(fails) == {"relu_backward"}, fails
+    assert "(some entries of x are exactly 0: the gradient there is 0)" in fails["relu_backward"]
 
 
 def _run_cell(notebook, cell_id, namespace, capsys):
