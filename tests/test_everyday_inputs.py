@@ -531,7 +531,7 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
              "conv_forward_naive")
     right = {n: getattr(L, n) for n in names}
     out = _run_cell(release / "layers.ipynb", "conventions", right, capsys)
-    assert out.count("; ok)") == 4 and "LARGER" not in out, out
+    assert out.count("; ok)") == 4 and "LARGER" not in out and "rule:" not in out, out
 
     def relu_backward_at_zero(dout, cache):   # passes the gradient where x >= 0
         return dout * (cache >= 0)
@@ -553,6 +553,11 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
                  conv_forward_naive=conv_skipping_padding)
     out = _run_cell(release / "layers.ipynb", "conventions", wrong, capsys)
     assert out.count("LARGER") == 4, out
+    # each failure shows the student's values, the expected ones and the rule
+    assert out.count("    yours:    [") == 4 and out.count("    expected: [") == 4, out
+    assert "    yours:    [0. 1. 1.]\n    expected: [0. 0. 1.]\n    rule: the gradient passes " \
+        "only where x > 0; at exactly 0 it is 0" in out, out
+    assert "rule: the whole gradient goes to the first maximum in row-major order" in out, out
 
     sys.path.insert(0, str(REFERENCE / "1_cs231n"))
     try:
@@ -577,6 +582,35 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
     out = _run_cell(release / "convnet.ipynb", "reg-convention", {"ThreeLayerConvNet": FullReg},
                     capsys)
     assert out.count("LARGER") == 2, out
+
+
+def test_two_layer_reg_convention_is_hinted_in_the_notebook(tmp_path_factory, capsys):
+    """0.5 * reg in TwoLayerNet.loss: the toy loss cell says which convention the net uses."""
+    import numpy as np
+    sys.path.insert(0, str(REFERENCE / "1_cs231n"))
+    try:
+        from cs231n.classifiers.neural_net import TwoLayerNet
+    finally:
+        sys.path.remove(str(REFERENCE / "1_cs231n"))
+
+    class HalfReg(TwoLayerNet):
+        def loss(self, X, y=None, reg=0.0):
+            out = super().loss(X, y, reg)
+            if y is None:
+                return out
+            squares = np.sum(self.params["W1"] ** 2) + np.sum(self.params["W2"] ** 2)
+            return out[0] - 0.5 * reg * squares, out[1]
+
+    notebook = release_dir(tmp_path_factory) / "two_layer_net.ipynb"
+    for net_class, hinted in ((TwoLayerNet, False), (HalfReg, True)):
+        np.random.seed(0)
+        net = net_class(4, 10, 3, std=1e-1)
+        np.random.seed(1)
+        X, y = 10 * np.random.randn(5, 4), np.array([0, 1, 2, 2, 1])
+        out = _run_cell(notebook, "toy-loss", {"net": net, "X": X, "y": y}, capsys)
+        assert ("LARGER" in out) == hinted, out
+        assert ("<- 0.5 * reg * (...)? this network adds reg * (sum(W1**2) + sum(W2**2))"
+                in out) == hinted, out
 
 
 @pytest.mark.parametrize("model", ["softmax", "twolayernn", "convnet", "mymodel"])
