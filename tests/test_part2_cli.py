@@ -185,3 +185,7 @@ def test_crlf_continued_run_script_names_the_line_endings(tmp_path):
     assert proc.returncode != 0
     assert "Windows (CRLF) line endings" in proc.stderr
     assert "Traceback" not in proc.stderr
+    # the command it suggests converts the script (GNU `sed -i` would fail on macOS)
+    fix = proc.stderr.split("line endings with `", 1)[1].split("`", 1)[0]
+    subprocess.run(["bash", "-c", fix], cwd=tmp_path, check=True, timeout=60)
+    assert b"\r" not in script.read_bytes() and script.read_bytes().count(b"\n") == 3

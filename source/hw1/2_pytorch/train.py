@@ -195,8 +195,9 @@ def parse_args(argv=None):
     if any(a.strip("\r") == "" and a for a in argv):
         # `\` + CRLF: the shell ended the command early and ran the next lines on their own.
         parser.error("this run script has Windows (CRLF) line endings, so its continued lines "
-                     "(ending in \\) were cut off. Convert it to Unix line endings, e.g. "
-                     "`sed -i 's/\\r$//' run_*.sh`, or join the command onto one line.")
+                     "(ending in \\) were cut off. Convert it to Unix line endings with "
+                     "`perl -pi -e 's/\\r$//' run_*.sh` (Linux, macOS, Git Bash) or your "
+                     "editor's line-ending setting (LF), or join the command onto one line.")
     args = parser.parse_args([a.rstrip("\r") for a in argv])
     if args.model in ("convnet", "mymodel") and args.kernel_size % 2 == 0:
         parser.error(f"--kernel-size must be odd for {args.model} (got {args.kernel_size}).")
