@@ -11,7 +11,9 @@
     leaderboard rescore
     leaderboard serve [--host 127.0.0.1 --port 8000]
 
-Every command takes --db (default $LEADERBOARD_DB or out/leaderboard/leaderboard.db). The
+Every command takes --db (default $LEADERBOARD_DB or out/leaderboard/leaderboard.db in the
+repository, wherever it is run from); only `create` and `up` make a new database. CIFAR-10 comes
+from --cifar10-dir, else $CIFAR10_DIR, else the repository's data/cifar-10-batches-py. The
 challenge's defaults come from `LEADERBOARD` in course_config.py when it has one.
 """
 from __future__ import annotations
@@ -24,7 +26,8 @@ import sys
 
 from instructor_tools.grader.errors import LeaderboardError
 
-DEFAULT_DB = pathlib.Path("out/leaderboard/leaderboard.db")
+REPO = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_DB = REPO / "out" / "leaderboard" / "leaderboard.db"
 DEFAULTS = {"title": "CS7643 HW1 challenge: CIFAR-10", "deadline": None,
             "timezone": "America/New_York", "daily_limit": 3, "public_fraction": 0.1}
 
@@ -35,15 +38,38 @@ def course_defaults() -> dict:
     return {**DEFAULTS, **getattr(config, "LEADERBOARD", {})}
 
 
-def _service(args):
+def _require_database(db):
+    """LeaderboardError when `db` names an SQLite file that does not exist (a typo, or another
+    folder's relative path): only `create` and `up` make a new database."""
+    if "://" not in str(db) and not pathlib.Path(db).is_file():
+        raise LeaderboardError(f"No leaderboard database at {db}. Create the challenge with "
+                               "`leaderboard create` (or `make leaderboard`), or point --db or "
+                               "$LEADERBOARD_DB at the course's database.")
+
+
+def _service(args, create=False):
     from .service import Leaderboard
     from .store import open_database
+    if not create:
+        _require_database(args.db)
     return Leaderboard(open_database(args.db))
+
+
+def _cifar10_dir(given):
+    """--cifar10-dir, else $CIFAR10_DIR, else the repository's data/cifar-10-batches-py."""
+    if given:
+        return pathlib.Path(given)
+    env = os.environ.get("CIFAR10_DIR")
+    return pathlib.Path(env) if env else REPO / "data" / "cifar-10-batches-py"
 
 
 def _deadline(text, days=14):
     if text:
-        return dt.datetime.fromisoformat(text)
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise LeaderboardError(f"--deadline {text!r} is not a date-time ({exc}); write it "
+                                   "as YYYY-MM-DDTHH:MM, e.g. 2026-12-10T23:59.") from None
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days)).replace(
         minute=0, second=0, microsecond=0)
 
@@ -51,7 +77,7 @@ def _deadline(text, days=14):
 def cmd_create(args):
     cfg = course_defaults()
     deadline = _deadline(args.deadline or cfg["deadline"])
-    _service(args).create(args.title or cfg["title"], deadline, args.timezone or cfg["timezone"],
+    _service(args, create=True).create(args.title or cfg["title"], deadline, args.timezone or cfg["timezone"],
                           args.daily_limit or cfg["daily_limit"],
                           args.public_fraction or cfg["public_fraction"])
     print(f"challenge ready in {args.db}: deadline {deadline.isoformat()}")
@@ -64,7 +90,16 @@ def cmd_roster(args):
 
 def cmd_tokens(args):
     import csv
-    issued = _service(args).issue_tokens(reissue=bool(args.reissue), only=args.reissue or None)
+    if args.out.exists():
+        raise LeaderboardError(f"{args.out} exists and may hold tokens already issued, which the "
+                               "database cannot show again (it keeps only their hashes). Write "
+                               "to a new file, e.g. --out tokens-2.csv.")
+    board = _service(args)
+    issued = board.issue_tokens(reissue=bool(args.reissue), only=args.reissue or None)
+    if not issued:
+        print("every student has a token already: nothing written (a lost token: "
+              "--reissue STUDENT_ID; new students: `leaderboard roster` first)")
+        return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
@@ -84,8 +119,9 @@ def _test_set(cifar10_dir):
 
 
 def cmd_publish(args):
-    images, labels = _test_set(args.cifar10_dir)
-    info = _service(args).publish(images, labels, args.out, seed=args.seed)
+    board = _service(args)
+    images, labels = _test_set(_cifar10_dir(args.cifar10_dir))
+    info = board.publish(images, labels, args.out, seed=args.seed)
     print(f"published {info['n_images']} images to {info['path']} ({info['n_public']} in the "
           "public split); their labels stay in the database")
 
@@ -123,21 +159,26 @@ def cmd_rescore(args):
 def cmd_serve(args):
     import uvicorn
     from .app import create_app
+    _require_database(args.db)
     print(f"leaderboard on http://{args.host}:{args.port}/ (database {args.db})", flush=True)
     uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="info")
 
 
 def cmd_up(args):
     """Create a demo challenge (deadline in 14 days, images from CIFAR-10's test set, a chance
-    baseline) if the database has none, then serve it."""
+    baseline) if the database has none, then serve it. A start that stopped half way (CIFAR-10
+    missing) is finished by the next one: the images are published when they are not yet."""
     from .service import Leaderboard
     from .store import Challenge, open_database
     sessions = open_database(args.db)
     with sessions() as s:
-        exists = s.query(Challenge).first() is not None
+        challenge = s.query(Challenge).first()
+        exists = challenge is not None
+        published = exists and challenge.labels is not None
     if not exists:
         cmd_create(argparse.Namespace(db=args.db, deadline=None, title=None, timezone=None,
                                       daily_limit=None, public_fraction=None))
+    if not published:
         images = pathlib.Path(args.db).with_name("images.npy")
         cmd_publish(argparse.Namespace(db=args.db, cifar10_dir=args.cifar10_dir, out=images,
                                        seed=0))
@@ -179,7 +220,8 @@ def build_parser():
     pub = sub.add_parser("publish", help="publish the shuffled held-out images as .npy")
     pub.add_argument("--out", type=pathlib.Path, required=True)
     pub.add_argument("--cifar10-dir", type=pathlib.Path, default=None,
-                     help="cifar-10-batches-py (default: $CIFAR10_DIR)")
+                     help="cifar-10-batches-py (default: $CIFAR10_DIR, else the "
+                     "repository's data/cifar-10-batches-py)")
     pub.add_argument("--seed", type=int, default=0, help="shuffle and split seed")
     pub.set_defaults(func=cmd_publish)
 
