@@ -54,3 +54,32 @@ def test_a_failed_generate_puts_the_release_back(tmp_path):
     assert "release/hw1 was put back" in log
     assert (release / "committed.txt").read_text() == "the release as committed\n"
     assert sorted(p.name for p in release.iterdir()) == ["committed.txt"]
+
+
+def test_an_unknown_autograde_question_stops_before_nbgrader(tmp_path):
+    """A typo in HW1_AUTOGRADE_QUESTIONS is named with the known ids, and nbgrader never starts
+    (it would log a traceback per student and delete their autograded copies under --force)."""
+    autograded = tmp_path / "course" / "autograded" / "ada" / "hw1"
+    autograded.mkdir(parents=True)
+    (autograded / "kept.txt").write_text("graded before\n")
+    env = dict(BARE_ENV, HW1_AUTOGRADE_QUESTIONS="Q8.1,Q9.9")
+    proc = subprocess.run([str(REPO / "bin" / "nbgrader"), "autograde", "hw1", "--force",
+                           f"--CourseDirectory.root={tmp_path / 'course'}"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "HW1_AUTOGRADE_QUESTIONS=Q8.1,Q9.9 names unknown question(s) Q9.9" in proc.stderr
+    assert "Q8.8" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+    assert (autograded / "kept.txt").is_file()
+
+
+def test_export_writes_grades_csv_to_the_course_root_from_any_folder(tmp_path):
+    root = tmp_path / "course"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run([str(REPO / "bin" / "nbgrader"), "export",
+                           f"--CourseDirectory.root={root}"], cwd=elsewhere, env=BARE_ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert (root / "grades.csv").read_text().startswith("assignment,duedate,timestamp,student_id")
+    assert not (elsewhere / "grades.csv").exists()

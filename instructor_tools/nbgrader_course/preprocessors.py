@@ -191,8 +191,10 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         qids = tuple(q for q in qmap.BY_ID if q in set(self.questions)) or None
         unknown = sorted(set(self.questions) - set(qmap.BY_ID))
         if unknown:
-            raise UsageError(f"GradeWithCourseGrader.questions names unknown question(s) "
-                             f"{', '.join(unknown)}; known: {', '.join(qmap.BY_ID)}")
+            raise UsageError(f"GradeWithCourseGrader.questions (HW1_AUTOGRADE_QUESTIONS) names "
+                             f"unknown question(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(qmap.BY_ID)}. Fix it, or unset it to grade every "
+                             "question.")
         return GraderConfig(questions=qids, timeout_factor=self.timeout_factor,
                             memory_mb=self.memory_mb, worker_user=self.worker_user,
                             assignment=coursedir.assignment_id or "hw1", **kw)
