@@ -189,3 +189,21 @@ def test_crlf_continued_run_script_names_the_line_endings(tmp_path):
     fix = proc.stderr.split("line endings with `", 1)[1].split("`", 1)[0]
     subprocess.run(["bash", "-c", fix], cwd=tmp_path, check=True, timeout=60)
     assert b"\r" not in script.read_bytes() and script.read_bytes().count(b"\n") == 3
+
+
+def test_read_run_script_reads_what_the_grader_reads(tmp_path):
+    """The notebook trains with train.read_run_script: every form the README allows (and the
+    grader reads) gives the grader's arguments; what the grader refuses is refused too
+    (a `\\`-continued command used to crash the notebook with "No escaped character")."""
+    from instructor_tools.grader import runscripts
+    from test_everyday_inputs import ACCEPTED, REFUSED
+    path = tmp_path / "run_softmax.sh"
+    for name, text in ACCEPTED.items():
+        path.write_bytes(text.encode())
+        assert train.read_run_script(path) == runscripts.parse(text).args, name
+    for name, (text, _) in REFUSED.items():
+        if name == "python -m":   # the notebook runs `python -u train.py ARGS` anyway
+            continue
+        path.write_bytes(text.encode())
+        with pytest.raises(ValueError, match=r"run_softmax\.sh"):
+            train.read_run_script(path)
