@@ -144,6 +144,7 @@ def finish(results, args) -> int:
     if not results:
         print("grade: no results to write", file=sys.stderr)
         return 1
+    new_gradebook = args.gradebook is not None and not pathlib.Path(args.gradebook).exists()
     written = reports.write_all(results, args.out, csv=args.csv, gradebook=args.gradebook,
                                 gradescope=args.gradescope_results, assignment=args.assignment,
                                 trusted_ids=getattr(args, "trusted_ids", ()))
@@ -152,6 +153,9 @@ def finish(results, args) -> int:
         print(f"CSV: {written.csv}")
     if written.gradebook:
         print(f"gradebook: {written.gradebook}")
+        if new_gradebook:
+            print(f"  (a new gradebook: none was at {args.gradebook}; nbgrader's is gradebook.db "
+                  "in the course root, check the path if you meant that one)")
         if written.left_out_of_gradebook:
             print("not written to the gradebook (grader fault, regrade them): "
                   + ", ".join(written.left_out_of_gradebook))
@@ -222,10 +226,26 @@ def collect(argv, prog: str = "grade collect") -> int:
     if slurm.has_state(args.out):
         results = slurm.collect(args.out)
     else:
-        results = reports.read_results(args.out)
+        results = warn_repeated_submissions(reports.read_results(args.out), args.out)
     if not results:
         raise UsageError(f"no results in {args.out}: grade into it first (grade ... --out {args.out})")
     return finish(results, args)
+
+
+def warn_repeated_submissions(results, out) -> list:
+    """`results` unchanged; names on stderr each submission path that OUT holds results of
+    under several ids (e.g. graded again after fixing an --id-map), which would otherwise reach
+    the CSV and gradebook once per id unnoticed. Not dropped: one path may legitimately be
+    reused for different students (a folder unpacked in turn with --student)."""
+    groups = {}
+    for r in results:
+        groups.setdefault(r.submission, []).append(r.student)
+    for submission, students in groups.items():
+        if len(students) > 1:
+            print(f"grade: {submission} has results under {len(students)} ids "
+                  f"({', '.join(students)}); if some are stale (graded again under another id), delete their folders in "
+                  f"{out} and run `grade collect {out}` again", file=sys.stderr)
+    return results
 
 
 def main(argv=None, prog: str = "grade") -> int:

@@ -61,7 +61,8 @@ class GradebookReport:
 def read_id_map(csv_path) -> dict:
     """{submission folder or zip name: student id} from a CSV of two columns (a header line
     such as `folder,student_id` is skipped; a BOM, CRLF, `;` or tab separators are fine).
-    UsageError names a malformed line."""
+    UsageError names a malformed line, a folder listed twice with different ids, or one id
+    given to two folders (one student's row would take two submissions' scores)."""
     path = pathlib.Path(csv_path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -72,7 +73,7 @@ def read_id_map(csv_path) -> dict:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    mapping = {}
+    mapping, line_of, folder_of = {}, {}, {}
     for k, row in enumerate(csv.reader(text.splitlines(), dialect), 1):
         row = [c.strip() for c in row]
         if not any(row) or row[0].startswith("#"):
@@ -82,7 +83,17 @@ def read_id_map(csv_path) -> dict:
         if k == 1 and row[1].lower().replace(" ", "_") in ("student_id", "student", "id", "sid"):
             continue
         name = row[0].rstrip("/")
-        mapping[name[:-4] if name.lower().endswith(".zip") else name] = row[1]
+        name = name[:-4] if name.lower().endswith(".zip") else name
+        if mapping.get(name, row[1]) != row[1]:
+            raise UsageError(f"{path}, lines {line_of[name]} and {k}: {name} is given two ids, "
+                             f"{mapping[name]} and {row[1]}; keep one line per folder")
+        if folder_of.get(row[1], name) != name:
+            raise UsageError(f"{path}, lines {line_of[folder_of[row[1]]]} and {k}: student id "
+                             f"{row[1]} is given to both {folder_of[row[1]]} and {name}; each "
+                             "student id may name one folder (grade one submission per student)")
+        mapping[name] = row[1]
+        line_of.setdefault(name, k)
+        folder_of[row[1]] = name
     return mapping
 
 
