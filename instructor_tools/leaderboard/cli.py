@@ -77,9 +77,10 @@ def _deadline(text, days=14):
 def cmd_create(args):
     cfg = course_defaults()
     deadline = _deadline(args.deadline or cfg["deadline"])
-    _service(args, create=True).create(args.title or cfg["title"], deadline, args.timezone or cfg["timezone"],
-                          args.daily_limit or cfg["daily_limit"],
-                          args.public_fraction or cfg["public_fraction"])
+    _service(args, create=True).create(args.title or cfg["title"], deadline,
+                                       args.timezone or cfg["timezone"],
+                                       args.daily_limit or cfg["daily_limit"],
+                                       args.public_fraction or cfg["public_fraction"])
     print(f"challenge ready in {args.db}: deadline {deadline.isoformat()}")
 
 
