@@ -326,6 +326,20 @@ def test_plots_cli_needs_an_existing_input(tmp_path, capsys):
     assert "No 'Train Epoch:' lines" in str(exc.value.code)
 
 
+def test_plots_cli_finds_a_log_named_by_a_crlf_run_script(tmp_path, capsys, monkeypatch):
+    """`| tee softmax.log` with CRLF line endings writes "softmax.log\r": plots.py reads it
+    and says how to fix the script, instead of silently skipping the loss plots."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "softmax.log\r").write_text(
+        "Train Epoch: 1 [640/2000 (32%)]\tTrain Loss: 2.2\tVal Loss: 2.1\tVal Acc: 26.80\n"
+        "Train Epoch: 1 [2000/2000 (100%)]\tTrain Loss: 2.1\tVal Loss: 2.0\tVal Acc: 29.00\n"
+        "test set: Average loss: 2.0, Accuracy: 2900/10000 (29.00%)\n")
+    written = plots.main(["--model", "softmax"])
+    assert sorted(p.name for p in written) == ["softmax_lossvstrain.png", "softmax_valaccuracy.png"]
+    err = capsys.readouterr().err
+    assert "note: reading 'softmax.log\\r'" in err and "Windows (CRLF) line endings" in err, err
+
+
 # ---------------------------------------------------------------- GPU script, run on the CPU
 
 @pytest.mark.slow

@@ -177,6 +177,17 @@ def main(argv=None):
     for given, path, what in ((args.log, log, "log"), (args.checkpoint, ckpt, "checkpoint")):
         if given is not None and not path.is_file():
             p.error(f"no {what} file at {path}")
+    if args.log is None and not log.is_file():
+        # `| tee softmax.log` in a run script saved with Windows (CRLF) line endings writes
+        # "softmax.log\r": a name that ends in an invisible carriage return.
+        odd = [f for f in pathlib.Path(".").glob(f"{args.model}.log*")
+               if f.name != log.name and f.name.rstrip("\r\n\t ") == log.name and f.is_file()]
+        if odd:
+            log = odd[0]
+            print(f"note: reading {log.name!r}, whose name ends in an invisible carriage return: "
+                  f"run_{args.model}.sh has Windows (CRLF) line endings. Convert it with "
+                  f"`perl -pi -e 's/\\r$//' run_*.sh`, then rename the log with "
+                  f"`mv {args.model}.log? {args.model}.log`.", file=sys.stderr)
     log, ckpt = (log if log.is_file() else None), (ckpt if ckpt.is_file() else None)
     if log is None and ckpt is None:
         p.error(f"found neither {args.model}.log nor {args.model}.pt here: train first "
