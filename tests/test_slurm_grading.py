@@ -103,6 +103,9 @@ def batch(cluster, tmp_path_factory):
         time.sleep(0.5)
     assert collected[-1].returncode == 0, collected[-1].stdout + collected[-1].stderr
     assert "slurm tasks: 1 done" in collected[-1].stderr
+    # a collect while the task was queued or running says so, and how to collect again
+    assert all("still pending or running" in c.stderr and f"grade collect {out}" in c.stderr
+               for c in collected[:-1]), [c.stderr[-500:] for c in collected[:-1]]
     first_record = state_of(out)["submissions"]["unchanged"]
 
     # run 1: the whole batch; the front end waits while the test cancels one task

@@ -517,4 +517,9 @@ def collect(out) -> list:
     save_state(out, state)
     print("slurm tasks: " + ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())),
           file=sys.stderr)
+    active = sum(n for k, n in counts.items() if k in ACTIVE or k == "UNKNOWN")
+    if active:
+        print(f"{active} task(s) still pending or running: their students show as not graded "
+              f"for now (not written to the gradebook); run `grade collect {out}` again once "
+              "`squeue --me` no longer lists them", file=sys.stderr)
     return results_for(out, students, log=lambda m: print(m, file=sys.stderr))
