@@ -3,6 +3,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import shutil
 import stat
 import zipfile
 
@@ -159,7 +160,23 @@ def test_no_sandbox_is_explicit(monkeypatch):
     monkeypatch.delenv("GRADER_NO_SANDBOX")
     with pytest.raises(SandboxUnavailable) as err:
         sandbox.make_policy("sandbox", bwrap="/nonexistent/bwrap")
-    for way_out in ("root", "user namespaces", "--docker", "--no-sandbox"):
+    for way_out in ("apt-get install bubblewrap", "--docker", "--no-sandbox"):
+        assert way_out in str(err.value)
+
+
+@pytest.mark.skipif(not IS_ROOT or not shutil.which("setpriv"), reason="drops root's "
+                    "capabilities with setpriv, as root")
+def test_sandbox_that_cannot_make_namespaces_is_refused(tmp_path):
+    """bwrap without the capabilities to make namespaces (as in a container under
+    --cap-drop ALL): grading refuses, naming the ways out."""
+    no_caps = tmp_path / "bwrap-without-capabilities"
+    no_caps.write_text("#!/bin/sh\nexec setpriv --bounding-set=-all --inh-caps=-all "
+                       f"--reuid=0 {shutil.which('bwrap')} \"$@\"\n")
+    no_caps.chmod(0o755)
+    with pytest.raises(SandboxUnavailable) as err:
+        sandbox.make_policy("sandbox", bwrap=str(no_caps))
+    assert "Creating new namespace failed" in str(err.value)
+    for way_out in ("run the grader as root", "user namespaces", "--docker", "--no-sandbox"):
         assert way_out in str(err.value)
 
 

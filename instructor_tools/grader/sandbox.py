@@ -76,10 +76,11 @@ SANDBOX_WORKER = "/grader/worker.py"
 BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}   # bwrap's own (and its init's)
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
 
+TRUSTED_HINT = ("For your own trusted code only, `grade --no-sandbox` (or GRADER_NO_SANDBOX=1) "
+                "grades without isolation.")
 FIX_HINT = ("Ways out: run the grader as root, enable unprivileged user namespaces "
             "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0), or "
-            "grade in the grading image with `grade --docker`. For your own trusted code only, "
-            "`grade --no-sandbox` (or GRADER_NO_SANDBOX=1) grades without isolation.")
+            "grade in the grading image with `grade --docker`. " + TRUSTED_HINT)
 
 
 @dataclasses.dataclass
@@ -257,9 +258,10 @@ def make_policy(isolation: str = "sandbox", worker_user: str | None = None,
         found = shutil.which(policy.bwrap)
         if not found:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed, so student code "
-                                     "cannot be sandboxed; install it (apt-get install "
-                                     "bubblewrap, or scripts/system_packages.sh as root). "
-                                     + FIX_HINT)
+                                     "cannot be sandboxed: install it (apt-get install "
+                                     "bubblewrap, or bash scripts/system_packages.sh as root), "
+                                     "or grade in the grading image with `grade --docker`. "
+                                     + TRUSTED_HINT)
         policy.bwrap = found
         if os.getuid() == 0:
             policy.pool = worker_pool(worker_user)
