@@ -337,6 +337,7 @@ def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
     hp = work / "1_cs231n" / "hyperparams.json"                     # filled in, saved by Notepad
     hp.write_bytes((REFERENCE / "1_cs231n" / "hyperparams.json").read_bytes())
     windows(hp, bom=True)
+    (work / "2_pytorch" / "softmax.log\r").write_text("test set: ...\n")  # `| tee` of a CRLF script
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     proc = subprocess.run(["bash", str(work / "collect_submission.sh")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -345,6 +346,8 @@ def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
             "in Jupyter and save it again (File > Save)") in proc.stderr
     assert "warning: no PDF for filter-viz.ipynb" in proc.stderr
     assert "hyperparams.json is not" not in proc.stderr
+    assert ("warning: '2_pytorch/softmax.log\\r': the name ends in an invisible carriage return"
+            in proc.stderr), proc.stderr
     with zipfile.ZipFile(work / "hw1_submission.zip") as zf:
         names = set(zf.namelist())
         softmax_pdf = zf.read("softmax.pdf")
@@ -367,6 +370,7 @@ def test_collect_submission_outside_the_course_environment(student_copy, tmp_pat
     assert proc.stderr.startswith(f"collect_submission: this Python ({bare / 'bin' / 'python'}) "
                                   "lacks nbformat, nbconvert, playwright")
     assert "source .venv/bin/activate, or conda activate cs7643-hw1" in proc.stderr
+    assert "on Windows: source .venv/Scripts/activate" in proc.stderr
 
 
 # ---------------------------------------------------------------- 6. messages that teach

@@ -196,8 +196,8 @@ def check_environment() -> None:
         raise SubmissionError(
             f"this Python ({sys.executable}) lacks {', '.join(missing)}: run this script in "
             "the environment you used for the assignment (source .venv/bin/activate, or conda "
-            "activate cs7643-hw1), or install the packages there with "
-            "`pip install -r requirements.txt`.")
+            "activate cs7643-hw1; on Windows: source .venv/Scripts/activate), or install the "
+            "packages there with `pip install -r requirements.txt`.")
 
 
 # ---------------------------------------------------------------- checks and the zip
@@ -215,6 +215,14 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
         if not any(c.get("outputs") for c in cells if c.get("cell_type") == "code"):
             notes.append(f"{nb_path.name} has no outputs: run all its cells and save it "
                          "before collecting, or its PDF will be empty of results.")
+    for path in sorted(root.rglob("*")):
+        if path.name != path.name.rstrip("\r\n\t ") and path.is_file() \
+                and not _excluded(path.relative_to(root)):
+            rel = path.relative_to(root).as_posix()
+            notes.append(f"{rel!r}: the name ends in an invisible carriage return or space (a run "
+                         "script with Windows line endings wrote it). Convert the scripts with "
+                         "`perl -pi -e 's/\\r$//' 2_pytorch/run_*.sh` and rename the file "
+                         "(`mv` it to the name without the ending).")
     hp = root / "1_cs231n" / "hyperparams.json"
     if hp.is_file():
         try:

@@ -10,7 +10,7 @@ cd "$(dirname "$0")" #
 PYTHON="${PYTHON:-python}" #
 command -v "$PYTHON" >/dev/null || PYTHON=python3 #
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then #
-    echo "collect_submission: '$PYTHON' is not the course's Python 3. Activate the environment you used for the assignment (source .venv/bin/activate, or conda activate cs7643-hw1) and run this again." >&2 #
+    echo "collect_submission: '$PYTHON' is not the course's Python 3. Activate the environment you used for the assignment (source .venv/bin/activate, or conda activate cs7643-hw1; on Windows: source .venv/Scripts/activate) and run this again." >&2 #
     exit 1 #
 fi #
 exec "$PYTHON" collect_submission.py "$@" #
