@@ -1,7 +1,7 @@
 """`grade` as course staff meet it: an --id-map that lists a folder twice or gives one id to two
 folders is refused with the lines named; `grade collect` names a submission whose results sit
 in OUT under several ids (graded again after an id fix); a --gradebook path where none existed
-is said to be a new gradebook. Real grader (one question of the untouched release), real
+is said to be a new gradebook; an empty folder is refused, not graded as a student. Real grader (one question of the untouched release), real
 nbgrader gradebook."""
 import json
 import shutil
@@ -54,3 +54,13 @@ def test_collect_names_repeated_submissions_and_a_new_gradebook(tmp_path):
     proc = subprocess.run([GRADE, "collect", str(out), "--gradebook", str(db)],
                           capture_output=True, text=True, timeout=600)
     assert "a new gradebook" not in proc.stdout, proc.stdout
+
+
+def test_an_empty_folder_is_a_usage_error_not_a_student(tmp_path):
+    (tmp_path / "submitted").mkdir()
+    proc = subprocess.run([GRADE, str(tmp_path / "submitted"), "--out", str(tmp_path / "o"),
+                           "--gradebook", str(tmp_path / "gradebook.db")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is an empty folder: nothing to grade" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "gradebook.db").exists()

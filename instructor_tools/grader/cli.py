@@ -183,6 +183,13 @@ def grade(args) -> int:
         ids = S.assign_ids(paths, args.student, id_map=id_map)
     except S.SubmissionProblem as problem:
         raise UsageError(str(problem)) from None
+    # A folder with no file at all is a wrong path or a step not run yet (e.g. `nbgrader
+    # collect`), not a student's hand-in; Gradescope's empty upload still gets its result.
+    empty = [p for p in paths if p.is_dir() and not any(f.is_file() for f in p.rglob("*"))]
+    if empty and not args.gradescope_results:
+        raise UsageError(f"{empty[0]} is an empty folder: nothing to grade. Name a submission "
+                         "folder or zip, or the folder holding them (after `nbgrader collect`: "
+                         "submitted/)")
     if args.gradescope_results and len(paths) > 1:
         raise UsageError("--gradescope-results is for one submission")
     jobs = [Job(pathlib.Path(p).resolve(), sid) for p, sid in zip(paths, ids)]
