@@ -83,3 +83,15 @@ def test_export_writes_grades_csv_to_the_course_root_from_any_folder(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert (root / "grades.csv").read_text().startswith("assignment,duedate,timestamp,student_id")
     assert not (elsewhere / "grades.csv").exists()
+
+
+def test_autograde_before_generate_says_which_step_is_missing(tmp_path):
+    root = tmp_path / "course"
+    (root / "submitted" / "ada" / "hw1").mkdir(parents=True)
+    proc = subprocess.run([str(REPO / "bin" / "nbgrader"), "autograde", "hw1",
+                           f"--CourseDirectory.root={root}"], cwd=tmp_path, env=BARE_ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "does not know assignment 'hw1'" in proc.stderr
+    assert "bin/nbgrader generate_assignment hw1" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
