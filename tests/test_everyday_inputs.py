@@ -489,6 +489,17 @@ def test_a_loss_convention_costs_the_loss_checks_only(sub):
         fails["softmax_loss_naive"], fails
 
 
+def test_quick_trial_num_train_left_in_a_run_script_is_named(sub):
+    """--num-train from quick trials left in run_softmax.sh: the accuracy message says so."""
+    alter(sub, "2_pytorch/run_softmax.sh", "--model softmax --epochs 5",
+          "--model softmax --num-train 2000 --epochs 5")
+    result = grade(sub, ["Q8.5"])
+    message = check(result, "softmax_accuracy").message
+    assert "at most 1 epoch, " in message, message
+    assert ("your script's --num-train 2000 kept training to 2000 images: a quick-trial option, "
+            "leave it out") in message, message
+
+
 def test_relu_gradient_at_zero_is_named(sub):
     """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is."""
     alter(sub, LAYERS, "dx = dout * (x > 0)", "dx = dout * (x >= 0)")
