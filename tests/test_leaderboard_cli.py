@@ -100,3 +100,14 @@ def test_up_finishes_a_set_up_that_stopped_half_way(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_busy_port_is_named_with_what_to_do(tmp_path, capsys):
+    db = str(tmp_path / "board.db")
+    assert run(["--db", db, "create"], capsys)[0] is None
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        message, _ = run(["--db", db, "serve", "--port", str(port)], capsys)
+    assert message and f"cannot serve on 127.0.0.1:{port}" in message and "--port" in message

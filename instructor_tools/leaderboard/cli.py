@@ -160,7 +160,17 @@ def cmd_rescore(args):
 def cmd_serve(args):
     import uvicorn
     from .app import create_app
+    import socket
     _require_database(args.db)
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise LeaderboardError(f"cannot serve on {args.host}:{args.port} ({exc.strerror}): "
+                                   "is a leaderboard already running there? Stop it, or pick "
+                                   "another port with --port (make leaderboard "
+                                   "LEADERBOARD_ARGS='--port 8001').") from None
     print(f"leaderboard on http://{args.host}:{args.port}/ (database {args.db})", flush=True)
     uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="info")
 
