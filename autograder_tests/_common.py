@@ -80,5 +80,29 @@ def blame_dependencies(fail: Fail, student, ref, rng, who: str) -> Fail:
                 f"{'it' if len(wrong) == 1 else 'them'} first)", fail.metrics)
 
 
-__all__ = ["broken_layers", "blame_dependencies", "Fail", "as_array", "as_number", "compare", "forward", "gradients", "numeric_check",
+def blame_softmax_loss(problem, student, who="Softmax.train"):
+    """When `who` (which calls softmax_loss_vectorized) raised `problem` (a StudentError): a
+    Fail with its message, naming the loss too if the loss itself raises or returns no
+    (loss, dW) of W's shape."""
+    from instructor_tools.grader.client import StudentProblem
+    if getattr(problem, "about_file", False):  # a syntax or import error: says it all
+        return problem
+    rng = np.random.default_rng(7)
+    W, X, y = 0.01 * rng.standard_normal((4, 6)), rng.standard_normal((6, 5)), np.arange(5) % 4
+    try:
+        got = student.call("cs231n.classifiers.softmax:softmax_loss_vectorized", W, X, y, 0.1)
+    except StudentProblem:
+        note = "softmax_loss_vectorized, which train calls, fails on its own"
+    else:
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            note = "softmax_loss_vectorized, which train calls, does not return (loss, dW)"
+        elif np.shape(got[1]) != W.shape:
+            note = (f"softmax_loss_vectorized, which train calls, returns dW of shape "
+                    f"{np.shape(got[1])} for W of shape {W.shape}")
+        else:  # the probe changed which call the grader names: name `who` here
+            return Fail(f"{who} {problem}")
+    return Fail(f"{who} {problem} ({note}: fix it first, see its check)")
+
+
+__all__ = ["blame_softmax_loss", "broken_layers", "blame_dependencies", "Fail", "as_array", "as_number", "compare", "forward", "gradients", "numeric_check",
            "randn", "described", "rel_error", "np"]

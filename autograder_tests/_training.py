@@ -9,6 +9,9 @@ reference is measured exactly the way students are graded.
 import math
 
 from instructor_tools.grader.checks import Fail, as_array
+from instructor_tools.grader.client import StudentError
+
+from ._common import blame_softmax_loss
 
 LINEAR = "cs231n.classifiers.linear_classifier"
 
@@ -93,9 +96,12 @@ def train_softmax(student, data, hp, caps, seed):
     prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"])
     student.seed(seed)
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
-    clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
-             reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
-             batch_size=hp["batch_size"], keep=True)
+    try:
+        clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
+                 reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
+                 batch_size=hp["batch_size"], keep=True)
+    except StudentError as problem:
+        raise blame_softmax_loss(problem, student) from None
     return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
 
 

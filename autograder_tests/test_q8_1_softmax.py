@@ -2,7 +2,10 @@
 from instructor_tools.grader.checks import check
 
 from . import _training
-from ._common import Fail, as_array, as_number, compare, np, numeric_check, rel_error
+from instructor_tools.grader.client import StudentError
+
+from ._common import (Fail, as_array, as_number, blame_softmax_loss, compare, np, numeric_check,
+                      rel_error)
 
 Q = "Q8.1"
 NEEDS = ("part1",)
@@ -84,8 +87,11 @@ def test_linear_classifier_train_predict(student, ref, rng):
     y_all = np.full(7, c - 1)  # max(y) + 1 = c classes, as W0 has
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
     clf.set_attr("W", W0.copy())
-    history = clf.call("train", X, y_all, learning_rate=lr, reg=reg, num_iters=iters,
-                       batch_size=batch)
+    try:
+        history = clf.call("train", X, y_all, learning_rate=lr, reg=reg, num_iters=iters,
+                           batch_size=batch)
+    except StudentError as problem:
+        raise blame_softmax_loss(problem, student) from None
     if not isinstance(history, (list, tuple)) or len(history) != iters:
         raise Fail(f"train should return the list of the {iters} minibatch losses")
     history = as_array(np.array(history, dtype=np.float64), "train's loss history")

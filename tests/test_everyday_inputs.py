@@ -500,6 +500,21 @@ def test_quick_trial_num_train_left_in_a_run_script_is_named(sub):
             "leave it out") in message, message
 
 
+def test_a_loss_of_the_wrong_shape_is_named_where_train_fails(sub):
+    """dW transposed in softmax_loss_vectorized: Softmax.train fails at its update line, and
+    the message names the loss as the cause instead of leaving the student at line 54."""
+    alter(sub, "1_cs231n/cs231n/classifiers/softmax.py", "dW = probs @ X.T / num_train + 2 * reg * W",
+          "dW = (probs @ X.T / num_train + 2 * reg * W).T")
+    fails = failures(grade(sub, ["Q8.1"]))
+    for name in ("linear_classifier_train_predict", "softmax_accuracy"):
+        assert fails[name].startswith("Softmax.train raised ValueError: operands could not be "
+                                      "broadcast together"), fails[name]
+        assert fails[name].endswith("(softmax_loss_vectorized, which train calls, returns dW of "
+                                    "shape (6, 4) for W of shape (4, 6): fix it first, see its "
+                                    "check)"), fails[name]
+    assert "softmax_loss_naive" not in fails
+
+
 def test_relu_gradient_at_zero_is_named(sub):
     """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is."""
     alter(sub, LAYERS, "dx = dout * (x > 0)", "dx = dout * (x >= 0)")
