@@ -314,3 +314,15 @@ def test_create_takes_its_defaults_from_the_course_config(tmp_path, capsys):
     assert info["deadline"].isoformat() == "2026-12-10T23:59:00-05:00"  # read in the course's zone
     with pytest.raises(SystemExit, match="Unknown time zone 'Mars/Olympus'"):
         cli.main(["--db", db, "create", "--timezone", "Mars/Olympus"])
+
+
+def test_an_upload_without_the_file_field_says_how_to_attach_it(world):
+    client = world["client"]
+    auth = {"Authorization": f"Bearer {world['tokens']['ada']}"}
+    for data in ({"file": "predictions.csv"}, {"predictions": "x"}):   # curl without the @
+        r = client.post("/api/submit", headers=auth, data=data)
+        assert r.status_code == 422 and "-F file=@predictions.csv" in r.json()["detail"], r.text
+    r = client.post("/submit", data={"token": world["tokens"]["ada"]})   # the form, no file
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert "No predictions file in the upload" in r.text
+    assert world["board"].remaining(world["tokens"]["ada"])[0] == 3     # nothing counted

@@ -18,6 +18,7 @@ import dataclasses
 import pathlib
 
 from fastapi import FastAPI, Form, Header, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
@@ -107,6 +108,20 @@ def create_app(db: str | pathlib.Path, clock=utc_now) -> FastAPI:
         info = board.info()
         return TEMPLATES.TemplateResponse(request, name, {"info": info, **context},
                                           status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError):
+        """A request missing a form field (most often curl's `-F file=predictions.csv` without
+        the @, or another field name): a sentence instead of the validator's dump; 422."""
+        fields = sorted({str(e.get("loc", ["?"])[-1]) for e in exc.errors()})
+        if "file" in fields:
+            text = ("No predictions file in the upload: attach predictions.csv as the form field "
+                    "'file' (with curl: -F file=@predictions.csv, the @ included).")
+        else:
+            text = f"Missing or malformed form field(s): {', '.join(fields)}."
+        if request.url.path == "/submit":
+            return page(request, "submit.html", status=422, error=text)
+        return JSONResponse({"detail": text}, status_code=422)
 
     @app.get("/", response_class=HTMLResponse)
     def board_page(request: Request):
