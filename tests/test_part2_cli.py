@@ -207,3 +207,17 @@ def test_read_run_script_reads_what_the_grader_reads(tmp_path):
         path.write_bytes(text.encode())
         with pytest.raises(ValueError, match=r"run_softmax\.sh"):
             train.read_run_script(path)
+
+
+def test_a_part_still_to_write_is_named_without_a_traceback(cifar10_dir):
+    """The release's starter code: train.py names the file, line and function still raising
+    NotImplementedError instead of printing a traceback."""
+    part2 = REPO / "release" / "hw1" / "2_pytorch"
+    env = {"PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin",
+           "CIFAR10_DIR": str(cifar10_dir), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run([sys.executable, "train.py", "--model", "softmax", "--num-train", "100"],
+                          cwd=part2, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: models/softmax.py, line "), proc.stderr
+    assert "in __init__: still raises NotImplementedError" in proc.stderr, proc.stderr
