@@ -225,3 +225,20 @@ def test_sbatch_refusal_is_a_clear_error(cluster, tmp_path):
     assert proc.returncode == 2
     assert "grade: sbatch refused the grading array" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_regrade_submits_an_unchanged_submission_again(cluster, tmp_path):
+    """Without --regrade an unchanged submission is skipped; with it, graded again."""
+    sub = tmp_path / "subs" / "ada"
+    copy_reference(sub)
+    out = tmp_path / "out"
+    args = [str(sub), "--out", str(out), "--questions", "Q8.4", "--scale", "ci", "--device",
+            "cpu", *SLURM]
+    first = grade(cluster, *args)
+    assert first.returncode == 0 and "submitted array job" in first.stderr, first.stderr[-3000:]
+    again = grade(cluster, *args)
+    assert "nothing submitted (--regrade grades them again)" in again.stderr, again.stderr[-3000:]
+    forced = grade(cluster, *args, "--regrade")
+    assert forced.returncode == 0 and "submitted array job" in forced.stderr, forced.stderr[-3000:]
+    assert len(state_of(out)["batches"]) == 2
+    assert json.loads((out / "ada" / "result.json").read_text())["score"] == 2

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--container-pids", type=int, default=512, metavar="N",
                    help="processes + threads per container (default: %(default)s)")
     g.add_argument("--regrade", action="store_true",
-                   help="grade again even when a submission's inputs are unchanged")
+                   help="grade again even when a submission's inputs are unchanged "
+                   "(docker, and slurm: which otherwise skips what it graded before)")
 
 
 @dataclasses.dataclass

@@ -290,12 +290,13 @@ class SlurmExecutor:
         out = pathlib.Path(out).resolve()
         state = load_state(out)
         version = grader_version(self.config)
+        regrade = bool(self.docker and self.docker.regrade)   # --regrade: skip nothing
         todo = []
         for job in jobs:
             key = task_key(job, self.config, self.settings.node_executor, version)
             entry = {"source": str(job.source), "key": key}
             record = read_record(out, key)
-            if record is not None and record.get("outcome") == "graded":
+            if record is not None and record.get("outcome") == "graded" and not regrade:
                 entry.update(state="DONE", task=None, log=None, skipped=True)
             else:
                 todo.append((job, key))
@@ -306,7 +307,8 @@ class SlurmExecutor:
             log(f"submitted array job {job_id}: {len(todo)} task(s); {len(jobs) - len(todo)} "
                 f"unchanged submission(s) skipped; logs {slurm_dir(out)}/{job_id}_<task>.log")
         else:
-            log(f"all {len(jobs)} submission(s) already graded with these inputs; nothing submitted")
+            log(f"all {len(jobs)} submission(s) already graded with these inputs; nothing "
+                "submitted (--regrade grades them again)")
         save_state(out, state)
         if self.settings.no_wait:
             log(f"not waiting: watch with `squeue --me`, then `grade collect {out}`")
