@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download CIFAR-10 (python version, ~170 MB) and unpack it into cifar-10-batches-py.
 #
-#   bash cs231n/datasets/get_datasets.sh      (from the assignment folder)
+#   bash 1_cs231n/cs231n/datasets/get_datasets.sh      (from the hw1 folder)
 #
 # The folder goes next to this script, or to $CIFAR10_DIR if set (the path of the
 # cifar-10-batches-py folder itself). An existing folder is used as it is. The archive's
