@@ -608,10 +608,11 @@ def test_conventions_are_visible_in_the_notebooks(tmp_path_factory, capsys):
 
     out = _run_cell(release / "convnet.ipynb", "reg-convention",
                     {"ThreeLayerConvNet": ThreeLayerConvNet}, capsys)
-    assert out.count("; ok)") == 2 and "LARGER" not in out, out
+    assert out.count("; ok)") == 2 and "LARGER" not in out and "<-" not in out, out
     out = _run_cell(release / "convnet.ipynb", "reg-convention", {"ThreeLayerConvNet": FullReg},
                     capsys)
     assert out.count("LARGER") == 2, out
+    assert "<- reg * sum(W**2)? this network uses 0.5 * reg * sum(W**2)" in out, out
 
 
 def test_two_layer_reg_convention_is_hinted_in_the_notebook(tmp_path_factory, capsys):
