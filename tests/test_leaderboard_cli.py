@@ -33,6 +33,7 @@ def test_tokens_never_overwrite_a_token_file(tmp_path, capsys):
     assert run(["--db", db, "tokens", "--out", str(out)], capsys)[0] is None
     first = out.read_text()
     assert first.count("\n") == 3                      # header + two students
+    assert "\r" not in first                           # `cut -d, -f3` gives a usable token
     message, _ = run(["--db", db, "tokens", "--out", str(out)], capsys)
     assert message and "exists" in message and "--out" in message
     assert out.read_text() == first                    # the mailed tokens are still there

@@ -104,7 +104,7 @@ def cmd_tokens(args):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")   # shell scripts read tokens with no \r
         writer.writerow(["student_id", "email", "token"])
         writer.writerows(issued)
     print(f"{len(issued)} token(s) written to {args.out} (readable by you only); the database "
