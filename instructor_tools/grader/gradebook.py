@@ -26,7 +26,7 @@ import warnings
 
 from .. import questions as qmap
 from . import submission as S
-from .errors import UsageError
+from .errors import SetupError, UsageError
 from .result import GradeResult
 
 SOURCES_TABLE = "hw1_grader_sources"
@@ -182,8 +182,11 @@ def _ensure_assignment(gb, assignment: str, MissingEntry):
         try:
             cell = gb.find_grade_cell(q.grade_id, q.notebook, assignment)
             if cell.max_score != q.points:
-                raise SystemExit(f"grade: gradebook cell {q.grade_id} of {q.notebook} is worth "
-                                 f"{cell.max_score} points, questions.py says {q.points}")
+                raise SetupError(f"gradebook cell {q.grade_id} of {q.notebook} is worth "
+                                 f"{cell.max_score} points, but questions.py says {q.points}: "
+                                 "the gradebook was made from another version of the "
+                                 "assignment; run `bin/nbgrader generate_assignment hw1 --force` "
+                                 "or use a gradebook of this version")
         except MissingEntry:
             gb.update_or_create_grade_cell(q.grade_id, q.notebook, assignment,
                                            max_score=q.points, cell_type="code")
