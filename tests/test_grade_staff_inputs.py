@@ -64,3 +64,16 @@ def test_an_empty_folder_is_a_usage_error_not_a_student(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "is an empty folder: nothing to grade" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "gradebook.db").exists()
+
+
+def test_bad_output_paths_are_refused_before_grading(tmp_path):
+    not_a_db = tmp_path / "grades.csv"
+    not_a_db.write_text("student,score\n")
+    for flags, words in ((["--csv", str(tmp_path)], "is a folder: give a file name"),
+                         (["--gradebook", str(tmp_path)], "is a folder: give nbgrader's gradebook"),
+                         (["--gradebook", str(not_a_db)], "is not an nbgrader gradebook")):
+        proc = subprocess.run([GRADE, str(REPO / "release" / "hw1"), "--out", str(tmp_path / "o"),
+                               "--questions", "Q8.4", *flags],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and words in proc.stderr, (flags, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()

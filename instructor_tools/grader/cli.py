@@ -165,8 +165,29 @@ def finish(results, args) -> int:
     return exit_status(results)
 
 
+def check_output_paths(args) -> None:
+    """UsageError, before any grading, for a --csv that is a folder or a --gradebook that is a
+    folder or not an SQLite file (they would otherwise fail with a traceback at the end)."""
+    if isinstance(args.csv, str) and pathlib.Path(args.csv).is_dir():
+        raise UsageError(f"--csv {args.csv} is a folder: give a file name, e.g. "
+                         f"{pathlib.Path(args.csv) / 'grades.csv'}")
+    db = args.gradebook
+    if db is None:
+        return
+    db = pathlib.Path(db)
+    if db.is_dir():
+        raise UsageError(f"--gradebook {db} is a folder: give nbgrader's gradebook file, e.g. "
+                         f"{db / 'gradebook.db'}")
+    if db.is_file() and db.stat().st_size:
+        with open(db, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise UsageError(f"--gradebook {db} is not an nbgrader gradebook (not an SQLite "
+                                 "file): give the course's gradebook.db")
+
+
 def grade(args) -> int:
     """`grade SUBMISSION...`: discover once, hand the jobs to the executor, write outputs."""
+    check_output_paths(args)
     config = config_from(args)
     executor = executor_module(args.executor)
     if args.executor == "slurm" and getattr(args, "resubmit_failed", False):
@@ -229,6 +250,7 @@ def collect(argv, prog: str = "grade collect") -> int:
                    help="Gradescope's results.json of the one result here")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
     args = p.parse_args(argv)
+    check_output_paths(args)
     from .executors import slurm
     if slurm.has_state(args.out):
         results = slurm.collect(args.out)
