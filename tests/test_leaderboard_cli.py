@@ -112,3 +112,17 @@ def test_a_busy_port_is_named_with_what_to_do(tmp_path, capsys):
         port = busy.getsockname()[1]
         message, _ = run(["--db", db, "serve", "--port", str(port)], capsys)
     assert message and f"cannot serve on 127.0.0.1:{port}" in message and "--port" in message
+
+
+def test_folders_and_non_databases_are_named(tmp_path, capsys):
+    db = str(tmp_path / "board.db")
+    assert run(["--db", db, "create"], capsys)[0] is None
+    not_a_db = tmp_path / "roster.csv"
+    not_a_db.write_text("student_id\nada\n")
+    cases = [(["--db", db, "publish", "--out", str(tmp_path)], "is a folder: give a file name"),
+             (["--db", db, "export", "--out", str(tmp_path)], "is a folder: give a file name"),
+             (["--db", db, "roster", "--gradebook", str(not_a_db)], "is not an nbgrader gradebook"),
+             (["--db", str(not_a_db), "rescore"], "is not an SQLite database")]
+    for argv, words in cases:
+        message, _ = run(argv, capsys)
+        assert message and words in message, (argv, message)

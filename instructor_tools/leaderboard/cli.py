@@ -45,6 +45,23 @@ def _require_database(db):
         raise LeaderboardError(f"No leaderboard database at {db}. Create the challenge with "
                                "`leaderboard create` (or `make leaderboard`), or point --db or "
                                "$LEADERBOARD_DB at the course's database.")
+    if "://" not in str(db) and not _is_sqlite(db):
+        raise LeaderboardError(f"{db} is not an SQLite database: point --db or $LEADERBOARD_DB "
+                               "at the leaderboard's database.")
+
+
+def _is_sqlite(path) -> bool:
+    """True for an SQLite file (or an empty one, which SQLite takes as a new database)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return not head or head == b"SQLite format 3\x00"
+
+
+def _file_out(path: pathlib.Path, example: str) -> None:
+    """LeaderboardError when an --out names a folder."""
+    if path.is_dir():
+        raise LeaderboardError(f"--out {path} is a folder: give a file name, e.g. "
+                               f"{path / example}.")
 
 
 def _service(args, create=False):
@@ -85,12 +102,16 @@ def cmd_create(args):
 
 
 def cmd_roster(args):
+    if args.gradebook.is_file() and not _is_sqlite(args.gradebook):
+        raise LeaderboardError(f"{args.gradebook} is not an nbgrader gradebook (not an SQLite "
+                               "file): give the course's gradebook.db.")
     added = _service(args).import_gradebook(args.gradebook)
     print(f"{added} new student(s) from {args.gradebook}")
 
 
 def cmd_tokens(args):
     import csv
+    _file_out(args.out, "tokens.csv")
     if args.out.exists():
         raise LeaderboardError(f"{args.out} exists and may hold tokens already issued, which the "
                                "database cannot show again (it keeps only their hashes). Write "
@@ -120,6 +141,7 @@ def _test_set(cifar10_dir):
 
 
 def cmd_publish(args):
+    _file_out(args.out, "images.npy")
     board = _service(args)
     images, labels = _test_set(_cifar10_dir(args.cifar10_dir))
     info = board.publish(images, labels, args.out, seed=args.seed)
@@ -143,6 +165,7 @@ def cmd_verified(args):
 
 
 def cmd_export(args):
+    _file_out(args.out, "standings.csv")
     board = _service(args)
     text = board.standings_csv()
     args.out.parent.mkdir(parents=True, exist_ok=True)
