@@ -201,6 +201,9 @@ def test_read_run_script_reads_what_the_grader_reads(tmp_path):
     for name, text in ACCEPTED.items():
         path.write_bytes(text.encode())
         assert train.read_run_script(path) == runscripts.parse(text).args, name
+    # a block keyword that is only an argument (`echo for ...`) opens no block
+    path.write_bytes(b"echo for the record; echo if you like\npython train.py --model softmax\n")
+    assert train.read_run_script(path) == ["--model", "softmax"]
     for name, (text, _) in REFUSED.items():
         if name == "python -m":   # the notebook runs `python -u train.py ARGS` anyway
             continue

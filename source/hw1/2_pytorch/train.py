@@ -241,7 +241,9 @@ def read_run_script(path):
                                  "an `if` block or a function: write one plain command.")
             commands.append((first, words))
             continue
-        depth += sum(w in _BLOCK_START for w in words) - sum(w in _BLOCK_END for w in words)
+        heads = [w for k, w in enumerate(words)  # words in command position
+                 if k == 0 or words[k - 1].endswith(";") or words[k - 1] in _AFTER]
+        depth += sum(w in _BLOCK_START for w in heads) - sum(w in _BLOCK_END for w in heads)
         depth += line.rstrip().endswith("{") - words.count("}")
         assignments = words[1:] if words[0] == "export" else words
         if all(_ASSIGNMENT.fullmatch(w) for w in assignments):
@@ -270,6 +272,7 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.S)
 _REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _BLOCK_START = ("if", "for", "while", "until", "case")
 _BLOCK_END = ("fi", "done", "esac")
+_AFTER = ("&&", "||", "|", "then", "do", "else", "elif")
 
 
 def _expand(word, variables, path, number):
