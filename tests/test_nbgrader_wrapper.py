@@ -95,3 +95,30 @@ def test_autograde_before_generate_says_which_step_is_missing(tmp_path):
     assert "does not know assignment 'hw1'" in proc.stderr
     assert "bin/nbgrader generate_assignment hw1" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_second_autograde_of_the_course_waits_for_the_first(tmp_path):
+    """The lock bin/nbgrader takes (flock on gradebook.db) is held here, as by a running
+    autograde: a second one says it waits, and does wait, until the lock is released."""
+    import fcntl
+    import sqlite3
+    root = tmp_path / "course"
+    root.mkdir()
+    con = sqlite3.connect(root / "gradebook.db")   # just enough for the wrapper's own check
+    con.execute("create table assignment (name text)")
+    con.execute("insert into assignment values ('hw1')")
+    con.commit()
+    con.close()
+    with open(root / "gradebook.db", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen([str(REPO / "bin" / "nbgrader"), "autograde", "hw1",
+                                 f"--CourseDirectory.root={root}"], cwd=tmp_path, env=BARE_ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stderr.readline()
+            assert "another autograde is running" in line and "waiting" in line, line
+            assert proc.poll() is None                  # still waiting while the lock is held
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+    proc.communicate(timeout=300)                      # then it goes on (and nbgrader runs)
+    assert proc.returncode is not None
