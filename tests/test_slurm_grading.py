@@ -242,3 +242,25 @@ def test_regrade_submits_an_unchanged_submission_again(cluster, tmp_path):
     assert forced.returncode == 0 and "submitted array job" in forced.stderr, forced.stderr[-3000:]
     assert len(state_of(out)["batches"]) == 2
     assert json.loads((out / "ada" / "result.json").read_text())["score"] == 2
+
+
+def test_two_staff_grading_into_one_out_at_once(cluster, tmp_path):
+    """Two `grade` runs into the same OUT at the same moment, each with its own submission:
+    each gets its own batch manifest and both students are graded (the state file is read and
+    written under a lock)."""
+    out = tmp_path / "out"
+    procs = []
+    for name in ("ada", "bob"):
+        copy_reference(tmp_path / "subs" / name)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "instructor_tools.grader.cli", str(tmp_path / "subs" / name),
+             "--out", str(out), "--questions", "Q8.4", "--scale", "ci", "--device", "cpu", *SLURM],
+            cwd=REPO, env=cluster, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr[-3000:]
+    state = state_of(out)
+    assert len(state["batches"]) == 2 and set(state["submissions"]) == {"ada", "bob"}, state
+    manifests = [json.loads((out / "slurm" / f"batch-{n}.json").read_text()) for n in (0, 1)]
+    assert sorted(m["tasks"][0]["student"] for m in manifests) == ["ada", "bob"]
+    assert {n: r.score for n, r in results_in(out).items()} == {"ada": 2, "bob": 2}

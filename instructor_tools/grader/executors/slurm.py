@@ -26,7 +26,9 @@ for flags that cannot work (e.g. --resubmit-failed on an OUT without a Slurm run
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -198,6 +200,21 @@ def save_state(out, state: dict) -> None:
     write_json_atomic(slurm_dir(out) / "state.json", state)
 
 
+@contextlib.contextmanager
+def state_lock(out):
+    """Hold OUT/slurm/state.lock (flock) across a load_state .. save_state: two staff grading
+    into one OUT at once would otherwise write the same batch-N manifest (a task then grades
+    the other run's submission) and drop each other's entries from state.json."""
+    sdir = slurm_dir(out)
+    sdir.mkdir(parents=True, exist_ok=True)
+    with open(sdir / "state.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 # ---------------------------------------------------------------- the scheduler
 
 def _run(cmd: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -288,28 +305,29 @@ class SlurmExecutor:
         one result per job, in job order."""
         log = log or (lambda m: print(m, file=sys.stderr))
         out = pathlib.Path(out).resolve()
-        state = load_state(out)
         version = grader_version(self.config)
         regrade = bool(self.docker and self.docker.regrade)   # --regrade: skip nothing
-        todo = []
-        for job in jobs:
-            key = task_key(job, self.config, self.settings.node_executor, version)
-            entry = {"source": str(job.source), "key": key}
-            record = read_record(out, key)
-            if record is not None and record.get("outcome") == "graded" and not regrade:
-                entry.update(state="DONE", task=None, log=None, skipped=True)
+        with state_lock(out):
+            state = load_state(out)
+            todo = []
+            for job in jobs:
+                key = task_key(job, self.config, self.settings.node_executor, version)
+                entry = {"source": str(job.source), "key": key}
+                record = read_record(out, key)
+                if record is not None and record.get("outcome") == "graded" and not regrade:
+                    entry.update(state="DONE", task=None, log=None, skipped=True)
+                else:
+                    todo.append((job, key))
+                state["submissions"][job.student] = entry
+            state["config"] = self.config.to_json()
+            if todo:
+                job_id = self.submit(out, state, todo)
+                log(f"submitted array job {job_id}: {len(todo)} task(s); {len(jobs) - len(todo)} "
+                    f"unchanged submission(s) skipped; logs {slurm_dir(out)}/{job_id}_<task>.log")
             else:
-                todo.append((job, key))
-            state["submissions"][job.student] = entry
-        state["config"] = self.config.to_json()
-        if todo:
-            job_id = self.submit(out, state, todo)
-            log(f"submitted array job {job_id}: {len(todo)} task(s); {len(jobs) - len(todo)} "
-                f"unchanged submission(s) skipped; logs {slurm_dir(out)}/{job_id}_<task>.log")
-        else:
-            log(f"all {len(jobs)} submission(s) already graded with these inputs; nothing "
-                "submitted (--regrade grades them again)")
-        save_state(out, state)
+                log(f"all {len(jobs)} submission(s) already graded with these inputs; nothing "
+                    "submitted (--regrade grades them again)")
+            save_state(out, state)
         if self.settings.no_wait:
             log(f"not waiting: watch with `squeue --me`, then `grade collect {out}`")
             return None
@@ -369,13 +387,14 @@ class SlurmExecutor:
     def wait(self, out: pathlib.Path, students: list[str], log) -> None:
         """Poll results and the scheduler until every task of `students` has ended."""
         from tqdm import tqdm
-        state = load_state(out)
         bar = tqdm(total=len(students), unit="submission", desc="slurm", disable=self.quiet,
                    file=sys.stderr)
         try:
             while True:
-                counts = refresh(out, state, students)
-                save_state(out, state)
+                with state_lock(out):   # read afresh: another run may have added to it
+                    state = load_state(out)
+                    counts = refresh(out, state, students)
+                    save_state(out, state)
                 done = sum(n for k, n in counts.items() if k not in ACTIVE)
                 bar.n = done
                 bar.set_postfix_str(", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())))
@@ -398,25 +417,27 @@ def resubmit_failed(args) -> list | None:
     out = pathlib.Path(args.out).resolve()
     if not has_state(out):
         raise UsageError(f"no Slurm run in {out} (no slurm/state.json): nothing to resubmit")
-    state = load_state(out)
-    students = list(state["submissions"])
-    refresh(out, state, students)
-    save_state(out, state)
-    failed = [s for s in students if state["submissions"][s].get("state") in RESUBMIT]
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    with state_lock(out):
+        state = load_state(out)
+        students = list(state["submissions"])
+        refresh(out, state, students)
+        save_state(out, state)
+        failed = [s for s in students if state["submissions"][s].get("state") in RESUBMIT]
+        if failed:
+            config = GraderConfig.from_json(state["config"])
+            executor = SlurmExecutor(config, SlurmSettings.from_args(args),
+                                     DockerSettings.from_args(args), quiet=args.quiet)
+            version = grader_version(config)
+            todo = []
+            for s in failed:
+                job = Job(pathlib.Path(state["submissions"][s]["source"]), s)
+                todo.append((job, task_key(job, config, executor.settings.node_executor, version)))
+            job_id = executor.submit(out, state, todo)
+            save_state(out, state)
     if not failed:
         log("no failed, timed-out or cancelled task to resubmit")
         return results_for(out, students, log=log)
-    config = GraderConfig.from_json(state["config"])
-    executor = SlurmExecutor(config, SlurmSettings.from_args(args), DockerSettings.from_args(args),
-                             quiet=args.quiet)
-    version = grader_version(config)
-    todo = []
-    for s in failed:
-        job = Job(pathlib.Path(state["submissions"][s]["source"]), s)
-        todo.append((job, task_key(job, config, executor.settings.node_executor, version)))
-    job_id = executor.submit(out, state, todo)
-    save_state(out, state)
     log(f"resubmitted {len(todo)} task(s) as array job {job_id}: {', '.join(failed)}")
     if executor.settings.no_wait:
         return None
@@ -513,10 +534,11 @@ def collect(out) -> list:
     """Results of every submission of OUT's Slurm runs, as they stand now (running tasks
     give a grader_error result saying so)."""
     out = pathlib.Path(out).resolve()
-    state = load_state(out)
-    students = list(state["submissions"])
-    counts = refresh(out, state, students)
-    save_state(out, state)
+    with state_lock(out):
+        state = load_state(out)
+        students = list(state["submissions"])
+        counts = refresh(out, state, students)
+        save_state(out, state)
     print("slurm tasks: " + ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())),
           file=sys.stderr)
     active = sum(n for k, n in counts.items() if k in ACTIVE or k == "UNKNOWN")
