@@ -77,3 +77,11 @@ def test_bad_output_paths_are_refused_before_grading(tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 2 and words in proc.stderr, (flags, proc.stderr[-2000:])
         assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+
+
+def test_one_student_id_for_several_submissions_points_to_the_id_map(tmp_path):
+    proc = subprocess.run([GRADE, str(REPO / "release" / "hw1"), str(REPO / "source" / "hw1"),
+                           "--student", "gt1", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "for one submission only" in proc.stderr
+    assert "--id-map" in proc.stderr and "Traceback" not in proc.stderr

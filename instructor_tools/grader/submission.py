@@ -123,7 +123,8 @@ def assign_ids(paths, given: str | None = None, id_map: dict | None = None) -> l
     if given is not None:
         if len(paths) != 1:
             raise SubmissionProblem("a student id was given for several submissions; give it "
-                                    "for one submission only")
+                                    "for one submission only, or name each submission's "
+                                    "student with --id-map ids.csv (lines folder,student_id)")
         return [given]
     ids = [student_id_for(p) for p in paths]
     if id_map:
