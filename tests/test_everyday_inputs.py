@@ -380,6 +380,7 @@ def test_messages_for_common_failures():
                               "check that you have an NVIDIA GPU and installed a driver", [])
     assert cuda.startswith("tried to use a GPU, but the grading machine has no GPU")
     assert "device=x.device" in cuda
+    assert "Found no NVIDIA driver on your system)" in cuda and "Please check" not in cuda
     assert "keyboard" in describe_exception("EOFError", "EOF when reading a line", [])
     assert describe_exception("BdbQuit", "", []).startswith("stopped at a breakpoint()")
     argparse_exit = describe_exception("SystemExit", "sys.exit(2) was called", [], [

@@ -85,3 +85,11 @@ def test_one_student_id_for_several_submissions_points_to_the_id_map(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "for one submission only" in proc.stderr
     assert "--id-map" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_questions_that_name_nothing_are_refused(tmp_path):
+    """`--questions ""` (e.g. an empty shell variable) must not grade everything."""
+    proc = subprocess.run([GRADE, str(tmp_path), "--questions", " , ", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--questions names no question" in proc.stderr and "Traceback" not in proc.stderr

@@ -21,6 +21,7 @@ import os
 import pathlib
 import sys
 
+from .. import questions as qmap
 from . import gradebook as gb
 from . import reports
 from . import submission as S
@@ -95,6 +96,9 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
 
 def config_from(args) -> GraderConfig:
     """The one settings object, from parsed flags. Raises UsageError on invalid settings."""
+    if args.questions is not None and not qmap.parse_ids(args.questions):
+        raise UsageError("--questions names no question; give ids such as Q8.3,Q8.4, or leave "
+                         "the flag out to grade every question")
     kw = {}
     for flag, field in (("reference", "reference_dir"), ("tests", "tests_dir"),
                         ("cifar10_dir", "cifar10_dir"), ("scale", "scale"), ("device", "device")):

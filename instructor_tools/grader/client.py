@@ -100,8 +100,8 @@ def describe_exception(etype: str, detail: str, where: list[str], output=()) -> 
     elif etype == "MemoryError" or "can't allocate memory" in detail or "DefaultCPUAllocator" in detail:
         text = "ran out of memory (the grader allows each submission a fixed amount)"
     elif any(k.lower() in detail.lower() for k in NO_GPU):
-        text = ("tried to use a GPU, but the grading machine has no GPU (" + _first_line(detail)
-                + "). Write device-independent code: put new tensors and layers on the input's "
+        text = ("tried to use a GPU, but the grading machine has no GPU ("
+                + _first_line(detail).split(". ")[0].rstrip(".") + "). Write device-independent code: put new tensors and layers on the input's "
                 "device (torch.zeros(..., device=x.device), layer.to(x.device)) instead of "
                 "calling .cuda() or using device='cuda'")
     elif "Expected all tensors to be on the same device" in detail:
