@@ -122,6 +122,23 @@ def write_attack(dest):
             except OSError as exc:
                 outcome["reads"][path] = type(exc).__name__
         outcome["uid"] = os.getuid()
+        written = 0   # MiB written into the scratch folder before the tmpfs quota stops it
+        try:
+            with open("quota_fill.bin", "wb") as f:
+                for _ in range(4096):
+                    f.write(b"x" * (1 << 20))
+                    f.flush()
+                    written += 1
+            outcome["quota"] = "no limit"
+        except OSError as exc:
+            import errno
+            outcome["quota"] = errno.errorcode.get(exc.errno, str(exc.errno))
+        finally:
+            try:
+                os.remove("quota_fill.bin")
+            except OSError:
+                pass
+        outcome["quota_mb"] = written
         raise RuntimeError({MARK!r} + json.dumps(outcome))
         """)
     return dest

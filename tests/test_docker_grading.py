@@ -221,6 +221,8 @@ def test_writes_outside_the_scratch_folder_fail(attacks):
     assert "written" not in report["writes"].values(), report["writes"]
     assert set(report["reads"].values()) == {"PermissionError"}, report["reads"]
     assert 2000 <= report["uid"] < 2016
+    # the scratch tmpfs is the disk quota (options(): 512 MB): the kernel stops the write
+    assert report["quota"] == "ENOSPC" and report["quota_mb"] <= 512, report
     for job in attacks["jobs"]:
         assert inputs.tree_sha256(job.source) == attacks["before"][job.student]
 
