@@ -291,6 +291,17 @@ def test_round_trip(course):
                 f"--GradeWithCourseGrader.reuse_results={tmp / 'grades'}")
     assert log.count("reusing the grader's result") == 3, log[-3000:]
     assert gradebook_scores(root) == before
+    # a result graded from other files (another copy of bob's folder) is not reused
+    bob_result = tmp / "grades" / "bob" / "result.json"
+    data = json.loads(bob_result.read_text())
+    assert len(data["grader"]["submission_sha256"]) == 64
+    data["grader"]["submission_sha256"] = "0" * 64
+    bob_result.write_text(json.dumps(data))
+    log = staff(course, "autograde", "hw1", "--force", "--student", "bob",
+                f"--GradeWithCourseGrader.reuse_results={tmp / 'grades'}")
+    assert "graded from other files than those in" in log, log[-3000:]
+    assert "reusing the grader's result" not in log, log[-3000:]
+    assert gradebook_scores(root) == before
     # the formgrader's autograde button: NbGraderAPI.autograde(force=True), config from the root
     log = run([sys.executable, "-c", FORMGRADER_AUTOGRADE, str(root)], REPO, course["staff"])
     assert '"success": true' in log, log[-3000:]

@@ -93,6 +93,9 @@ class Grader:
                     progress(qid)
                 return result
             result.notes.extend(sub.notes)
+            # What was graded, by content (after staging, so wrapper folders and zips do not
+            # matter): lets a later run tell a result of these very files from another copy.
+            result.grader["submission_sha256"] = staged_sha256(sub.root)
             # work_dir: private to the grader; tree: what each worker gets (a sandbox copies
             # it onto its own capped scratch; outside a sandbox the worker uses it in place)
             work_dir, tree = sandbox.worker_tree(self.policy)
@@ -182,6 +185,24 @@ def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, 
         return ("the Cython extension (cs231n/im2col_cython.pyx) did not build, so the fast "
                 "layers cannot run: " + " ".join(detail)[:300])
     return ""
+
+
+def staged_sha256(root: pathlib.Path) -> str:
+    """Hash of a staged submission's relative file names and contents (.pyc left out)."""
+    from ..container.inputs import tree_sha256
+    return tree_sha256(root, skip_suffixes=(".pyc",))
+
+
+def submission_sha256(path, student: str, reference_dir: pathlib.Path) -> str:
+    """The `submission_sha256` that grading `path` records (it is staged the same way).
+    Raises submission.SubmissionProblem when `path` cannot be staged."""
+    stage_dir = sandbox.private_dir("hw1-hash-")
+    try:
+        sub = S.stage(pathlib.Path(path), stage_dir / "submission", student,
+                      provided_from=reference_dir)
+        return staged_sha256(sub.root)
+    finally:
+        sandbox.remove_tree(stage_dir)
 
 
 _default: dict = {}

@@ -127,6 +127,16 @@ _GRADERS: dict = {}
 _RESULTS: dict = {}
 
 
+def _content_sha256(submitted: pathlib.Path, student: str, grader) -> str | None:
+    """The content hash `grade` records for these files (None when they cannot be staged)."""
+    from ..grader.api import submission_sha256
+    from ..grader.submission import SubmissionProblem
+    try:
+        return submission_sha256(submitted, student, grader.reference.dir)
+    except SubmissionProblem:
+        return None
+
+
 def _fingerprint(folder: pathlib.Path) -> str:
     """Changes whenever a file of the submitted folder does (names, sizes, mtimes)."""
     h = hashlib.sha256()
@@ -260,8 +270,11 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         selected = grader.selected()
         newest = max((p.stat().st_mtime for p in submitted.rglob("*") if p.is_file()), default=0)
         why = None
+        graded = result.grader.get("submission_sha256")
         if result.student != student:
             why = f"it is the result of {result.student!r}"
+        elif graded and graded != _content_sha256(submitted, student, grader):
+            why = f"it was graded from other files than those in {submitted}"
         elif path.stat().st_mtime < newest:
             why = "the submission changed after it was graded"
         elif result.grader.get("scale") != grader.config.scale:
