@@ -93,3 +93,15 @@ def test_questions_that_name_nothing_are_refused(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "--questions names no question" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_empty_student_folder_in_a_batch_is_named_not_dropped_silently(tmp_path):
+    batch = tmp_path / "submitted"
+    shutil.copytree(REPO / "release" / "hw1" / "1_cs231n", batch / "alice" / "1_cs231n")
+    (batch / "dave").mkdir()
+    proc = subprocess.run([GRADE, str(batch), "--questions", "Q8.4", "--out", str(tmp_path / "o"),
+                           "-q"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert f"skipped {batch / 'dave'}: nothing of the assignment inside" in proc.stderr
+    assert (tmp_path / "o" / "alice" / "result.json").is_file()
+    assert "Traceback" not in proc.stderr

@@ -203,7 +203,11 @@ def grade(args) -> int:
     if not args.submissions:
         raise UsageError("no SUBMISSION given: name submission zips or folders, or a folder of them")
     try:
-        paths = S.discover(args.submissions)
+        skipped: list = []
+        paths = S.discover(args.submissions, skipped=skipped)
+        for path in skipped:
+            print(f"grade: skipped {path}: nothing of the assignment inside (no 1_cs231n/, "
+                  "2_pytorch/, zip or assignment files)", file=sys.stderr)
         id_map = gb.read_id_map(args.id_map) if args.id_map else None
         ids = S.assign_ids(paths, args.student, id_map=id_map)
     except S.SubmissionProblem as problem:

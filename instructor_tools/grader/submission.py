@@ -185,8 +185,13 @@ def _subdirs(d: pathlib.Path):
         return []
 
 
-def discover(paths) -> list[pathlib.Path]:
-    """Expand the command line's SUBMISSION arguments into single submissions."""
+def discover(paths, skipped: list | None = None) -> list[pathlib.Path]:
+    """Expand the command line's SUBMISSION arguments into single submissions.
+
+    In a folder of submissions, entries holding nothing of the assignment (an empty student
+    folder, stray files) are left out; their paths are appended to `skipped` when given, so
+    the caller can name them. Raises SubmissionProblem for a path that does not exist or a
+    file that is not a zip."""
     found = []
     for p in map(pathlib.Path, paths):
         if not p.exists():
@@ -203,6 +208,9 @@ def discover(paths) -> list[pathlib.Path]:
         # No submission inside: grade the folder itself, so that its result says what is
         # missing (an upload of unrelated files still gets a result, never a crash).
         found.extend(children or [p])
+        if children and skipped is not None:
+            skipped.extend(c for c in sorted(p.iterdir())
+                           if c not in children and not _junk(c.name))
     return found
 
 
