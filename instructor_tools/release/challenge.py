@@ -20,7 +20,7 @@ import pathlib
 import re
 import shlex
 
-from .fingerprints import SOLUTION_BEGIN, SOLUTION_END
+from .fingerprints import SOLUTION_BEGIN, SOLUTION_END, split_regions
 from .strip import STARTER_PREFIX
 
 PART2 = "2_pytorch"
@@ -101,25 +101,14 @@ def reference_figures(thresholds: pathlib.Path) -> set[str]:
     return forms - allowed
 
 
-def _split_regions(text):
-    inside, outside, within = [], [], False
-    for line in text.split("\n"):
-        if SOLUTION_BEGIN in line:
-            within = True
-        elif SOLUTION_END in line:
-            within = False
-        else:
-            (inside if within else outside).append(line)
-    return inside, outside
-
-
 def design_words(source_part2: pathlib.Path) -> set[str]:
     """Words of the source models' solution regions that its public Part 2 text never uses."""
     secret, public = set(), set()
     for path in sorted(source_part2.rglob("*")):
         if not path.is_file() or path.suffix not in {".py", ".sh", ".md"}:
             continue
-        inside, outside = _split_regions(path.read_text(encoding="utf-8"))
+        lines = path.read_text(encoding="utf-8").split("\n")
+        inside, outside = split_regions(lines, SOLUTION_BEGIN, SOLUTION_END)
         if path.parent.name == "models":
             secret |= {w.lower() for w in WORD.findall("\n".join(inside))}
         public |= {w.lower() for w in WORD.findall("\n".join(outside))}

@@ -25,7 +25,7 @@ def norm(line: str) -> str:
     return " ".join(line.split())
 
 
-def _split_regions(lines, begin, end):
+def split_regions(lines, begin, end):
     """(inside, outside) lines of delimited regions, delimiter lines excluded."""
     inside, outside, within = [], [], False
     for line in lines:
@@ -47,9 +47,9 @@ def _notebook_lines(path):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         text = "\n".join(lines)
         if SOLUTION_BEGIN in text:
-            inside, outside = _split_regions(lines, SOLUTION_BEGIN, SOLUTION_END)
+            inside, outside = split_regions(lines, SOLUTION_BEGIN, SOLUTION_END)
         elif HIDDEN_BEGIN in text:
-            inside, outside = _split_regions(lines, HIDDEN_BEGIN, HIDDEN_END)
+            inside, outside = split_regions(lines, HIDDEN_BEGIN, HIDDEN_END)
         elif meta.get("solution") and not meta.get("grade"):
             inside, outside = lines, []
         else:
@@ -66,7 +66,7 @@ def _text_lines(path):
         return [], []
     lines = text.split("\n")
     if SOLUTION_BEGIN in text:
-        return _split_regions(lines, SOLUTION_BEGIN, SOLUTION_END)
+        return split_regions(lines, SOLUTION_BEGIN, SOLUTION_END)
     return [], lines
 
 
