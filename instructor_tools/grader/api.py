@@ -15,7 +15,7 @@ import time
 
 from .. import questions as qmap
 from . import deliverables as D
-from . import sandbox, submission as S
+from . import safetext, sandbox, submission as S
 from .client import StudentProblem, WorkerClient
 from .errors import SetupError, WorkerLost
 from .config import GraderConfig
@@ -36,7 +36,7 @@ class Grader:
         no file permissions; `extra_hidden` is accepted for compatibility and unused (the
         sandbox shows student code nothing but its own submission)."""
         self.config = config or GraderConfig()
-        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.log = safetext.logger(log or (lambda msg: print(msg, file=sys.stderr)))
         self.suite = Suite(self.config.tests_dir)
         self.reference = Reference(self.config.reference_dir)
         self.policy = sandbox.make_policy(getattr(self.config, "isolation", "sandbox"),

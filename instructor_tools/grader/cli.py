@@ -231,8 +231,8 @@ def grade(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def on_result(result):
-        files = reports.write_student(result, args.out)
-        if args.executor == "local":
+        files = reports.write_student_safely(result, args.out)
+        if files and args.executor == "local":
             from tqdm import tqdm
             tqdm.write(f"{result.student}: {reports.fmt(result.score)}/"
                        f"{reports.fmt(result.max_score)} -> {files['result'].parent}",

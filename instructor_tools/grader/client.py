@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from . import sandbox
+from . import safetext, sandbox
 from .errors import WorkerLost
 from .sandbox import Policy
 
@@ -55,13 +55,18 @@ class StudentError(StudentProblem):
     prints its message there before it exits)."""
 
     def __init__(self, info: dict, output=()):
-        self.type = str(info.get("type", "Exception"))[:100]
-        self.detail = str(info.get("message", ""))[:2000]
-        self.where = [str(w)[:300] for w in info.get("where", [])][:6]
+        # everything here is the worker's (the student's) text: made safe as it enters
+        info = info if isinstance(info, dict) else {}
+        where = info.get("where")
+        self.type = safetext.line(info.get("type", "Exception"), 100) or "Exception"
+        self.detail = safetext.text(info.get("message", ""), 2000)
+        self.where = [safetext.line(w, 300) for w in
+                      (where[:6] if isinstance(where, list) else [])]
         self.about_file = self.type in SYNTAX_ERRORS or self.type in IMPORT_ERRORS
         if self.type in SYNTAX_ERRORS:
-            text = (f"{str(info.get('file', 'a file'))[:300]} has a syntax error at line "
-                    f"{info.get('line', '?')}: {self.detail}")
+            line = info.get("line")
+            text = (f"{safetext.line(info.get('file', 'a file'), 300)} has a syntax error at "
+                    f"line {line if type(line) is int else '?'}: {self.detail}")
             if self.type == "TabError":
                 text += " (indent with spaces only: set your editor to insert 4 spaces for a tab)"
         elif self.type in IMPORT_ERRORS:
@@ -290,7 +295,8 @@ class WorkerClient:
             self.stop()
             raise StudentProblem(
                 f"the submission does not fit in the {policy.scratch_mb} MB of scratch space "
-                f"the grader gives it ({self.confinement['setup_error'][:200]})", "error")
+                f"the grader gives it ({safetext.line(self.confinement['setup_error'], 200)})",
+                "error")
 
     def _inside(self, path) -> str:
         return self.policy.inside(self.workdir, path)
@@ -317,7 +323,7 @@ class WorkerClient:
             partial = lines.pop()[-500:]
             self.lines_printed += len(lines)
             for line in lines[-200:]:
-                self.output.append(line[:500].decode("utf-8", "replace").rstrip())
+                self.output.append(safetext.line(line[:500].decode("utf-8", "replace"), 500))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -664,14 +670,20 @@ class WorkerClient:
     def _decode(self, value, blobs, depth):
         if depth > 40:
             raise ValueError("nested too deeply")
-        if value is None or type(value) in (bool, int, float, str):
+        if value is None or type(value) in (bool, int, float):
             return value
+        if type(value) is str:   # the student's text: made safe as it enters
+            return safetext.text(value, None)
         if isinstance(value, list):
             return [self._decode(v, blobs, depth + 1) for v in value]
         if not isinstance(value, dict):
             raise ValueError("unexpected value")
         if "$ref" in value:
-            return RemoteRef(self, int(value["$ref"]), str(value.get("type", "?"))[:80], self.generation)
+            handle = value["$ref"]
+            if type(handle) is not int:
+                raise ValueError("a reference that is not a number")
+            return RemoteRef(self, handle, safetext.line(value.get("type", "?"), 80),
+                             self.generation)
         if len(value) != 1:
             raise ValueError("unexpected object")
         (tag, payload), = value.items()
@@ -689,7 +701,7 @@ class WorkerClient:
 def _plain_key(key):
     if type(key) not in (str, int):
         raise ValueError("dictionary key of unexpected type")
-    return key
+    return safetext.text(key, None) if type(key) is str else key
 
 
 def _blob(arr, blobs):

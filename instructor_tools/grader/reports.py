@@ -179,6 +179,24 @@ def write_student(result: GradeResult, out: pathlib.Path) -> dict:
             "feedback": write_feedback(result, folder / "feedback.html")}
 
 
+def write_student_safely(result: GradeResult, out: pathlib.Path, failed: list | None = None):
+    """write_student inside this student's own error handling: a failure (a full disk, a
+    file system refusing a name) is recorded in the result's errors, named on stderr and
+    appended to `failed`, and the caller goes on with the next student. Returns the paths,
+    or None when writing failed."""
+    import sys
+    try:
+        return write_student(result, out)
+    except Exception as exc:  # noqa: BLE001 (one student's files must not stop the batch)
+        why = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:300]
+        result.errors.append(f"grader error: the outputs of this submission could not be "
+                             f"written to {out} ({why})")
+        print(f"grade: could not write the outputs of {result.student}: {why}", file=sys.stderr)
+        if failed is not None:
+            failed.append(result.student)
+        return None
+
+
 @dataclasses.dataclass
 class Written:
     """What write_all wrote (None: not asked for)."""
@@ -187,6 +205,7 @@ class Written:
     gradebook: pathlib.Path | None = None
     gradescope: pathlib.Path | None = None
     left_out_of_gradebook: list = dataclasses.field(default_factory=list)
+    failed: list = dataclasses.field(default_factory=list)   # students whose files failed
 
 
 def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescope=None,
@@ -205,9 +224,9 @@ def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescop
         raise UsageError("--gradescope-results is for one submission, but "
                          f"{len(results)} results were given")
     out.mkdir(parents=True, exist_ok=True)
-    for r in results:
-        write_student(r, out)
     written = Written(students=out)
+    for r in results:
+        write_student_safely(r, out, written.failed)
     if csv or len(results) > 1:
         written.csv = write_csv(results, out / "grades.csv" if csv in (None, True) else csv)
     if gradebook:

@@ -9,16 +9,68 @@ import dataclasses
 import json
 import pathlib
 
+from . import safetext
+
 SCHEMA_PATH = pathlib.Path(__file__).with_name("result_schema.json")
 SCHEMA_VERSION = 1
 # passed: full points. failed: the student's code gave a wrong answer or raised.
 # timeout / crashed: it hung or killed its process. grader_error: a bug on our side (0 points,
 # reported to staff, never blamed on the student in the feedback).
 STATUSES = ("passed", "failed", "timeout", "crashed", "grader_error")
+MESSAGE_LIMIT = 4000
+
+
+class TextList(list):
+    """A list of strings, each made safe (safetext.text) as it is added."""
+
+    def __init__(self, items=()):
+        super().__init__(safetext.text(x) for x in items)
+
+    def append(self, item):
+        super().append(safetext.text(item))
+
+    def extend(self, items):
+        super().extend(safetext.text(x) for x in items)
+
+    def insert(self, index, item):
+        super().insert(index, safetext.text(item))
+
+    def __setitem__(self, index, item):
+        if isinstance(index, slice):
+            super().__setitem__(index, [safetext.text(x) for x in item])
+        else:
+            super().__setitem__(index, safetext.text(item))
+
+    def __iadd__(self, items):
+        self.extend(items)
+        return self
+
+
+class _SafeFields:
+    """Every text field is made safe when it is set (see safetext.py): whatever path a
+    student's text takes into a result, every writer of the result gets safe text."""
+
+    _CLEAN: dict = {}
+
+    def __setattr__(self, name, val):
+        clean = self._CLEAN.get(name)
+        super().__setattr__(name, clean(val) if clean else val)
+
+
+def _message(val):
+    return safetext.text(val, MESSAGE_LIMIT)
+
+
+def _metrics(val):
+    """Flat: a value that is not a number, string, bool or None becomes its safe text."""
+    return {safetext.line(k, 200): (v if v is None or isinstance(v, (bool, int, float))
+                                    else safetext.text(v, 500))
+            for k, v in dict(val or {}).items()}
 
 
 @dataclasses.dataclass
-class CheckResult:
+class CheckResult(_SafeFields):
+    _CLEAN = {"name": safetext.line, "message": _message, "metrics": _metrics}
     question: str
     name: str
     max_points: float
@@ -49,15 +101,18 @@ class QuestionResult:
 
 
 @dataclasses.dataclass
-class Deliverable:
+class Deliverable(_SafeFields):
     """A file staff grade by hand (plot, log, write-up): reported, never scored."""
+    _CLEAN = {"path": safetext.line, "note": safetext.text}
     path: str
     found: bool
     note: str = ""
 
 
 @dataclasses.dataclass
-class GradeResult:
+class GradeResult(_SafeFields):
+    _CLEAN = {"student": safetext.ident, "submission": safetext.formula_safe,
+              "errors": TextList, "notes": TextList, "grader": safetext.value}
     student: str
     submission: str
     assignment: str = "hw1"

@@ -106,7 +106,8 @@ def student_id_for(path: pathlib.Path) -> str:
     that had to be changed (spaces, other symbols) gets a short hash of the original name, so
     two different names never share an id ("a b" -> "a_b-5d41c2", "a_b" -> "a_b")."""
     name = _name_of(path)
-    safe = _UNSAFE.sub("_", name).strip("._") or "student"
+    # no leading - or @ either: a spreadsheet would read the id as a formula
+    safe = _UNSAFE.sub("_", name).strip("._").lstrip("-@") or "student"
     if safe != name:
         safe = f"{safe}-{zlib.crc32(name.encode('utf-8')):08x}"[:80]
     return safe

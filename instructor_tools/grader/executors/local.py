@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
+from .. import safetext
 from . import Job, not_graded_result
 
 
@@ -29,7 +30,7 @@ class LocalExecutor:
         from tqdm import tqdm
 
         from ..api import Grader
-        log = log or (lambda m: tqdm.write(m, file=sys.stderr))
+        log = safetext.logger(log or (lambda m: tqdm.write(m, file=sys.stderr)))
         grader = Grader(self.config, log=log)
         results = []
         bar = tqdm(total=len(jobs) * len(grader.selected()), unit="question", desc="grading",
@@ -47,9 +48,15 @@ class LocalExecutor:
                         message="the grader could not finish grading this submission (a "
                                 "problem on the grader's side, not in your code); staff have "
                                 "been told", error="grader error: " + detail, grader=grader.info())
-                results.append(result)
                 if on_result:
-                    on_result(result)
+                    try:  # writing this student's outputs is part of this student's handling
+                        on_result(result)
+                    except Exception as exc:  # noqa: BLE001
+                        result.errors.append(f"grader error: its outputs could not be written "
+                                             f"({type(exc).__name__}: {exc})")
+                        log(f"{result.student}: its outputs could not be written "
+                            f"({type(exc).__name__}: {exc})")
+                results.append(result)
         finally:
             bar.close()
         return results
