@@ -114,5 +114,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def run(argv=None) -> int:
+    """main(), with the grader's typed errors said in a sentence (no traceback)."""
+    from .grader.errors import GraderError
+    try:
+        return main(argv)
+    except GraderError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import resource
 import shutil
 import sys
 import time
+
+import numpy as np
 
 from .. import questions as qmap
 from . import deliverables as D
@@ -59,7 +62,8 @@ class Grader:
                     sandbox.describe_pool(self.policy.pool) if self.policy.pool else
                     self.policy.uid if self.policy.switches_user else os.getuid()),
                 "worker_python": self.policy.python,
-                "memory_limit_mb": self.policy.memory_mb, "seed": self.config.seed,
+                "memory_limit_mb": self.policy.memory_mb,
+                "accounting": dict(self.policy.accounting), "seed": self.config.seed,
                 "timeout_factor": self.config.timeout_factor}
 
     def selected(self, questions=None) -> list[str]:
@@ -135,6 +139,9 @@ class Grader:
             result.peak_memory_mb = {
                 "grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "worker": max([c.peak_rss_mb for c in clients], default=0.0)}
+            if self.policy.cgroups is not None:   # the kernel's count: every page it held
+                result.peak_memory_mb["worker_cgroup"] = max(
+                    [c.peak_cgroup_mb for c in clients], default=0.0)
             self.worker_cpu_seconds += sum(c.cpu_seconds for c in clients)
         return result
 
@@ -177,14 +184,44 @@ def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, 
         modules, detail = {}, [f"the grader's build sandbox failed ({lost.reason})"]
     finally:
         client.stop()
-    for name, data in (modules or {}).items():
-        if isinstance(name, str) and name.startswith("im2col_cython") and "/" not in name:
-            (pkg / name).write_bytes(bytes(data))
+    for name, data in _built_modules(modules, detail):
+        try:
+            (pkg / name).write_bytes(data)
+        except OSError as exc:   # e.g. a name the file system refuses
+            detail.append(f"{name} could not be written ({exc.strerror})")
     sandbox.hand_over(pkg, policy)
     if detail:
         return ("the Cython extension (cs231n/im2col_cython.pyx) did not build, so the fast "
                 "layers cannot run: " + " ".join(detail)[:300])
     return ""
+
+
+BUILT_NAME = re.compile(r"im2col_cython[A-Za-z0-9_.-]{0,120}\.so")
+MAX_BUILT_BYTES = 64 << 20
+
+
+def _built_modules(modules, detail: list) -> list[tuple[str, bytes]]:
+    """What the build helper returned, as (file name, bytes) pairs that are safe to write:
+    the worker (student code ran there: setup.py may have changed the helper) may return
+    anything, so only a dict of plain im2col_cython*.so names (ASCII, no "/", NUL or "..")
+    with uint8 arrays of at most 64 MiB is taken; anything else is named in `detail` (the
+    student's note) and left out."""
+    if modules is None:
+        return []
+    if not isinstance(modules, dict):
+        detail.append(f"the build returned {type(modules).__name__}, not the built modules")
+        return []
+    out = []
+    for name, data in list(modules.items())[:8]:
+        if not (isinstance(name, str) and BUILT_NAME.fullmatch(name) and ".." not in name):
+            detail.append(f"the build returned a file name the grader does not take "
+                          f"({safetext.line(repr(name), 80)})")
+        elif not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1
+                  and data.size <= MAX_BUILT_BYTES):
+            detail.append(f"the build returned {name} as something other than its bytes")
+        else:
+            out.append((name, data.tobytes()))
+    return out
 
 
 def staged_sha256(root: pathlib.Path) -> str:

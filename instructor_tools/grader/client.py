@@ -24,6 +24,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import select
 import signal
 import struct
@@ -38,6 +39,9 @@ from .errors import WorkerLost
 from .sandbox import Policy
 
 MAX_FRAME = 512 << 20
+MAX_HEADER = 64 << 20   # the JSON part of a frame (arrays travel as blobs)
+MAX_NESTING = 64        # brackets deep, checked before json.loads
+MAX_BLOBS = 100000
 FLOOD_LINES = 10000   # more printed lines than this during one call: a print flood
 
 
@@ -183,8 +187,14 @@ class RemoteRef:
 
     def call(self, method, *args, keep=False, **kwargs):
         self.client.current = f"{self.type_name}.{method}" if method else self.type_name
-        return self.client.request({"op": "call", "target": self._target(method), "keep": keep},
-                                   args=list(args), kwargs=kwargs)
+        value = self.client.request({"op": "call", "target": self._target(method),
+                                     "keep": keep}, args=list(args), kwargs=kwargs)
+        expected = DUNDER_RESULTS.get(method)
+        if expected and not keep and not expected[0](value):
+            raise StudentProblem(f"returned {_kind(value)} where {expected[1]} was expected "
+                                 f"(the object your code returned is not a real "
+                                 f"{self.type_name})", "error")
+        return value
 
     def __call__(self, *args, keep=False, **kwargs):
         return self.call("", *args, keep=keep, **kwargs)
@@ -194,6 +204,23 @@ class RemoteRef:
 
     def set_item(self, key, value):
         return self.client.request({"op": "setitem", "target": self._target()}, args=[key, value])
+
+
+# What Python's protocols promise for these methods; an object of the student's may break
+# the promise (a __len__ returning an array), which is then the student's error.
+DUNDER_RESULTS = {
+    "__len__": (lambda v: type(v) is int and v >= 0, "a length (a whole number, 0 or more)"),
+    "__bool__": (lambda v: type(v) is bool, "True or False"),
+    "__index__": (lambda v: type(v) is int, "a whole number"),
+    "__int__": (lambda v: type(v) is int, "a whole number"),
+    "__float__": (lambda v: type(v) is float, "a number"),
+}
+
+
+def _kind(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
 
 
 def split_target(dotted: str) -> dict:
@@ -212,6 +239,9 @@ class WorkerClient:
         self.deadline: float | None = None
         self.output = collections.deque(maxlen=200)  # last lines the student's code printed
         self.peak_rss_mb = 0.0
+        self.peak_cgroup_mb = 0.0          # the kernel's count of all its workers' memory
+        self.cgroup = None                 # cgroups.Cgroup of the current worker
+        self.replies = 0                   # replies read from workers (see runner)
         self.cpu_seconds = 0.0     # CPU time of its workers, as last seen (stopped ones summed)
         self._cpu_now = 0.0
         self.current: str | None = None   # what the check is calling (for messages)
@@ -236,6 +266,11 @@ class WorkerClient:
         policy = self.policy
         status_r = status_w = None
         self.lease = sandbox.acquire(policy)
+        try:
+            self.cgroup = policy.new_cgroup()
+        except OSError as exc:
+            self._release()
+            raise WorkerLost(f"the worker's memory cgroup could not be made ({exc})") from None
         fds = [req_r, resp_w]
         if self.lease is not None:  # a supervisor inside reports how the worker ended
             status_r, status_w = os.pipe()
@@ -251,7 +286,7 @@ class WorkerClient:
             env = popen_env = policy.env(str(self.workdir / "home"))
             cwd = self.workdir
         cmd = policy.launch([str(req_r), str(resp_w), json.dumps(limits)], self.lease,
-                            self.workdir, env)
+                            self.workdir, env, self.cgroup)
         self._oom_kills = oom_kill_count()
         try:
             self.proc = subprocess.Popen(
@@ -369,6 +404,20 @@ class WorkerClient:
         if self.lease is not None:
             self.lease.release()
             self.lease = None
+        if self.cgroup is not None:
+            self._cgroup_evidence()
+            self.cgroup.remove()
+            self.cgroup = None
+
+    def _cgroup_evidence(self) -> dict:
+        """The kernel's count for the current worker's cgroup ({} where there is none);
+        its peak is kept in peak_cgroup_mb."""
+        if self.cgroup is None:
+            return {}
+        ev = self.cgroup.evidence()
+        if ev.get("peak_mb") is not None:
+            self.peak_cgroup_mb = max(self.peak_cgroup_mb, ev["peak_mb"])
+        return ev
 
     def _record_peak(self):
         """Peak memory (VmHWM) and CPU time so far of the current worker, from /proc."""
@@ -504,16 +553,18 @@ class WorkerClient:
             self.stop()
             raise
         self._record_peak()
+        self.replies += 1
         if not isinstance(reply, dict) or "ok" not in reply:
             self.stop()
             raise StudentProblem("the worker sent a malformed reply", "protocol")
-        if not reply["ok"]:
+        if reply["ok"] is not True:
             raise StudentError(reply.get("error") or {}, output=self._recent_output())
         try:
             return self._decode(reply.get("value"), rblobs, 0)
-        except (ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 (whatever the worker sent: its own doing)
             self.stop()
-            raise StudentProblem(f"the worker sent data the grader cannot read ({exc})",
+            raise StudentProblem("the worker sent data the grader cannot read ("
+                                 + safetext.line(f"{type(exc).__name__}: {exc}", 200) + ")",
                                  "protocol") from None
 
     # -------------------------------------------------------------- framing
@@ -552,18 +603,32 @@ class WorkerClient:
         return b"".join(chunks)
 
     def _receive(self):
+        """One frame: (header dict, blobs). Everything about it is checked before use (a
+        hostile worker may send any bytes): sizes, a JSON header of bounded size and depth,
+        blob lengths that add up. StudentProblem("protocol") otherwise."""
         (size,) = struct.unpack(">Q", self._read_exact(8))
         if size > MAX_FRAME or size < 4:
             raise StudentProblem("the worker sent an oversized or empty reply", "protocol")
         payload = self._read_exact(size)
         (hlen,) = struct.unpack(">I", payload[:4])
         try:
-            header = json.loads(payload[4:4 + hlen])
+            if hlen > min(size - 4, MAX_HEADER):
+                raise ValueError("header larger than the frame or the grader's cap")
+            raw = payload[4:4 + hlen]
+            if _nesting(raw) > MAX_NESTING:
+                raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+            header = json.loads(raw)
+            if not isinstance(header, dict):
+                raise ValueError("the header is not an object")
             lengths = header.get("blobs", [])
-            if sum(lengths) != size - 4 - hlen or any(not isinstance(n, int) or n < 0 for n in lengths):
+            if not isinstance(lengths, list) or len(lengths) > MAX_BLOBS or any(
+                    type(n) is not int or n < 0 for n in lengths) \
+                    or sum(lengths) != size - 4 - hlen:
                 raise ValueError("blob sizes do not add up")
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise StudentProblem(f"the worker sent a malformed reply ({exc})", "protocol") from None
+        except Exception as exc:  # noqa: BLE001 (RecursionError, MemoryError, ...)
+            raise StudentProblem("the worker sent a malformed reply ("
+                                 + safetext.line(f"{type(exc).__name__}: {exc}", 200) + ")",
+                                 "protocol") from None
         blobs, pos = [], 4 + hlen
         for n in lengths:
             blobs.append(payload[pos:pos + n])
@@ -595,31 +660,53 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 pass
         status = self._read_status()
-        oom = oom_kill_count() > self._oom_kills
+        oom_now = oom_kill_count()
+        oom = oom_now > self._oom_kills
+        cg = self._cgroup_evidence()
+        sealed = self.confinement.get("seccomp") is True   # nothing inside can send a kill
         self.stop()
-        sig = exit_code = None
-        others = None
+        sig = exit_code = others = None
+        lost_supervisor = False
         if status is not None:
             sig, exit_code, others = status.get("signal"), status.get("exit"), status.get("others")
+            limit = status.get("cpu_limit")     # hard RLIMIT_CPU it died with
+            limit = limit if type(limit) is int else self.policy.cpu_seconds + 10
             if sig == signal.SIGKILL and isinstance(status.get("cpu"), (int, float)) \
-                    and status["cpu"] >= self.policy.cpu_seconds - 1:
-                sig = signal.SIGXCPU   # it ignored SIGXCPU at its CPU limit: the limit's kill
+                    and status["cpu"] >= min(limit, self.policy.cpu_seconds) - 1:
+                sig = signal.SIGXCPU   # its CPU limit's kill (its own, or one it lowered)
         elif self.policy.sandboxed and self.policy.switches_user and code is not None:
-            # the supervisor itself is gone: only something outside the sandbox can do that
-            return WorkerLost(f"the worker's sandbox was killed from outside (exit status "
-                              f"{code}{', the kernel OOM-killed a process' if oom else ''})")
+            lost_supervisor = True     # only something outside the sandbox can end it
         elif code is not None and code < 0:
             sig = -code
         elif code is not None and self.policy.sandboxed and code > 128:
             sig = code - 128   # bwrap reports a child's signal as 128 + its number
         else:
             exit_code = code
+        evidence = (f"signal {sig}, exit {exit_code if status else code}, kernel OOM kills "
+                    f"{self._oom_kills}->{oom_now}"
+                    + (f", worker cgroup: limit {cg['limit_mb']} MiB, peak {cg['peak_mb']} "
+                       f"MiB, limit reached {cg['hit_limit']}, OOM kills inside "
+                       f"{cg['oom_kills']}" if cg else "")
+                    + (f", other processes of the sandbox {others}" if others is not None else "")
+                    + (f", CPU {status.get('cpu')} s of {status.get('cpu_limit')} s"
+                       if status else "")
+                    + (", signals sealed by seccomp" if sealed else ""))
+        if cg and cg["hit_limit"] and cg["oom_kills"] and sig in (signal.SIGKILL, None):
+            # the kernel killed inside this worker's own cgroup, at this worker's own limit
+            return StudentProblem(
+                f"the process running your code used more than the {cg['limit_mb']} MB of "
+                "memory the grader allows and was stopped (everything counts: arrays, "
+                "shared memory, files written to /tmp and /dev/shm)", "crash")
+        if lost_supervisor:
+            return WorkerLost(f"the worker's sandbox was killed from outside (exit status "
+                              f"{code}{', the kernel OOM-killed a process' if oom else ''})",
+                              evidence)
         if sig is not None:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-            if sig in OUTSIDE_SIGNALS and (oom or not others):
+            if sig in OUTSIDE_SIGNALS and (oom or sealed or not others):
                 why = ("the kernel's out-of-memory killer stopped it: the grading machine ran "
                        "short of memory" if oom else f"it was killed by {name} from outside")
-                return WorkerLost(why)
+                return WorkerLost(why, evidence)
             reason = {signal.SIGXCPU: "used up its CPU-time limit",
                       signal.SIGKILL: "was killed (SIGKILL) by one of its own processes",
                       signal.SIGSEGV: "crashed (segmentation fault)",
@@ -711,9 +798,41 @@ def _blob(arr, blobs):
     return len(blobs) - 1
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _nesting(raw: bytes) -> int:
+    """How deep brackets nest in a JSON text (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for b in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if b in (0x5B, 0x7B):        # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
 def _load(blob: bytes) -> np.ndarray:
+    """A numeric array from .npy bytes: its header is read first, and an array whose size
+    does not match the bytes sent is refused before anything is allocated."""
     if not isinstance(blob, bytes):
         raise ValueError("missing array data")
+    f = io.BytesIO(blob)
+    version = np.lib.format.read_magic(f)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f"unsupported .npy version {version}")
+    shape, fortran, dtype = read_header(f)
+    if dtype.hasobject or dtype.kind not in "biufc":
+        raise ValueError(f"array of unsupported type {dtype}")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(blob) - f.tell():
+        raise ValueError("array data of the wrong size")
     arr = np.load(io.BytesIO(blob), allow_pickle=False)
     if arr.dtype.kind not in "biufc":
         raise ValueError(f"array of unsupported type {arr.dtype}")

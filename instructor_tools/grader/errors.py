@@ -56,11 +56,14 @@ class WorkerLost(GraderError):
     """A grading worker ended for a reason that is not the student's: its sandbox did not
     start, or it was killed from outside (the kernel's OOM killer, a signal the grader did not
     send, memory pressure on the machine). The runner retries the check once, then records
-    it as `grader_error` (0 points, flagged for staff). `reason` is a short phrase."""
+    it as `grader_error` (0 points, flagged for staff). `reason` is a short phrase;
+    `evidence` what the grader saw (signal, exit status, OOM counts, cgroup figures), for
+    staff."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, evidence: str = ""):
         super().__init__(reason)
         self.reason = reason
+        self.evidence = evidence
 
 
 class LeaderboardError(Exception):

@@ -215,12 +215,13 @@ def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, l
         if isinstance(memo, dict):  # a remembered loss must not stand in for the retry's run
             for key in [k for k, v in memo.items() if isinstance(v, WorkerLost)]:
                 del memo[key]
-    res.status, res.points, res.metrics = "grader_error", 0.0, {}
+    evidence = res.metrics.get("evidence", "")
+    res.status, res.points, res.metrics = "grader_error", 0.0, {"evidence": evidence}
     res.message = ("the grader's own process running this check was stopped by the grading "
                    "machine, twice, not by your code; the check is not scored yet and staff "
                    "have been told")
     fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: worker lost twice "
-                              f"({reason})")
+                              f"({reason}; evidence: {evidence or 'none recorded'})")
     return res
 
 
@@ -233,6 +234,7 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
     started = time.monotonic()
     client.deadline = started + spec.timeout_for(config.scale) * config.timeout_factor
     client.current = None
+    replies = client.replies
     try:
         if missing_part:
             folder = {"part1": "1_cs231n", "part2": "2_pytorch"}[missing_part[0]]
@@ -261,16 +263,45 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
     except WorkerLost as lost:  # not the student's doing: run_check retries it once
         client.stop()
         res.status, res.points, res.message = "worker_lost", 0.0, lost.reason
-    except Exception as exc:  # a bug in the check itself: never the student's fault
-        res.status = "grader_error"
-        res.metrics = dict(getattr(exc, "metrics", None) or {})
-        res.message = ("the grader could not finish this check (a problem on the grader's side, "
-                       "not in your code); staff have been told")
-        log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")
-        fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: "
-                                  f"{traceback.format_exc(limit=-3).strip()}")
+        res.metrics = {"evidence": getattr(lost, "evidence", "")}
+    except Exception as exc:
+        if isinstance(exc, DATA_ERRORS) and client.replies > replies:
+            # The check choked on what the student's code returned (a value of the wrong
+            # kind that slipped past the check's own tests, e.g. an object whose __len__
+            # gives an array): the student's failure, with the where for staff.
+            res.status = "failed"
+            res.message = (f"the grader could not use what {client.current or 'your code'} "
+                           f"returned ({type(exc).__name__}: {exc}); return exactly what "
+                           "the docstring asks for (types, shapes, plain numbers)")
+            res.metrics = {"grader_detail": _where(exc)}
+            log(f"{spec.question}/{spec.name}: the check could not use the student's value "
+                f"({type(exc).__name__} at {_where(exc)})")
+        else:  # a bug in the check itself: never the student's fault
+            res.status = "grader_error"
+            res.metrics = dict(getattr(exc, "metrics", None) or {})
+            res.message = ("the grader could not finish this check (a problem on the grader's side, "
+                           "not in your code); staff have been told")
+            log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")
+            fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: "
+                                      f"{traceback.format_exc(limit=-3).strip()}")
     finally:
         client.deadline = None
         res.seconds = time.monotonic() - started
     res.message = res.message[:1500]
     return res
+
+
+# What a check raises when the student's value is not what it tests for (wrong kind, shape,
+# size, an object breaking Python's protocols); a check's own bug raises these too, but then
+# the reference's run (tests/test_grader_suite.py) fails already.
+DATA_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError,
+               ZeroDivisionError, FloatingPointError, RecursionError, UnicodeError,
+               MemoryError)
+
+
+def _where(exc) -> str:
+    """The innermost frame of `exc`'s traceback as file:line (no source text: the hidden
+    checks' code stays hidden)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{pathlib.Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
+

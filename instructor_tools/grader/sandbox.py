@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 
+from . import cgroups
 from .errors import SandboxUnavailable, SetupError
 
 WORKER_FILE = pathlib.Path(__file__).with_name("worker.py")
@@ -68,7 +69,9 @@ POOL_SIZE = 16
 LOCK_DIR = pathlib.Path(os.environ.get("GRADER_LOCK_DIR") or "/run/lock/hw1-grader")
 
 # Paths inside the sandbox.
-SCRATCH = "/scratch"                 # the size-capped tmpfs: the worker's only writable place
+SCRATCH = "/tmp"                     # the size- and inode-capped tmpfs: the worker's only
+                                     # writable place besides /dev/shm (host folders under
+                                     # /tmp, e.g. a venv, are bound inside it)
 WORK = SCRATCH + "/work"             # its copy of the tree it is given
 SOURCE = "/grader/source"            # that tree, read-only (copied to WORK at start)
 DATA = "/grader-data"                # the grader's shared data folder, read-only
@@ -78,7 +81,16 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "local
 
 TRUSTED_HINT = ("For your own trusted code only, `grade --no-sandbox` (or GRADER_NO_SANDBOX=1) "
                 "grades without isolation.")
-FIX_HINT = ("Ways out: run the grader as root, enable unprivileged user namespaces "
+
+
+def fix_hint() -> str:
+    """What to do when bubblewrap cannot build its sandbox, for who we are."""
+    if os.getuid() == 0:
+        return ("As root this means the kernel or a container around this machine refuses "
+                "new namespaces or mounts (e.g. Docker without --privileged, or a seccomp/"
+                "AppArmor profile): grade on the host, in a container started with "
+                "--privileged, or in the grading image with `grade --docker`. " + TRUSTED_HINT)
+    return ("Ways out: run the grader as root, enable unprivileged user namespaces "
             "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0), or "
             "grade in the grading image with `grade --docker`. " + TRUSTED_HINT)
 
@@ -94,8 +106,12 @@ class Policy:
     file_size_mb: int = 1024         # largest file the worker may write
     cpu_seconds: int = 3600          # total CPU time of one worker process (backstop)
     threads: int = 0                 # torch/BLAS threads in the worker; 0 = all cores
-    scratch_mb: int = 1024           # bubblewrap: size of the /scratch tmpfs (the disk quota)
+    scratch_mb: int = 1024           # bubblewrap: size of the /tmp tmpfs (the disk quota)
     shm_mb: int = 64                 # bubblewrap: size of /dev/shm
+    scratch_inodes: int = 20000      # bubblewrap as root: files + folders in /tmp
+    shm_inodes: int = 1000           # bubblewrap as root: files in /dev/shm
+    cgroups: object = None           # cgroups.Root: one memory cgroup per worker (or None)
+    accounting: dict = dataclasses.field(default_factory=dict)   # what is enforced, in words
     isolate_network: bool = True
     python: str = sys.executable
     site_dirs: list = dataclasses.field(default_factory=lambda: list(site.getsitepackages()))
@@ -113,6 +129,12 @@ class Policy:
     @property
     def sandboxed(self) -> bool:
         return self.mode == "bubblewrap"
+
+    @property
+    def caps_inodes(self) -> bool:
+        """True where the sandbox's first process may remount its tmpfs with an inode cap
+        (bubblewrap as root: worker.remount; bwrap 0.8 has no nr_inodes option)."""
+        return self.sandboxed and os.getuid() == 0
 
     @property
     def switches_user(self) -> bool:
@@ -133,7 +155,11 @@ class Policy:
             rl["RLIMIT_NPROC"] = self.nproc
         out = {"rlimits": rl, "uid": uid, "gid": gid, "site_dirs": self.site_dirs,
                "isolate_network": (self.isolate_network and os.getuid() == 0
-                                   and not self.sandboxed)}
+                                   and not self.sandboxed),
+               "seccomp": True}
+        if self.caps_inodes:
+            out["remount"] = {SCRATCH: [self.scratch_mb << 20, self.scratch_inodes],
+                              "/dev/shm": [self.shm_mb << 20, self.shm_inodes]}
         out.update(extra)
         return out
 
@@ -169,9 +195,10 @@ class Policy:
 
         def bind(src, dest, how="--ro-bind"):
             a.extend([*parents(dest), how, str(src), str(dest)])
-        # tmpfs mounts first: binds made after them may land inside them, never under them.
-        a += ["--size", str(self.scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH,
-              "--perms", "1777", "--dir", SCRATCH + "/tmp", "--symlink", SCRATCH + "/tmp", "/tmp"]
+        # tmpfs mounts first: binds made after them may land inside them, never under them
+        # (so a host path under /tmp, a venv or a checkout, is bound inside the scratch tmpfs)
+        a += ["--size", str(self.scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH]
+        made.add(SCRATCH)
         bind("/usr", "/usr")
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             p = pathlib.Path("/") / name
@@ -203,6 +230,8 @@ class Policy:
             a += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                   "--unshare-cgroup-try", "--cap-drop", "ALL",
                   "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            if self.caps_inodes:   # dropped by worker.remount before anything else runs
+                a += ["--cap-add", "CAP_SYS_ADMIN"]
         else:
             a += ["--unshare-all"]
         a += ["--die-with-parent", "--new-session", "--chdir", SCRATCH,
@@ -210,17 +239,26 @@ class Policy:
         return a
 
     def launch(self, args, lease: "Lease | None", source: pathlib.Path | None,
-               env: dict) -> list[str]:
-        """The full command line that runs `worker.py ARGS...` under this policy."""
+               env: dict, cgroup=None) -> list[str]:
+        """The full command line that runs `worker.py ARGS...` under this policy, in the
+        cgroup folder `cgroup` (a cgroups.Cgroup; None: self.cgroup, if any)."""
         if not self.sandboxed:
             cmd = self.command(*args)
         else:
             sets = [x for k, v in env.items() for x in ("--setenv", k, v)]
             cmd = [*self.bwrap_args(source), *sets, "--",
                    self.python, "-I", "-S", "-B", SANDBOX_WORKER, *args]
-        if self.cgroup:  # join the cgroup first, so that every process of the worker is in it
-            cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup, *cmd]
+        folder = str(cgroup.path) if cgroup is not None else self.cgroup
+        if folder:  # join the cgroup first, so that every process of the worker is in it
+            cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', folder, *cmd]
         return cmd
+
+    def new_cgroup(self):
+        """A fresh memory cgroup (cgroups.Cgroup) for one worker, limited to memory_mb, or
+        None where this policy has none."""
+        if self.cgroups is None:
+            return None
+        return self.cgroups.new(self.memory_mb << 20)
 
     def inside(self, source: pathlib.Path, path) -> str:
         """Where a host path under `source` (or under the shared data folder) is seen by the
@@ -268,6 +306,21 @@ def make_policy(isolation: str = "sandbox", worker_user: str | None = None,
         policy.readonly = tuple(python_prefixes())
         policy.shared_dir = str(shared_root())
         policy.etc_dir = str(_sandbox_etc(policy.pool))
+        if "cgroups" not in overrides:
+            policy.cgroups, why = cgroups.find_root()
+            policy.accounting["memory"] = (
+                f"{policy.cgroups.describe()}: {policy.memory_mb} MiB for everything a worker "
+                "holds (heap, shared memory, its /tmp and /dev/shm files, kernel memory); "
+                f"RLIMIT_DATA {policy.memory_mb} MiB" if policy.cgroups else
+                f"no cgroup ({why}): RLIMIT_DATA {policy.memory_mb} MiB for heap and "
+                f"anonymous memory, tmpfs sizes /tmp {policy.scratch_mb} MiB and /dev/shm "
+                f"{policy.shm_mb} MiB; memfd and shared mappings are not bounded")
+    if policy.mode == "container":
+        share_with_group(policy.gid)
+    policy.accounting.setdefault("memory", (
+        f"RLIMIT_DATA {policy.memory_mb} MiB; " + ("the container's own memory limit"
+                                                   if policy.mode == "container" else
+                                                   "no sandbox, no cgroup (trusted code)")))
     if policy.mode == "container":
         policy.python = choose_python(policy)
     else:
@@ -329,11 +382,14 @@ def describe_pool(pool) -> str:
 
 
 def python_prefixes() -> list[str]:
-    """The folders the interpreter and its packages live in (venv and base prefix)."""
+    """The folders the interpreter and its packages live in (venv and base prefix), each at
+    the path Python uses and, when that goes through a symlink (a checkout or venv reached
+    through one), at its real path too: both are bound, so links inside resolve."""
     found = []
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
-              *site.getsitepackages()):
+    paths = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+             *site.getsitepackages())
+    for p in [*paths, *(os.path.realpath(p) for p in paths)]:
         p = os.path.abspath(p)
         if p.startswith("/usr/") or p == "/usr" or not os.path.isdir(p):
             continue
@@ -345,21 +401,44 @@ def python_prefixes() -> list[str]:
 _shared: dict = {}
 
 
+def _private_root() -> pathlib.Path:
+    """This process's folder of grader temporaries that workers read: mode 0700 (only the
+    grader's user enters it; bubblewrap, started by that user, binds what is inside into
+    the sandbox, where the workers read it). Nobody else on the host can reach what is
+    inside, whatever the modes below it (issue 18: held-out images were world-readable)."""
+    if "private" not in _shared:
+        d = pathlib.Path(tempfile.mkdtemp(prefix="hw1-grader-"))
+        d.chmod(0o700)
+        _shared["private"] = d
+        atexit.register(remove_tree, d)
+    return _shared["private"]
+
+
+def share_with_group(gid) -> None:
+    """Container mode (the worker is another user, with no sandbox to bind through): the
+    private root becomes root:<the worker's group> 0750, still closed to everyone else."""
+    if gid is None or os.getuid() != 0:
+        return
+    d = _private_root()
+    os.chown(d, 0, gid)
+    d.chmod(0o750)
+
+
 def shared_root() -> pathlib.Path:
-    """This process's folder of data the worker may read (bound read-only at DATA)."""
+    """This process's folder of data the worker may read (bound read-only at DATA), inside
+    the private root."""
     if "root" not in _shared:
-        d = pathlib.Path(tempfile.mkdtemp(prefix="hw1-grader-shared-"))
+        d = _private_root() / "shared"
+        d.mkdir(mode=0o755, exist_ok=True)
         d.chmod(0o755)
         _shared["root"] = d
-        atexit.register(remove_tree, d)
     return _shared["root"]
 
 
 def _sandbox_etc(pool) -> pathlib.Path:
     """passwd/group/hosts for inside the sandbox: root, the pool users, nobody."""
-    d = pathlib.Path(tempfile.mkdtemp(prefix="hw1-grader-etc-"))
+    d = pathlib.Path(tempfile.mkdtemp(prefix="etc-", dir=_private_root()))
     d.chmod(0o755)
-    atexit.register(remove_tree, d)
     users = [("root", 0, 0), *pool, ("nobody", 65534, 65534)]
     if os.getuid() != 0:
         users.append(("grader", os.getuid(), os.getgid()))
@@ -387,19 +466,36 @@ WORKER_IMPORTS = "import json, datetime, decimal, numpy"
 
 def check_worker(policy: Policy) -> None:
     """Start one confined worker that imports numpy; raise SandboxUnavailable when bwrap
-    cannot build its namespaces here, SetupError for any other failure."""
+    cannot build its namespaces here, SetupError for any other failure. Records in
+    policy.accounting what the worker's confinement reported (inode caps, seccomp)."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    code = f"import sys\n{WORKER_IMPORTS}\nprint('%d.%d' % sys.version_info[:2])"
+    code = (f"import sys\n{WORKER_IMPORTS}\nprint(json.dumps(__confined__))\n"
+            "print('%d.%d' % sys.version_info[:2])")
     try:
         proc = run_confined(policy, code, timeout=120)
     except subprocess.TimeoutExpired:
         raise SetupError("the worker probe did not finish in 120 s") from None
-    if proc.returncode == 0 and proc.stdout.strip().splitlines()[-1:] == [version]:
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode == 0 and lines[-1:] == [version]:
+        try:
+            report = json.loads(lines[-2])
+        except (ValueError, IndexError):
+            report = {}
+        caps = report.get("inode_caps") or {}
+        policy.accounting["files"] = (
+            ", ".join(f"{k}: {v} files" if isinstance(v, int) else f"{k}: {v}"
+                      for k, v in caps.items()) if caps else
+            "no inode cap (it needs root: bubblewrap 0.8 cannot set one); the tmpfs sizes "
+            "and the memory cgroup bound the files' kernel memory")
+        policy.accounting["signals_and_keyring"] = (
+            "seccomp: sending SIGKILL/SIGTERM/SIGHUP/SIGINT and the kernel keyrings refused"
+            if report.get("seccomp") is True else
+            f"no seccomp filter ({report.get('seccomp', 'not reported')})")
         return
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
     if policy.sandboxed and proc.stderr.startswith("bwrap:"):
         raise SandboxUnavailable(f"bubblewrap cannot create its sandbox here ({tail}). "
-                                 + FIX_HINT)
+                                 + fix_hint())
     raise SetupError(f"the grader's worker cannot run {policy.python} with its packages: "
                      f"{tail}")
 
@@ -434,6 +530,7 @@ def run_confined(policy: Policy, code: str, *args, source: pathlib.Path | None =
     Returns the finished process (text stdout/stderr); raises subprocess.TimeoutExpired."""
     with lease(policy) as held:
         home = pathlib.Path(tempfile.mkdtemp(prefix="hw1-probe-")) if not policy.sandboxed else None
+        cgroup = policy.new_cgroup()
         try:
             if home is not None and policy.switches_user:
                 os.chown(home, policy.uid, policy.gid)
@@ -441,13 +538,18 @@ def run_confined(policy: Policy, code: str, *args, source: pathlib.Path | None =
             argv = ["--probe", json.dumps(limits), code, *args]
             env = policy.env(f"{WORK}/home", f"{SCRATCH}/tmp") if policy.sandboxed \
                 else policy.env(str(source or home))
-            return subprocess.run(policy.launch(argv, held, source, env), capture_output=True,
-                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            return subprocess.run(policy.launch(argv, held, source, env, cgroup),
+                                  capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL,
                                   cwd=(source or home) if not policy.sandboxed else "/",
                                   env=BWRAP_ENV if policy.sandboxed else env)
         finally:
             if home is not None:
                 remove_tree(home)
+            if cgroup is not None:
+                if held is not None:
+                    kill_uid(held.uid)
+                cgroup.remove()
 
 
 def sandbox_paths(policy: Policy, source) -> dict:

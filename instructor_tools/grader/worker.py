@@ -325,6 +325,8 @@ def confine(limits):
     outside a sandbox and reported back."""
     import resource
     report = {"network_isolated": False}
+    if limits.get("remount"):          # in a sandbox, as root: the inode caps (see remount)
+        report["inode_caps"] = remount(limits["remount"])
     if limits.get("status_fd") is not None:
         supervise(int(limits["status_fd"]), limits.get("uid"))
     parent = os.getppid()
@@ -367,6 +369,9 @@ def confine(limits):
         pass
     if os.getppid() != parent:
         os._exit(1)
+    fresh_keyrings()
+    if limits.get("seccomp"):
+        report["seccomp"] = refuse_syscalls()
     os.umask(0o077)
     for d in limits.get("mkdirs") or []:
         os.makedirs(d, exist_ok=True)
@@ -383,6 +388,127 @@ def confine(limits):
     return report
 
 
+# Signals that end a process and that a process does not bring on itself by running: the
+# grader reads a worker's death by one of them as a kill from outside (client._died), so
+# nothing inside the sandbox may send them (refuse_syscalls).
+TERMINATING = (9, 15, 1, 2)   # SIGKILL, SIGTERM, SIGHUP, SIGINT
+EPERM = 1
+
+
+def refuse_syscalls():
+    """Install a seccomp filter (libseccomp, through ctypes) on this process and everything
+    it starts, before any student code runs. Refused with EPERM (Python raises
+    PermissionError): sending SIGKILL/SIGTERM/SIGHUP/SIGINT to any process (kill, tkill,
+    tgkill, rt_[tg]sigqueueinfo, pidfd_send_signal) and the indirect ways to have the kernel
+    send one (timer_create, mq_notify, fcntl F_SETSIG, ptrace); the kernel keyrings (keyctl,
+    add_key, request_key: a pool uid's user keyring outlives its processes and would carry
+    data to the next student on that uid). So a worker that dies of one of those signals was
+    killed from outside the sandbox, and a student's attempt is the student's error.
+    Returns True, or the reason it could not be installed (then client._died falls back to
+    counting the sandbox's other processes)."""
+    import ctypes
+    import errno
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError as exc:
+        return f"libseccomp.so.2 not found ({exc})"
+
+    class Cmp(ctypes.Structure):
+        _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                    ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                           ctypes.c_uint, ctypes.POINTER(Cmp)]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EPERM
+    masked_eq = 7                                   # SCMP_CMP_MASKED_EQ: (arg & a) == b
+    ctx = lib.seccomp_init(allow)
+    if not ctx:
+        return "seccomp_init failed"
+    try:
+        def rule(name, *cmps):
+            nr = lib.seccomp_syscall_resolve_name(name.encode())
+            if nr < 0:
+                return                                # not on this architecture
+            arr = (Cmp * max(1, len(cmps)))(*[Cmp(a, masked_eq, 0xFFFFFFFF, v) for a, v in cmps])
+            rc = lib.seccomp_rule_add_array(ctx, refuse, nr, len(cmps), arr)
+            if rc < 0:
+                raise OSError(-rc, f"seccomp rule for {name}: {os.strerror(-rc)}")
+        for name, sig_arg in (("kill", 1), ("tkill", 1), ("tgkill", 2), ("rt_sigqueueinfo", 1),
+                              ("rt_tgsigqueueinfo", 2), ("pidfd_send_signal", 1)):
+            for sig in TERMINATING:
+                rule(name, (sig_arg, sig))
+        for name in ("timer_create", "mq_notify", "ptrace", "keyctl", "add_key", "request_key"):
+            rule(name)
+        rule("fcntl", (1, 10))                        # F_SETSIG
+        rc = lib.seccomp_load(ctx)
+        if rc < 0:
+            return f"seccomp_load failed ({os.strerror(-rc)})"
+        return True
+    except OSError as exc:
+        return str(exc)
+    finally:
+        lib.seccomp_release(ctx)
+
+
+def fresh_keyrings():
+    """Empty the user keyrings of this uid (what an earlier process of it left, e.g. before
+    keyring calls were refused) and join a new anonymous session keyring. Best effort: the
+    seccomp filter then refuses every keyring call."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        for ring in (-4, -5):                 # KEY_SPEC_USER_KEYRING, _USER_SESSION_KEYRING
+            libc.syscall(250, 7, ring)        # keyctl(KEYCTL_CLEAR, ring)
+        libc.syscall(250, 1, None)            # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)
+    except (OSError, AttributeError):
+        pass
+
+
+def remount(caps):
+    """Cap the files (inodes) of each writable tmpfs of the sandbox: {mount point: [bytes,
+    inodes]}. bubblewrap 0.8 has no nr_inodes option, so this process (root inside the
+    sandbox, with CAP_SYS_ADMIN, before it forks the worker) remounts each tmpfs with
+    nr_inodes and the same size, keeping its flags and what is bound inside it, then drops
+    CAP_SYS_ADMIN for good. Returns {mount point: inodes} of the caps set."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    done = {}
+    for point, (size, inodes) in caps.items():
+        flags = 0x20                                  # MS_REMOUNT
+        st = os.statvfs(point)
+        for st_bit, ms_bit in ((1, 1), (2, 2), (4, 4), (8, 8), (1024, 1024)):
+            if st.f_flag & st_bit:                    # ST_RDONLY/NOSUID/NODEV/NOEXEC/NOATIME
+                flags |= ms_bit
+        data = f"size={int(size)},nr_inodes={int(inodes)}".encode()
+        if libc.mount(None, point.encode(), None, flags, data) != 0:
+            done[point] = f"not capped: {os.strerror(ctypes.get_errno())}"
+        else:
+            done[point] = int(inodes)
+    drop_capability(21)                               # CAP_SYS_ADMIN
+    return done
+
+
+def drop_capability(cap):
+    """Remove capability `cap` from this process's effective, permitted and inheritable
+    sets (capset(2); no privilege is needed to lower them)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)     # _LINUX_CAPABILITY_VERSION_3, this pid
+    data = (ctypes.c_uint32 * 6)()                   # {effective, permitted, inheritable} x 2
+    if libc.capget(header, data) != 0:
+        raise SystemExit(f"worker: capget failed: {os.strerror(ctypes.get_errno())}")
+    word, bit = divmod(cap, 32)
+    for k in range(3):
+        data[word * 3 + k] &= ~(1 << bit) & 0xFFFFFFFF
+    if libc.capset(header, data) != 0:
+        raise SystemExit(f"worker: capset failed: {os.strerror(ctypes.get_errno())}")
+
+
 def supervise(status_fd, uid):
     """Fork. The child returns and becomes the worker; this process stays (root inside the
     sandbox, so student code, another uid, cannot signal it), waits for the worker and
@@ -396,6 +522,14 @@ def supervise(status_fd, uid):
         return
     os.closerange(0, status_fd)
     os.closerange(status_fd + 1, 65536)
+    cpu_limit = None
+    try:  # before reaping it: the CPU limit it died with (it may have lowered its own)
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        with open(f"/proc/{pid}/limits") as f:
+            hard = next(l for l in f if l.startswith("Max cpu time")).split()[4]
+        cpu_limit = None if hard == "unlimited" else int(hard)
+    except (OSError, StopIteration, ValueError, IndexError):
+        pass
     while True:
         try:
             _, status, usage = os.wait4(pid, 0)
@@ -417,16 +551,17 @@ def supervise(status_fd, uid):
               else {"exit": os.WEXITSTATUS(status)})
     report["others"] = others
     report["cpu"] = usage.ru_utime + usage.ru_stime
+    report["cpu_limit"] = cpu_limit
     os.write(status_fd, json.dumps(report).encode())
     os._exit(0)
 
 
 def main():
     if sys.argv[1] == "--probe":       # worker.py --probe LIMITS CODE ARG...: run CODE confined
-        confine(json.loads(sys.argv[2]))
+        report = confine(json.loads(sys.argv[2]))   # (CODE sees it as __confined__)
         code = sys.argv[3]
         sys.argv = [sys.argv[0]] + sys.argv[4:]
-        exec(compile(code, "<probe>", "exec"), {"__name__": "__main__"})
+        exec(compile(code, "<probe>", "exec"), {"__name__": "__main__", "__confined__": report})
         return
     if sys.argv[1] == "--exec":        # worker.py --exec LIMITS PROGRAM ARG...: exec it confined
         confine(json.loads(sys.argv[2]))

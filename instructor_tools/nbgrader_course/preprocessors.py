@@ -47,7 +47,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAut
 
 from .. import questions as qmap
 from ..grader import reports
-from ..grader.errors import SuiteError, UsageError
+from ..grader.errors import GraderError, SuiteError, UsageError
 
 NOTES_KEY = "nbgrader_course"          # notebook/cell metadata key of this module
 BY_CELL = {(q.notebook, q.grade_id): q for q in qmap.QUESTIONS}
@@ -160,9 +160,11 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
     and process. Settings below default to the grader's own (GraderConfig; environment
     variables GRADER_SCALE, GRADER_DEVICE, CIFAR10_DIR, GRADER_REFERENCE_DIR, ...).
 
-    Raises UsageError (unknown question ids), SuiteError (a code grade cell questions.py does
-    not know) and what `Grader` raises (SetupError, SandboxUnavailable: the sandbox cannot run
-    here); nbgrader then logs the traceback and reports that student's autograde as failed."""
+    Raises SuiteError (a code grade cell questions.py does not know). A problem of the
+    grader's setup while grading (UsageError: unknown question ids; SetupError,
+    SandboxUnavailable: the sandbox cannot run here) is every student's: it is logged in one
+    sentence and autograde stops (SystemExit with its exit status), no traceback per student
+    (bin/nbgrader checks the sandbox before nbgrader starts: grader/preflight.py)."""
 
     scale = Unicode("", help="training size of the checks: ci or full "
                     "(default: the grader's, $GRADER_SCALE or ci)").tag(config=True)
@@ -309,13 +311,30 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                                  reports.fmt(qr.points))
             gb.db.commit()
 
+    def _stop(self, exc, student: str, assignment: str):
+        """A problem of the grader's setup (the sandbox cannot run, ...) is every student's:
+        say it once, in a sentence, remove this student's half-made autograded copy (as
+        nbgrader does for a failed student) and end the autograde (no traceback per student)."""
+        import shutil
+        coursedir = self._coursedir()
+        dest = pathlib.Path(coursedir.format_path(coursedir.autograded_directory, student,
+                                                  assignment))
+        self.log.error("the course grader cannot grade here, so autograde stops: %s", exc)
+        if dest.is_dir():
+            self.log.warning("Removing failed assignment: %s", dest)
+            shutil.rmtree(dest, ignore_errors=True)
+        raise SystemExit(exc.exit_code)
+
     def preprocess(self, nb: NotebookNode, resources):
         student, assignment, notebook, _ = _ids(resources)
         graded_here = [c for c in nb.cells if utils.is_grade(c) and c.cell_type == "code"
                        and not utils.is_solution(c)]
         if not graded_here:
             return nb, resources
-        result = self.result_for(student, assignment)
+        try:
+            result = self.result_for(student, assignment)
+        except GraderError as exc:
+            self._stop(exc, student, assignment)
         by_id = {qr.qid: qr for qr in result.questions}
         notes = notebook_notes(nb) + list(result.notes)
         for cell in graded_here:

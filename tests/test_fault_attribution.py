@@ -1,0 +1,218 @@
+"""Whose fault (issue 16, item 4): anything student code can cause is the student's (a failed
+or crashed check with a message), never `grader_error`; `grader_error` stays for what the
+grader or the machine did (test_sandbox_attacks.py: a kill from outside, the kernel's OOM
+killer on a machine short of memory), with the evidence recorded. Real sandbox, real
+submissions, Q8.3 only (seconds each)."""
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import _attack_submissions as A
+from _grader_support import alter, check, grader
+from instructor_tools.grader import runner, sandbox
+from instructor_tools.grader.checks import CheckSpec
+from instructor_tools.grader.client import StudentProblem
+from test_grader_sandbox import make_worker
+
+Q = ["Q8.3"]
+
+
+def assert_students_fault(result, name="relu_forward", status=("failed", "crashed")):
+    c = check(result, name)
+    assert c.status in status, (c.status, c.message)
+    assert not result.grader_errors, [(x.name, x.message) for x in result.grader_errors]
+    assert not result.errors, result.errors
+    return c
+
+
+SELF_KILLS = {
+    "os.kill(getpid, SIGKILL)": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "kill(0, SIGTERM), its process group": "import os, signal\nos.kill(0, signal.SIGTERM)",
+    "kill(-1, SIGKILL)": "import os, signal\nos.kill(-1, signal.SIGKILL)",
+    "raw kill syscall": ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                         "if libc.syscall(62, os.getpid(), 9) != 0:\n"
+                         "    raise OSError(ctypes.get_errno(), 'kill refused')"),
+    "a thread's tid": ("import os, signal, threading, time\nt = threading.Thread("
+                       "target=time.sleep, args=(5,))\nt.start()\n"
+                       "os.kill(t.native_id, signal.SIGKILL)"),
+    "signal.raise_signal(SIGINT)": "import signal\nsignal.raise_signal(signal.SIGINT)",
+    "pthread_kill": ("import signal, threading\n"
+                     "signal.pthread_kill(threading.main_thread().ident, signal.SIGHUP)"),
+    "a child kills the worker": ("import os, signal, time\nparent = os.getpid()\n"
+                                 "if os.fork() == 0:\n    try:\n"
+                                 "        os.kill(parent, signal.SIGKILL)\n"
+                                 "    finally:\n        os._exit(0)\nos.wait()\n"
+                                 "raise RuntimeError('still alive')"),
+    "a timer that sends SIGKILL": (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "class Ev(ctypes.Structure):\n"
+        "    _fields_ = [('value', ctypes.c_void_p), ('signo', ctypes.c_int),"
+        " ('notify', ctypes.c_int), ('pad', ctypes.c_char * 48)]\n"
+        "ev = Ev(None, 9, 0)\ntid = ctypes.c_void_p()\n"
+        "if libc.timer_create(1, ctypes.byref(ev), ctypes.byref(tid)) != 0:\n"
+        "    raise OSError(ctypes.get_errno(), 'timer_create refused')\n"
+        "class Spec(ctypes.Structure):\n"
+        "    _fields_ = [('i', ctypes.c_long * 2), ('v', ctypes.c_long * 2)]\n"
+        "libc.timer_settime(tid, 0, ctypes.byref(Spec((0, 0), (0, 1000))), None)\n"
+        "import time\ntime.sleep(2)"),
+}
+
+
+@pytest.mark.parametrize("how", SELF_KILLS)
+def test_a_worker_that_kills_itself_is_the_students_fault(tmp_path, how):
+    """Nothing inside the sandbox can send SIGKILL/SIGTERM/SIGHUP/SIGINT (seccomp refuses
+    it with EPERM), so the attempt fails the student's check, and a worker that dies of
+    one of those signals was killed from outside (then retried, grader_error if again)."""
+    g = grader()
+    result = g.grade(A._with_attack(tmp_path / "mallory", SELF_KILLS[how]), questions=Q)
+    c = assert_students_fault(result)
+    assert "PermissionError" in c.message or "Operation not permitted" in c.message \
+        or "still alive" in c.message, c.message
+    assert g.policy.accounting["signals_and_keyring"].startswith("seccomp")
+
+
+def test_a_worker_that_lowers_its_own_cpu_limit_is_the_students_fault(tmp_path):
+    """The kernel's SIGKILL at a hard RLIMIT_CPU the student lowered is the student's: the
+    supervisor reads the limit the worker died with."""
+    result = grader().grade(A._with_attack(tmp_path / "mallory", (
+        "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 1))\n"
+        "while True:\n    pass")), questions=Q)
+    c = assert_students_fault(result, status=("crashed",))
+    assert "CPU-time limit" in c.message, c.message
+
+
+def test_an_object_whose_len_is_an_array_is_the_students_fault(tmp_path):
+    sub = A._with_attack(tmp_path / "mallory", "")
+    alter(sub, A.LAYERS, "    cache = x\n    return out, cache\n",
+          "    cache = x\n    class tuple(__builtins__['tuple'] if isinstance(__builtins__, dict)"
+          " else __builtins__.tuple):\n"
+          "        def __len__(self):\n            return np.array([2, 2])\n"
+          "    return tuple((out, cache))\n")
+    c = assert_students_fault(grader().grade(sub, questions=Q))
+    assert "__len__ returned an array of shape (2,)" in c.message, c.message
+
+
+def _frame(header: bytes, blobs=b"", hlen=None) -> bytes:
+    payload = struct.pack(">I", len(header) if hlen is None else hlen) + header + blobs
+    return struct.pack(">Q", len(payload)) + payload
+
+
+def _npy_header(shape) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False,
+                                               "shape": shape})
+    return buf.getvalue()
+
+
+HOSTILE_FRAMES = {
+    "nested 200,000 deep": _frame(b"[" * 200000 + b"]" * 200000),
+    "nested dicts": _frame(b'{"ok": true, "value": ' + b'{"a":' * 100000 + b"1" + b"}" * 100001),
+    "header longer than the frame": _frame(b"{}", hlen=10**6),
+    "not JSON": _frame(b"\xff\xfe not json"),
+    "a list, not an object": _frame(b"[1, 2]"),
+    "blob sizes that lie": _frame(b'{"ok": true, "value": {"$nd": 0}, "blobs": [1000]}', b"x"),
+    "negative blob size": _frame(b'{"ok": true, "value": 1, "blobs": [-5, 6]}', b"x"),
+    "an array claiming 10^12 elements": _frame(
+        b'{"ok": true, "value": {"$nd": 0}, "blobs": [%d]}' % len(_npy_header((10**12,))),
+        _npy_header((10**12,))),
+    "a huge reference": _frame(b'{"ok": true, "value": {"$ref": 1e308}}'),
+    "ok is a string": _frame(b'{"ok": "yes", "value": 1, "error": [1, 2]}'),
+    "error info of the wrong kind": _frame(b'{"ok": false, "error": {"type": ["x"], '
+                                           b'"where": 5, "line": {"a": 1}}}'),
+    "a surrogate everywhere": _frame(b'{"ok": true, "value": {"$dict": [["\\ud800", '
+                                     b'"\\udfff\\u001b[2J"]]}}'),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FRAMES)
+def test_a_hostile_reply_frame_is_a_student_problem(tmp_path, name):
+    """Student code owns the worker process and so its reply pipe: whatever bytes it sends
+    end in StudentProblem (or plain, safe data), never another exception in the grader."""
+    frame = HOSTILE_FRAMES[name]
+    code = ("import os, sys, time\ndef attack(frame):\n"
+            "    os.write(int(sys.argv[2]), bytes(frame))\n    time.sleep(30)\n")
+    private, client = make_worker(grader().policy, code)
+    try:
+        client.deadline = None
+        try:
+            value = client.call("student:attack", np.frombuffer(frame, dtype=np.uint8))
+        except StudentProblem:
+            pass
+        else:
+            json.dumps(value).encode("utf-8")   # plain, safe data only
+            assert "\x1b" not in json.dumps(value, ensure_ascii=False)
+    finally:
+        client.stop()
+        sandbox.remove_tree(private)
+
+
+def test_a_reply_nested_200000_deep_in_a_grading_run(tmp_path):
+    sub = A._with_attack(tmp_path / "mallory", (
+        "import os, struct, sys, time\nh = b'[' * 200000 + b']' * 200000\n"
+        "p = struct.pack('>I', len(h)) + h\n"
+        "os.write(int(sys.argv[2]), struct.pack('>Q', len(p)) + p)\ntime.sleep(30)"))
+    c = assert_students_fault(grader().grade(sub, questions=Q))
+    assert "malformed reply" in c.message, c.message
+
+
+SETUP_PY_WITH_NUL = '''
+import builtins, glob, io
+real_open = builtins.open
+builtins.open = lambda name, mode="r", *a, **k: (io.BytesIO(b"\\x7fELF")
+                                                  if "\\x00" in str(name) else
+                                                  real_open(name, mode, *a, **k))
+glob.glob = lambda pattern, **k: ["im2col_cython\\x00.so", "im2col_cython.so/../../x.so"]
+'''
+
+
+@pytest.mark.parametrize("returned", ["nul", "not a dict", "an int for bytes"])
+def test_odd_build_outputs_are_the_students_note_not_a_grader_error(tmp_path, returned):
+    """The Cython build runs the student's setup.py in the worker, so what the build helper
+    returns is the student's: a file name with a NUL byte, a path, a non-dict, an int for
+    the bytes (bytes(10**9) would allocate a gigabyte in the grader)."""
+    sub = A._with_attack(tmp_path / "mallory", "")
+    pkg = sub / "1_cs231n" / "cs231n"
+    (pkg / "im2col_cython.pyx").write_text((pkg / "im2col_cython.pyx").read_text()
+                                           + "\n# changed, so the student's setup.py runs\n")
+    if returned == "nul":
+        (pkg / "setup.py").write_text(SETUP_PY_WITH_NUL)
+    else:   # setup.py answers the build request itself, with a forged reply frame
+        value = b'["x"]' if returned == "not a dict" else \
+            b'{"$dict": [["im2col_cython.so", 1000000000]]}'
+        header = b'{"ok": true, "value": ' + value + b'}'
+        (pkg / "setup.py").write_text(
+            "import os, struct, sys, time\n"
+            f"h = {header!r}\n"
+            "p = struct.pack('>I', len(h)) + h\n"
+            "os.write(int(sys.argv[2]), struct.pack('>Q', len(p)) + p)\ntime.sleep(30)\n")
+    result = grader().grade(sub, questions=Q)
+    assert not result.grader_errors and not result.errors, (result.errors,
+                                                            [c.message for c in result.grader_errors])
+    assert any("Cython extension" in n for n in result.notes), result.notes
+    assert check(result, "relu_forward").passed   # the rest of the grading went on
+
+
+def test_a_check_that_chokes_on_a_students_value_fails_the_check_not_the_grader(tmp_path):
+    """A value of a kind a check did not foresee (here: a check doing arithmetic on what is
+    a string) makes the check fail for the student, with the place recorded for staff."""
+    code = "def value():\n    return 'not a number'\n"
+    private, client = make_worker(grader().policy, code)
+
+    def choke(student):
+        return f"{student.call('student:value') + 1}"
+    spec = CheckSpec("Q8.3", 1.0, "choke", 30, (), choke)
+    errors = []
+    try:
+        res = runner.run_check(spec, {"student": client, "parts": {}, "errors": errors},
+                               client, grader().config, lambda m: None)
+    finally:
+        client.stop()
+        sandbox.remove_tree(private)
+    assert res.status == "failed" and "could not use what" in res.message, res.message
+    assert res.metrics["grader_detail"].startswith("test_fault_attribution.py:")
+    assert errors == []
