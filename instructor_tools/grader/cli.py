@@ -6,6 +6,7 @@
     grade submissions/ --executor docker --parallel 2          # (alias: --docker)
     grade submissions/ --executor slurm --gpus 1 --time 30 --out out/hw1
     grade collect out/hw1 --csv --gradebook gradebook.db      # outputs from whatever results exist
+    grade similarity submissions/ --against public-repos/ --out out/similarity  # copied code
 
 For each submission: <out>/<student>/result.json (schema: result_schema.json),
 results.json (Gradescope's format) and feedback.html (for the student). With several
@@ -44,7 +45,8 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
                                 "CIFAR10_DIR, GRADER_SCALE, GRADER_DEVICE, GRADER_WORKER_USER, "
                                 "GRADER_WORKER_PYTHON (see instructor_tools/grader/config.py), "
                                 "GRADE_EXECUTOR. `grade collect OUT [--csv ...]` writes the "
-                                "outputs from the results already in OUT.",
+                                "outputs from the results already in OUT; `grade similarity "
+                                "-h`: copied code across the class and public solutions.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("submissions", nargs="*", type=pathlib.Path, metavar="SUBMISSION",
                    help="a submission folder or zip, or a folder of them")
@@ -291,6 +293,9 @@ def main(argv=None, prog: str = "grade") -> int:
     try:
         if argv[:1] == ["collect"]:
             return collect(argv[1:], prog=f"{prog} collect")
+        if argv[:1] == ["similarity"]:
+            from ..similarity import cli as similarity
+            return similarity.main(argv[1:], prog=f"{prog} similarity")
         args = build_parser(prog).parse_args(argv)
         return grade(args)
     except GraderError as exc:
