@@ -24,7 +24,7 @@ import sys
 
 from .. import questions as qmap
 from . import gradebook as gb
-from . import reports
+from . import reports, safetext
 from . import submission as S
 from .config import HOST_PATHS, SCALES, GraderConfig
 from .errors import GraderError, UsageError
@@ -208,7 +208,7 @@ def grade(args) -> int:
         skipped: list = []
         paths = S.discover(args.submissions, skipped=skipped)
         for path in skipped:
-            print(f"grade: skipped {path}: nothing of the assignment inside (no 1_cs231n/, "
+            print(f"grade: skipped {safetext.line(path, 500)}: nothing of the assignment inside (no 1_cs231n/, "
                   "2_pytorch/, zip or assignment files)", file=sys.stderr)
         id_map = gb.read_id_map(args.id_map) if args.id_map else None
         ids = S.assign_ids(paths, args.student, id_map=id_map)
@@ -298,8 +298,8 @@ def main(argv=None, prog: str = "grade") -> int:
             return similarity.main(argv[1:], prog=f"{prog} similarity")
         args = build_parser(prog).parse_args(argv)
         return grade(args)
-    except GraderError as exc:
-        print(f"grade: {exc}", file=sys.stderr)
+    except GraderError as exc:   # (its message may quote a student's file names: made safe)
+        print(f"grade: {safetext.text(str(exc), 5000)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)

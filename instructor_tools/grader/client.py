@@ -8,11 +8,17 @@ call. Each of those surfaces as a `StudentProblem` that costs the current check 
 A worker that ends for a reason that is not the student's raises errors.WorkerLost instead
 (the runner retries the check once): its sandbox did not start, or it was killed from
 outside. The rule, for a worker killed by SIGKILL/SIGTERM/SIGHUP/SIGINT that the grader did
-not send: outside when the kernel's OOM-kill count (/proc/vmstat oom_kill) rose while it ran,
-or when no other process of the student's sandbox was alive that could have sent it;
-otherwise the student's own processes did it (e.g. a child calling kill(-1, SIGKILL)).
-Signals a process brings on itself (SIGSEGV, SIGABRT..., SIGXCPU and SIGXFSZ from its
-limits), exit codes and MemoryError inside are the student's. Every read has a deadline:
+not send: the student's when the kernel stopped it at its own memory cgroup's limit (the
+cgroup's OOM-kill count rose and its usage reached its limit) or at the CPU limit it died
+with (the supervisor reads it, so a limit the student lowered counts); otherwise outside
+(the machine's OOM killer, an operator), because nothing inside the sandbox can send those
+signals (worker.refuse_syscalls: a student's attempt fails with PermissionError). Where that
+seccomp filter could not be installed, the older rule applies: outside when the kernel's
+OOM-kill count (/proc/vmstat oom_kill) rose or no other process of the sandbox was alive.
+Signals a process brings on itself (SIGSEGV, SIGABRT, SIGSYS..., SIGXCPU and SIGXFSZ from its
+limits), exit codes and MemoryError inside are the student's; so is anything it sends back
+(every frame and value is checked: sizes, JSON nesting, array headers against their bytes,
+the results of __len__ and friends). Every read has a deadline:
 the grader never waits on a pipe that a leftover process could hold open (there is none:
 ending the sandbox's first process ends its PID namespace).
 """

@@ -6,11 +6,13 @@ The result records the isolation used (`grader.isolation`):
                 builds student code (the worker, the Cython build, probes) runs inside
                 bubblewrap (`bwrap`, Debian package `bubblewrap`) with an allow-list file
                 system: read-only /usr (+ the /bin, /lib... links), the Python prefixes (the
-                venv and the interpreter it points to), worker.py, a minimal /etc (passwd,
-                group, hosts, ld.so cache, alternatives) and the grader's shared data folder
-                (training images and held-out images, never their labels) at /grader-data;
-                writable: only a size-capped tmpfs at /scratch (the worker's own copy of the
-                submission, HOME, TMPDIR; /tmp points into it) and a small tmpfs /dev/shm.
+                venv and the interpreter it points to, at the paths Python uses and their
+                real paths), worker.py, a minimal /etc (passwd, group, hosts, ld.so cache,
+                alternatives) and the grader's shared data folder (training images and
+                held-out images, never their labels) at /grader-data; writable: only a
+                size-capped tmpfs at /tmp (the worker's own copy of the submission, HOME,
+                TMPDIR; a host folder under /tmp, e.g. a checkout's venv, is bound read-only
+                inside it, so the project may live anywhere) and a small tmpfs /dev/shm.
                 Nothing else of the host exists inside. New PID, network, IPC, UTS and mount
                 namespaces; `--die-with-parent`, `--new-session`. The PID namespace ends with
                 its first process, so stopping a worker ends every process it started however
@@ -34,8 +36,31 @@ the pool uid (which clears every capability) before it touches the submission.
 
 Why a tmpfs for the scratch copy (`--size`): the kernel enforces the cap (ENOSPC), no quota
 setup on the host file system is needed, and the copy vanishes with the sandbox, so nothing
-is left behind. It costs memory only for what is written (tmpfs pages are not counted by
-RLIMIT_DATA: a worker can hold memory_mb + scratch_mb + shm_mb at most).
+is left behind. As root, the sandbox's first process (worker.remount) also caps the files of
+/tmp and /dev/shm (nr_inodes: scratch_inodes, shm_inodes; bwrap 0.8 has no option for it),
+then drops the CAP_SYS_ADMIN it was given for that.
+
+What the kernel enforces per worker (result.json: grader.accounting says what held):
+  memory   a memory cgroup per worker (cgroups.py: v2 where the controller can be delegated,
+           else v1's memory hierarchy), limited to memory_mb: it counts every page the worker
+           holds (heap, memfd and shared mappings, SysV segments, its tmpfs files, kernel
+           memory). RLIMIT_DATA (memory_mb) stays, so that plain allocations fail with
+           MemoryError first. A worker the kernel stops at its own cgroup's limit is the
+           student's ("used more than N MB"); an OOM kill elsewhere is the machine's
+           (grader_error, retried once), with the cgroup's figures as evidence.
+           Without cgroup delegation (an ordinary user on a systemd host without Delegate=,
+           a container without a writable cgroup): RLIMIT_DATA and the tmpfs sizes only;
+           memfds and shared mappings are then not bounded (result.json says so).
+  files    the inode caps above (as root); otherwise the tmpfs sizes and the cgroup's count
+           of kernel memory.
+  signals, keyrings  worker.refuse_syscalls: a seccomp filter (libseccomp) refuses sending
+           SIGKILL/SIGTERM/SIGHUP/SIGINT from inside the sandbox and every keyring call (a
+           pool uid's user keyring outlives its processes); the worker also empties its
+           uid's keyrings and joins a fresh session keyring before any student code runs.
+
+Grader temporaries (the shared data folder, the sandbox's /etc files) live in one folder of
+mode 0700 (only the grader's user enters it; bwrap binds what is inside into the sandbox):
+no other account on the host can read the held-out images while grading runs.
 
 The grader itself never changes the permissions of any file it did not create.
 """
