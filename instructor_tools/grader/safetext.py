@@ -21,6 +21,7 @@ written, CSV or gradebook export, holds the same safe name).
 """
 from __future__ import annotations
 
+import os
 import re
 
 # ESC [ ... final (CSI), ESC ] ... BEL|ST (OSC), ESC P/X/^/_ ... ST (DCS, SOS, PM, APC),
@@ -38,8 +39,10 @@ ID_LIMIT = 100
 
 
 def text(value, limit: int | None = DEFAULT_LIMIT) -> str:
-    """`value` (str, bytes, or anything else: its type name only) as safe text (see the
+    """`value` (str, bytes, a path, or anything else: its type name only) as safe text (see the
     module docstring), at most `limit` characters (None: no limit)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8", "replace")
     elif not isinstance(value, str):
