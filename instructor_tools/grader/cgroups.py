@@ -31,6 +31,7 @@ import dataclasses
 import itertools
 import os
 import pathlib
+import subprocess
 import time
 
 _counter = itertools.count()
@@ -186,7 +187,14 @@ def _find_root() -> tuple[Root | None, str]:
                 # a child may only get memory.max once its parent hands the controller down
                 (path / "cgroup.subtree_control").write_text("+memory")
             root = Root(path, version)
-            root.new(1 << 30).remove()     # the kernel accepts a limit there
+            probe = root.new(1 << 30)      # the kernel accepts a limit there ...
+            try:                           # ... and a process may join it the way workers do
+                subprocess.run(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs"', str(probe.path)],
+                               check=True, capture_output=True, timeout=30)
+            except (subprocess.SubprocessError, OSError) as exc:
+                raise OSError(f"a process cannot join it ({exc})") from None
+            finally:
+                probe.remove()
         except OSError as exc:
             tried.append(f"v{version} at {base}: {exc.strerror or exc}")
             with contextlib.suppress(OSError):
