@@ -488,8 +488,57 @@ def variants(key) -> list[str]:
         + ["stub"]
 
 
-def fill(text: str, rel: str, choose) -> str:
-    """The source file `text` with each region replaced as `choose((rel, func, k))` says."""
+class _Rephrase(ast.NodeTransformer):
+    """Rewrites that keep what code does but not how it reads: operands of + and * swapped,
+    `a @ b` as np.dot(a, b) (and back), `x.sum(...)`-style methods as np functions, `x -= y`
+    as `x = x - y`, each with probability p."""
+    METHODS = ("sum", "max", "mean", "dot", "exp", "argmax")
+
+    def __init__(self, rng, p):
+        self.rng, self.p = rng, p
+
+    def coin(self):
+        return self.rng.random() < self.p
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.Add, ast.Mult)) and self.coin():
+            return ast.BinOp(node.right, node.op, node.left)
+        if isinstance(node.op, ast.MatMult) and self.coin():
+            return ast.Call(ast.Attribute(ast.Name("np"), "dot"), [node.left, node.right], [])
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in self.METHODS and not node.args \
+                and not (isinstance(f.value, ast.Name) and f.value.id in ("np", "self", "torch",
+                                                                         "nn", "F", "math")) \
+                and self.coin():
+            return ast.Call(ast.Attribute(ast.Name("np"), f.attr), [f.value], node.keywords)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name) and self.coin():
+            return ast.Assign([ast.Name(node.target.id, ast.Store())],
+                              ast.BinOp(ast.Name(node.target.id), node.op, node.value))
+        return node
+
+
+def rephrase(code: str, rng: random.Random, p: float = 0.5) -> str:
+    """`code` (statements) written another way (_Rephrase), or as it is if it does not parse."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return code
+    tree = ast.fix_missing_locations(_Rephrase(rng, p).visit(tree))
+    return ast.unparse(tree)
+
+
+def fill(text: str, rel: str, choose, rng: random.Random | None = None) -> str:
+    """The source file `text` with each region replaced as `choose((rel, func, k))` says
+    (rephrased with `rng` when given: synthetic independent work)."""
     lines = text.split("\n")
     starts = {i: (func, k) for func, k, i in _regions(text)}
     out, i = [], 0
@@ -505,26 +554,30 @@ def fill(text: str, rel: str, choose) -> str:
         func, k = starts[i]
         kind = choose((rel, func, k))
         if kind == "ref":
-            body = lines[i + 1:j]
+            code = "\n".join(lines[i + 1:j])
         else:
             code = STUB if kind == "stub" else \
                 {"alt1": ALT1, "alt2": ALT2, "partial": PARTIAL}[kind][(rel, func, k)]
-            body = [indent + line if line.strip() else ""
-                    for line in textwrap.dedent(code).strip("\n").split("\n")]
+        if rng is not None and kind != "stub":
+            code = rephrase(code, rng)
+        body = [indent + line if line.strip() else ""
+                for line in textwrap.dedent(code).strip("\n").split("\n")]
         out.extend(body)
         i = j + 1
     return "\n".join(out)
 
 
-def build(dest: pathlib.Path, choose, notebooks: dict | None = None) -> pathlib.Path:
-    """A submission folder at `dest` (the release's files, regions filled per `choose`);
-    `notebooks` ({name: code of its solution cell}) fills the notebooks' solution cells."""
+def build(dest: pathlib.Path, choose, notebooks: dict | None = None,
+          rng: random.Random | None = None) -> pathlib.Path:
+    """A submission folder at `dest` (the release's files, regions filled per `choose`,
+    rephrased with `rng` when given); `notebooks` ({name: code of its solution cell}) fills the
+    notebooks' solution cells."""
     shutil.copytree(RELEASE, dest, ignore=shutil.ignore_patterns("*.png", "*.jpg"))
     for path in sorted(SOURCE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         if BEGIN in text:
             rel = path.relative_to(SOURCE).as_posix()
-            (dest / rel).write_text(fill(text, rel, choose), encoding="utf-8")
+            (dest / rel).write_text(fill(text, rel, choose, rng), encoding="utf-8")
     for name, code in (notebooks or {}).items():
         nb = json.loads((dest / name).read_text(encoding="utf-8"))
         for cell in nb["cells"]:
@@ -639,11 +692,15 @@ def _reorder(text: str, rng: random.Random) -> str:
     return "\n".join(out)
 
 
-def archive_repo(dest: pathlib.Path) -> pathlib.Path:
+def archive_repo(dest: pathlib.Path, rng: random.Random | None = None) -> dict:
     """A public solutions repository in cs231n's layout: assignment1/cs231n/layers.py with
-    cs231n's starter comments around ARCHIVE's implementations, plus files of other names."""
+    cs231n's starter comments around ARCHIVE's implementations (rephrased with `rng` when
+    given), plus files of other names. Returns {function: the code used}."""
     layers = ['from builtins import range\nimport numpy as np\n']
+    used = {}
     for name, (args, before, body, after) in ARCHIVE.items():
+        body = rephrase(body, rng) if rng is not None else textwrap.dedent(body)
+        used[name] = body
         code = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
         layers.append(f'\ndef {name}({args}):\n    """\n    Computes the {name} of a layer.\n'
                       f'    """\n    {before}\n' + ARCHIVE_STARTER.format(
@@ -654,14 +711,16 @@ def archive_repo(dest: pathlib.Path) -> pathlib.Path:
     (dest / "assignment1" / "cs231n" / "data_utils.py").write_text(
         "import pickle\n\n\ndef load_pickle(f):\n    return pickle.load(f)\n", encoding="utf-8")
     (dest / "README.md").write_text("# cs231n solutions\n", encoding="utf-8")
-    return dest
+    return used
 
 
-def copy_from_archive(text: str) -> str:
+def copy_from_archive(text: str, bodies: dict | None = None) -> str:
     """A student's layers.py (release layout) whose ARCHIVE functions are replaced by the
-    archive's implementations, each fitted into our starter (the student's "own" file)."""
+    archive's implementations (or `bodies`, {function: code}, as archive_repo returned them),
+    each fitted into our starter (the student's "own" file)."""
     out = text
-    for name, (_, _, body, _) in ARCHIVE.items():
+    bodies = bodies or {name: body for name, (_, _, body, _) in ARCHIVE.items()}
+    for name, body in bodies.items():
         tree = ast.parse(out)
         lines = out.split("\n")
         node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
@@ -674,3 +733,53 @@ def copy_from_archive(text: str) -> str:
         seg = seg[:i] + code + seg[i + 2:]
         out = "\n".join(lines[:node.lineno - 1] + seg + lines[node.end_lineno:])
     return out
+
+
+HONEST = ("alice", "bob", "carol", "dave", "erin", "pat", "quinn")
+COPIES = {("alice", "mallory"), ("oscar", "archive:cs231n-2019")}
+
+
+def build_archive(root: pathlib.Path) -> pathlib.Path:
+    """The tests' archive folder: two clones, cs231n-2019 (ARCHIVE's code, with .git) and
+    other-solutions (files of other names and functions)."""
+    archive_repo(root / "cs231n-2019")
+    (root / "cs231n-2019" / ".git").mkdir()
+    other = root / "other-solutions" / "assignment1" / "cs231n"
+    other.mkdir(parents=True)
+    (other / "optim.py").write_text("import numpy as np\n\n\ndef sgd(w, dw, config=None):\n"
+                                    "    w -= config['learning_rate'] * dw\n    return w, config\n")
+    return root
+
+
+def relu_only(key):
+    return "ref" if key[1] in ("relu_forward", "relu_backward") else "stub"
+
+
+def build_class(root: pathlib.Path) -> dict:
+    """The tests' class, {student: their hw1 folder} under root/submitted/<student>/hw1
+    (nbgrader's layout). Honest: alice (the reference), bob and carol (independent
+    implementations, the rest unfinished), dave (a few functions of their own), erin (the
+    starter untouched), pat and quinn (only the relu functions, written alike). mallory:
+    alice's files disguised (and her notebook cell renamed); oscar: layers.py from ARCHIVE."""
+    sub = lambda name: root / "submitted" / name / "hw1"  # noqa: E731
+    folders = {
+        "alice": build(sub("alice"), lambda k: "ref", {"softmax.ipynb": notebook_cell("ref")}),
+        "bob": build(sub("bob"), lambda k: "alt1" if k in ALT1 else "stub",
+                     {"softmax.ipynb": notebook_cell("alt")}),
+        "carol": build(sub("carol"), lambda k: "alt2" if k in ALT2 else "stub"),
+        "dave": build(sub("dave"), lambda k: "partial" if k in PARTIAL else "stub"),
+        "erin": build(sub("erin"), lambda k: "stub"),
+        "pat": build(sub("pat"), relu_only),
+        "quinn": build(sub("quinn"), relu_only),
+        "mallory": build(sub("mallory"), lambda k: "ref",
+                         {"softmax.ipynb": notebook_cell("copy")}),
+        "oscar": build(sub("oscar"), lambda k: "alt2" if k in ALT2 and k[0] != LAYERS
+                       else "stub"),
+    }
+    for f in folders["mallory"].rglob("*.py"):
+        rel = f.relative_to(folders["mallory"]).as_posix()
+        if (SOURCE / rel).is_file() and BEGIN in (SOURCE / rel).read_text():
+            f.write_text(disguise(f.read_text(), seed=7))
+    layers = folders["oscar"] / LAYERS
+    layers.write_text(copy_from_archive(layers.read_text()))
+    return folders

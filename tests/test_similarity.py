@@ -22,38 +22,8 @@ import pytest
 import _similarity_support as SS
 from conftest import REPO
 
-HONEST = ("alice", "bob", "carol", "dave", "erin", "pat", "quinn")
+HONEST = SS.HONEST
 BROWSER = os.environ.get("HW1_BROWSER") or shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _relu_only(key):
-    return "ref" if key[1] in ("relu_forward", "relu_backward") else "stub"
-
-
-def _build_class(root: pathlib.Path) -> dict:
-    """{student: their hw1 folder} under root/submitted/<student>/hw1 (nbgrader's layout)."""
-    sub = lambda name: root / "submitted" / name / "hw1"  # noqa: E731
-    folders = {
-        "alice": SS.build(sub("alice"), lambda k: "ref", {"softmax.ipynb": SS.notebook_cell("ref")}),
-        "bob": SS.build(sub("bob"), lambda k: "alt1" if k in SS.ALT1 else "stub",
-                        {"softmax.ipynb": SS.notebook_cell("alt")}),
-        "carol": SS.build(sub("carol"), lambda k: "alt2" if k in SS.ALT2 else "stub"),
-        "dave": SS.build(sub("dave"), lambda k: "partial" if k in SS.PARTIAL else "stub"),
-        "erin": SS.build(sub("erin"), lambda k: "stub"),
-        "pat": SS.build(sub("pat"), _relu_only),
-        "quinn": SS.build(sub("quinn"), _relu_only),
-        "mallory": SS.build(sub("mallory"), lambda k: "ref",
-                            {"softmax.ipynb": SS.notebook_cell("copy")}),
-        "oscar": SS.build(sub("oscar"), lambda k: "alt2" if k in SS.ALT2 and k[0] != SS.LAYERS
-                          else "stub"),
-    }
-    for f in folders["mallory"].rglob("*.py"):
-        rel = f.relative_to(folders["mallory"]).as_posix()
-        if (SS.SOURCE / rel).is_file() and SS.BEGIN in (SS.SOURCE / rel).read_text():
-            f.write_text(SS.disguise(f.read_text(), seed=7))
-    layers = folders["oscar"] / SS.LAYERS
-    layers.write_text(SS.copy_from_archive(layers.read_text()))
-    return folders
 
 
 def _grade_similarity(*args, cwd=None):
@@ -79,14 +49,8 @@ def _score(rows, a, b) -> float:
 def report(tmp_path_factory):
     # A path with a space: the command works wherever the course folder is.
     root = tmp_path_factory.mktemp("similarity") / "course folder"
-    folders = _build_class(root)
-    archive = root / "public repos"
-    SS.archive_repo(archive / "cs231n-2019")
-    (archive / "cs231n-2019" / ".git").mkdir()
-    other = archive / "other-solutions" / "assignment1" / "cs231n"  # a repo of other files
-    other.mkdir(parents=True)
-    (other / "optim.py").write_text("import numpy as np\n\n\ndef sgd(w, dw, config=None):\n"
-                                    "    w -= config['learning_rate'] * dw\n    return w, config\n")
+    folders = SS.build_class(root)
+    archive = SS.build_archive(root / "public repos")
     out = root / "out"
     proc = _grade_similarity(root / "submitted", "--against", archive, "--out", out, "--jobs", "2")
     assert proc.returncode == 0, proc.stderr

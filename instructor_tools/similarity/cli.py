@@ -13,6 +13,7 @@ import os
 import pathlib
 import sys
 import tempfile
+import time
 
 from ..grader import gradebook as gb
 from ..grader import submission as S
@@ -100,6 +101,7 @@ def run(args) -> int:
     import tqdm as tqdm_module
     from tqdm import tqdm
     tqdm_module.tqdm.monitor_interval = 0   # no monitor thread: the workers are forked
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hw1-similarity-") as scratch, \
             tqdm(total=len(tasks), desc="reading", unit="doc", disable=args.quiet,
                  file=sys.stderr) as bar:
@@ -115,10 +117,12 @@ def run(args) -> int:
     if not students or (len(students) < 2 and len(docs) == len(students)):
         raise UsageError("nothing to compare: give two submissions or more, or one with "
                          "--against ARCHIVE")
+    read_s = time.monotonic() - started
     total = len(C.pairs_to_compare(docs))
     with tqdm(total=total, desc="comparing", unit="pair", disable=args.quiet,
               file=sys.stderr) as bar:
         pairs = C.score_all(docs, jobs=jobs, progress=bar)
+    compare_s = time.monotonic() - started - read_s
     names = R.short_names(models)
     csv_path = R.write_csv(args.out / "similarity.csv", pairs, docs, names)
     html_path = R.write_html(args.out / "similarity.html", pairs, docs, names, top=args.top,
@@ -126,7 +130,8 @@ def run(args) -> int:
     for p in pairs[:5]:
         print(f"{p.score:.2f}  {docs[p.a].name}  {docs[p.b].name}  ({R.files_text(p, names)})")
     print(f"{len(students)} submissions, {len(docs) - len(students)} archived repositories, "
-          f"{len(pairs)} pairs\nCSV: {csv_path}\nreport: {html_path}")
+          f"{len(pairs)} pairs (read in {read_s:.1f} s, compared in {compare_s:.1f} s, "
+          f"{jobs} processes)\nCSV: {csv_path}\nreport: {html_path}")
     return 0
 
 
