@@ -27,7 +27,7 @@ from . import gradebook as gb
 from . import reports, safetext
 from . import submission as S
 from .config import HOST_PATHS, SCALES, GraderConfig
-from .errors import GraderError, UsageError
+from .errors import GraderError, SetupError, UsageError
 from .executors import NAMES as EXECUTORS
 from .executors import Job
 from .executors import module as executor_module
@@ -294,7 +294,12 @@ def main(argv=None, prog: str = "grade") -> int:
         if argv[:1] == ["collect"]:
             return collect(argv[1:], prog=f"{prog} collect")
         if argv[:1] == ["similarity"]:
-            from ..similarity import cli as similarity
+            try:
+                from ..similarity import cli as similarity
+            except ImportError as exc:
+                raise SetupError(f"`{prog} similarity` needs the package {exc.name}, which is "
+                                 "not installed here: run `make setup` (it installs "
+                                 "requirements.txt)") from None
             return similarity.main(argv[1:], prog=f"{prog} similarity")
         args = build_parser(prog).parse_args(argv)
         return grade(args)
