@@ -132,7 +132,7 @@ def test_daily_limit_with_fake_clock(world):
     (b"id,label\n0,1\n", 400, "Line 1 must be the header 'image_id,label'"),
     (b"image_id,label\n0,1\n1,2\n", 400, f"has 2 prediction rows; expected {N}"),
     (b"", 400, "The file is empty"),
-    (b"\xff\xfe\x00garbage", 400, "not UTF-8 text"),
+    (b"\xff\xfe\x00garbage", 400, "not UTF-8 or UTF-16 text"),
     ("dup", 400, "image_id 0 appears a second time (first on line 2)"),
     ("badlabel", 400, "Line 5: label 'cat' is not a class number from 0 to 9"),
     ("range", 400, f"Line 2: image_id '{N}' is not a whole number from 0 to {N - 1}"),
