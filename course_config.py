@@ -87,6 +87,30 @@ TEXT_STUB = "YOUR ANSWER HERE"
 LEADERBOARD = {"title": "CS7643 HW1 challenge: CIFAR-10", "deadline": None,
                "timezone": "America/New_York", "daily_limit": 3, "public_fraction": 0.1}
 
+# The deadline policy of `grade` and `bin/nbgrader autograde` (instructor_tools/grader/
+# lateness.py). due: an ISO date-time read in `timezone` (None: nothing is late unless
+# `grade --due` or Gradescope's metadata gives one). The rule, the course's default: 6 free
+# late days per student for the semester, then 25% of the earned points per further day
+# late; every started 24 hours (after grace_minutes) counts as a day; max_days_late (None: no
+# limit) refuses later ones. extensions: a CSV of `student_id,due` lines (a date-time, or
+# days added such as 2 or 36h); late_days_ledger: a CSV of `student_id,late_days_used` (free
+# days spent on earlier assignments); relative paths are read from the course root.
+# file_times: time a submission without timestamp.txt / submission_metadata.json by its files.
+DEADLINE = {"due": None, "timezone": "America/New_York", "free_late_days": 6,
+            "penalty_per_day": 0.25, "grace_minutes": 0, "max_days_late": None,
+            "extensions": None, "late_days_ledger": None, "file_times": False}
+
+# Who sees the autograder's details, in Gradescope's levels (visible, hidden, after_due_date,
+# after_published): "results" the whole result in Gradescope, "checks" each check's details
+# (Gradescope's tests and feedback.html's check tables). instructor_tools/grader/visibility.py.
+RESULTS_VISIBILITY = {"results": "visible", "checks": "visible"}
+
+# The Canvas gradebook column HW1's points go to (`grade collect --canvas`, the nbgrader
+# exporter instructor_tools.nbgrader_course.export.CanvasExportPlugin): Canvas's
+# "<name> (<assignment id>)"; with no id, the roster's column of that name is used, else
+# Canvas makes a new assignment of that name on import.
+CANVAS = {"assignment": "HW1", "assignment_id": None}
+
 
 def configure(c):
     """Fill a traitlets config `c` (what `get_config()` returns in nbgrader_config.py)."""
@@ -108,16 +132,19 @@ def configure(c):
     c.Validator.validate_all = True   # report errors in every code cell, not only grade cells
 
     # autograde: no kernel, the course grader (see the module docstring).
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                        LimitOutput, OverwriteCells, OverwriteKernelspec)
+    from nbgrader.preprocessors import (CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        OverwriteCells, OverwriteKernelspec)
+    from instructor_tools.nbgrader_course.lateness import AssignCourseLatePenalties
     from instructor_tools.nbgrader_course.preprocessors import (
         CheckLockedCells, GradeWithCourseGrader, SaveCourseGrades)
     c.Autograde.sanitize_preprocessors = [CheckLockedCells, OverwriteKernelspec, OverwriteCells,
                                           CheckCellMetadata]
     # (nbgrader's default list also has nbconvert's ClearMetadataPreprocessor, disabled by
     # default; left out: SaveCourseGrades reads the grader's cell metadata)
+    # AssignCourseLatePenalties: nbgrader's AssignLatePenalties with DEADLINE's due date,
+    # extensions and rule (instructor_tools/nbgrader_course/lateness.py)
     c.Autograde.autograde_preprocessors = [GradeWithCourseGrader, IgnorePattern, LimitOutput,
-                                           SaveCourseGrades, AssignLatePenalties,
+                                           SaveCourseGrades, AssignCourseLatePenalties,
                                            CheckCellMetadata]
     wanted = os.environ.get(AUTOGRADE_QUESTIONS_ENV, "")
     if wanted.strip():

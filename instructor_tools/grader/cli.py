@@ -6,6 +6,8 @@
     grade submissions/ --executor docker --parallel 2          # (alias: --docker)
     grade submissions/ --executor slurm --gpus 1 --time 30 --out out/hw1
     grade collect out/hw1 --csv --gradebook gradebook.db      # outputs from whatever results exist
+    grade collect out/hw1 --canvas --roster canvas_export.csv # + a Canvas gradebook import CSV
+    grade report out/hw1                                      # the class report (HTML + CSVs)
     grade similarity submissions/ --against public-repos/ --out out/similarity  # copied code
 
 For each submission: <out>/<student>/result.json (schema: result_schema.json),
@@ -24,10 +26,11 @@ import sys
 
 from .. import questions as qmap
 from . import gradebook as gb
-from . import reports, safetext
+from . import lateness, reports, safetext
 from . import submission as S
 from .config import HOST_PATHS, SCALES, GraderConfig
 from .errors import GraderError, SetupError, UsageError
+from .visibility import LEVELS, Visibility
 from .executors import NAMES as EXECUTORS
 from .executors import Job
 from .executors import module as executor_module
@@ -45,7 +48,7 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
                                 "CIFAR10_DIR, GRADER_SCALE, GRADER_DEVICE, GRADER_WORKER_USER, "
                                 "GRADER_WORKER_PYTHON (see instructor_tools/grader/config.py), "
                                 "GRADE_EXECUTOR. `grade collect OUT [--csv ...]` writes the "
-                                "outputs from the results already in OUT; `grade similarity "
+                                "outputs from the results already in OUT; `grade report OUT`: the class report; `grade similarity "
                                 "-h`: copied code across the class and public solutions.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("submissions", nargs="*", type=pathlib.Path, metavar="SUBMISSION",
@@ -91,9 +94,78 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
                    "own user: only for your own trusted code (also GRADER_NO_SANDBOX=1)")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_policy_arguments(p)
     for name in EXECUTORS:
         executor_module(name).add_arguments(p)
     return p
+
+
+def add_policy_arguments(p) -> None:
+    """The deadline and visibility flags `grade` and `grade collect` share."""
+    g = p.add_argument_group("deadline and visibility (defaults: DEADLINE and "
+                             "RESULTS_VISIBILITY in course_config.py)")
+    g.add_argument("--due", metavar="DATETIME", help="the due date, e.g. 2026-09-14T23:59 "
+                   "(the course's time zone unless an offset is given)")
+    g.add_argument("--extensions", type=pathlib.Path, metavar="CSV", help="per-student due "
+                   "dates: `student_id,due` lines (a date-time, or days added: 2, 1.5, 36h)")
+    g.add_argument("--late-days-ledger", type=pathlib.Path, metavar="CSV", help="free late "
+                   "days each student used before: `student_id,late_days_used` lines")
+    g.add_argument("--file-times", action="store_true", default=None, help="time a "
+                   "submission without nbgrader's timestamp.txt or Gradescope's metadata by its "
+                   "newest file (off by default: copies reset file times)")
+    g.add_argument("--checks-visibility", choices=LEVELS, help="who sees each check's "
+                   "details (Gradescope test visibility; feedback.html's check tables)")
+    g.add_argument("--results-visibility", choices=LEVELS, help="Gradescope's visibility of "
+                   "the whole result")
+    g.add_argument("--published", action="store_true", help="grades are published: "
+                   "feedback.html shows details kept for after_published")
+
+
+def policy_from(args) -> lateness.Policy:
+    """The deadline policy: course_config.DEADLINE with the flags given. UsageError."""
+    return lateness.Policy.from_settings(
+        lateness.course_settings(), due=getattr(args, "due", None),
+        extensions=getattr(args, "extensions", None),
+        ledger=getattr(args, "late_days_ledger", None),
+        file_times=getattr(args, "file_times", None), root=lateness.course_root())
+
+
+def visibility_from(args):
+    from ..release.course import config
+    return Visibility.from_settings(getattr(config, "RESULTS_VISIBILITY", None),
+                                    results=getattr(args, "results_visibility", None),
+                                    checks=getattr(args, "checks_visibility", None),
+                                    published=getattr(args, "published", False))
+
+
+def assess_lateness(results, args) -> None:
+    """Set every result's lateness from the policy: the submission times read when grading
+    (args.submission_times), else the time a result records, else its submission's files
+    if they are still there (a result graded before lateness was recorded)."""
+    policy = args.policy
+    times = getattr(args, "submission_times", {})
+    for r in results:
+        when = times.get(r.student)
+        if when is None and r.lateness is None and r.submission:
+            path = pathlib.Path(r.submission)
+            if path.exists():
+                try:
+                    when = lateness.submission_time(path, policy.file_times)
+                except GraderError as exc:
+                    print(f"grade: {r.student}: {exc}", file=sys.stderr)
+        lateness.apply(r, policy, when)
+
+
+def lateness_summary(results) -> str | None:
+    """One line for staff: how many were late, penalised, extended, untimed."""
+    records = [r.lateness for r in results if r.lateness]
+    if not records or not any(x.get("due") for x in records):
+        return None
+    late = [x for x in records if x["days_late"]]
+    return (f"deadline: {len(late)} late ({sum(1 for x in late if x['penalty_fraction'])} "
+            f"with a penalty), {sum(1 for x in records if x['extended'])} with an extension, "
+            f"{sum(1 for x in records if not x['submitted_at'])} without a submission time "
+            "(counted on time)")
 
 
 def config_from(args) -> GraderConfig:
@@ -151,10 +223,15 @@ def finish(results, args) -> int:
         print("grade: no results to write", file=sys.stderr)
         return 1
     new_gradebook = args.gradebook is not None and not pathlib.Path(args.gradebook).exists()
+    assess_lateness(results, args)
     written = reports.write_all(results, args.out, csv=args.csv, gradebook=args.gradebook,
                                 gradescope=args.gradescope_results, assignment=args.assignment,
-                                trusted_ids=getattr(args, "trusted_ids", ()))
+                                trusted_ids=getattr(args, "trusted_ids", ()),
+                                visibility=args.visibility)
     print(reports.score_table(results))
+    summary = lateness_summary(results)
+    if summary:
+        print(summary)
     if written.csv:
         print(f"CSV: {written.csv}")
     if written.gradebook:
@@ -195,6 +272,7 @@ def grade(args) -> int:
     """`grade SUBMISSION...`: discover once, hand the jobs to the executor, write outputs."""
     check_output_paths(args)
     config = config_from(args)
+    args.policy, args.visibility = policy_from(args), visibility_from(args)
     executor = executor_module(args.executor)
     if args.executor == "slurm" and getattr(args, "resubmit_failed", False):
         if args.submissions:
@@ -224,6 +302,8 @@ def grade(args) -> int:
     if args.gradescope_results and len(paths) > 1:
         raise UsageError("--gradescope-results is for one submission")
     jobs = [Job(pathlib.Path(p).resolve(), sid) for p, sid in zip(paths, ids)]
+    args.submission_times = {job.student: lateness.submission_time(job.source, args.policy.file_times)
+                             for job in jobs}
     # Ids staff gave explicitly may replace a gradebook row graded from another file name.
     args.trusted_ids = {args.student} if args.student else set(id_map.values()) if id_map else set()
     if args.executor == "docker":
@@ -233,7 +313,8 @@ def grade(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def on_result(result):
-        files = reports.write_student_safely(result, args.out)
+        assess_lateness([result], args)
+        files = reports.write_student_safely(result, args.out, visibility=args.visibility)
         if files and args.executor == "local":
             from tqdm import tqdm
             tqdm.write(f"{result.student}: {reports.fmt(result.score)}/"
@@ -259,8 +340,25 @@ def collect(argv, prog: str = "grade collect") -> int:
     p.add_argument("--gradescope-results", type=pathlib.Path, metavar="PATH",
                    help="Gradescope's results.json of the one result here")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
+    p.add_argument("--no-report", action="store_true", help="do not write the class report "
+                   "(OUT/report/index.html and its CSVs)")
+    g = p.add_argument_group("Canvas gradebook import (lms_export.py)")
+    g.add_argument("--canvas", nargs="?", const=True, default=None, metavar="PATH",
+                   help="write a Canvas gradebook import CSV (default path: <out>/canvas.csv): "
+                        "autograded + manual points (from --gradebook) - late penalty")
+    g.add_argument("--roster", type=pathlib.Path, metavar="CSV", help="the roster: Canvas's "
+                   "gradebook export (Student, ID, SIS User ID, SIS Login ID, Section)")
+    g.add_argument("--roster-key", help="the roster column holding the student ids used here "
+                   "(default: student_id if present, else SIS Login ID)")
+    g.add_argument("--canvas-assignment", help="the Canvas column, e.g. 'HW1 (123456)' "
+                   "(default: the roster's column of that name, else CANVAS in course_config.py)")
+    add_policy_arguments(p)
     args = p.parse_args(argv)
     check_output_paths(args)
+    args.policy, args.visibility = policy_from(args), visibility_from(args)
+    if args.canvas and not args.roster:
+        raise UsageError("--canvas needs --roster: Canvas's gradebook export (Gradebook > "
+                         "Export), whose rows name each student")
     from .executors import slurm
     if slurm.has_state(args.out):
         results = slurm.collect(args.out)
@@ -268,7 +366,36 @@ def collect(argv, prog: str = "grade collect") -> int:
         results = warn_repeated_submissions(reports.read_results(args.out), args.out)
     if not results:
         raise UsageError(f"no results in {args.out}: grade into it first (grade ... --out {args.out})")
-    return finish(results, args)
+    status = finish(results, args)
+    if args.canvas:
+        from . import lms_export
+        path = args.out / "canvas.csv" if args.canvas is True else pathlib.Path(args.canvas)
+        written = lms_export.write_canvas_from_results(
+            results, path, roster=args.roster, key=args.roster_key,
+            column=args.canvas_assignment, gradebook=args.gradebook, assignment=args.assignment)
+        print(f"Canvas import CSV: {written}")
+    if not args.no_report:
+        from . import class_report
+        print(f"class report: {class_report.write_report(results, args.out / 'report')}")
+    return status
+
+
+def report(argv, prog: str = "grade report") -> int:
+    """`grade report OUT`: the class report from the results in OUT."""
+    p = argparse.ArgumentParser(prog=prog, description="The class report of the results in "
+                                "OUT: an HTML page with plots (scores per question, failure "
+                                "rate per check with the commonest messages, lateness, grading "
+                                "time, grader faults) and the same figures as CSV files")
+    p.add_argument("out", type=pathlib.Path, metavar="OUT", help="the --out folder of `grade`")
+    p.add_argument("--to", type=pathlib.Path, help="the report's folder (default: OUT/report)")
+    args = p.parse_args(argv)
+    results = reports.read_results(args.out)
+    if not results:
+        raise UsageError(f"no results in {args.out}: grade into it first (grade ... --out {args.out})")
+    from . import class_report
+    page = class_report.write_report(results, args.to or args.out / "report")
+    print(f"class report: {page} (open it in a browser; CSVs beside it)")
+    return 0
 
 
 def warn_repeated_submissions(results, out) -> list:
@@ -293,6 +420,8 @@ def main(argv=None, prog: str = "grade") -> int:
     try:
         if argv[:1] == ["collect"]:
             return collect(argv[1:], prog=f"{prog} collect")
+        if argv[:1] == ["report"]:
+            return report(argv[1:], prog=f"{prog} report")
         if argv[:1] == ["similarity"]:
             try:
                 from ..similarity import cli as similarity

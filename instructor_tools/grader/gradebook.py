@@ -103,10 +103,7 @@ def write(results, db_path: pathlib.Path, assignment: str = "hw1",
     A row graded before from another submission name is left alone (a conflict, reported)
     unless its id is in `trusted_ids` (ids staff gave: --student, an id-map CSV).
     Returns a GradebookReport (a path-like object: the gradebook's path)."""
-    # nbgrader runs `alembic` from PATH to check the database schema: use ours.
-    bin_dir = os.path.dirname(sys.executable)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    _nbgrader_path()
     from nbgrader.api import Gradebook, MissingEntry
     db_path = pathlib.Path(db_path).resolve()
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +138,13 @@ def write(results, db_path: pathlib.Path, assignment: str = "hw1",
                     report.not_in_roster.append(result.student)
             sources.close()
     return report
+
+
+def _nbgrader_path() -> None:
+    """nbgrader runs `alembic` from PATH to check the database schema: use ours."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
 
 
 def _source_name(result: GradeResult) -> str:
@@ -205,6 +209,34 @@ def _record(gb, result: GradeResult, assignment: str, MissingEntry):
             grade = _add_missing_grade(gb, submission, qr, assignment)
         grade.auto_score = float(qr.points)
         grade.needs_manual_grade = False
+    gb.db.commit()
+    if result.lateness is not None:
+        _record_lateness(gb, submission, result.lateness)
+
+
+def _naive_utc(text):
+    import datetime as dt
+    when = dt.datetime.fromisoformat(text)
+    return when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _record_lateness(gb, submission, late: dict):
+    """nbgrader's own late-submission fields, as `nbgrader autograde` with the course's
+    AssignCourseLatePenalties sets them: the submission time, the class due date on the
+    assignment, the student's extension, and on each notebook the penalty (the rule's
+    fraction of that notebook's score; None when there is none, so a moved due date clears
+    it, nbgrader #723)."""
+    if late.get("submitted_at"):
+        submission.timestamp = _naive_utc(late["submitted_at"])
+    if late.get("class_due"):
+        submission.assignment.duedate = _naive_utc(late["class_due"])
+        extension = (_naive_utc(late["due"]) - submission.assignment.duedate
+                     if late.get("due") and late.get("extended") else None)
+        submission.extension = extension
+    gb.db.commit()
+    fraction = float(late.get("penalty_fraction") or 0.0)
+    for nb in submission.notebooks:
+        nb.late_submission_penalty = round(fraction * nb.score, 6) if fraction else None
     gb.db.commit()
 
 

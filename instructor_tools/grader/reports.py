@@ -18,12 +18,15 @@ import pathlib
 
 from .. import questions as qmap
 from .result import GradeResult
+from .visibility import DEFAULT as VISIBLE, Visibility
 
 
 # ---------------------------------------------------------------- Gradescope
 
-def gradescope(result: GradeResult) -> dict:
-    """Gradescope's autograder results.json: one test per check."""
+def gradescope(result: GradeResult, visibility: Visibility = VISIBLE) -> dict:
+    """Gradescope's autograder results.json: one test per check, each with
+    `visibility.checks`; the whole with `visibility.results`. With a late penalty, "score"
+    is the score after it (Gradescope takes "score" over the tests' sum)."""
     tests = []
     for qr in result.questions:
         for i, c in enumerate(qr.checks, 1):
@@ -32,8 +35,14 @@ def gradescope(result: GradeResult) -> dict:
                 "number": f"{qr.qid[1:]}.{i}",
                 "score": c.points, "max_score": c.max_points,
                 "status": "passed" if c.passed else "failed",
-                "output": c.message, "tags": [qr.qid], "visibility": "visible"})
+                "output": c.message, "tags": [qr.qid], "visibility": visibility.checks})
     output = [f"Score {fmt(result.score)} / {fmt(result.max_score)}"]
+    if result.lateness:
+        from .lateness import Lateness
+        output.append(Lateness.from_dict(result.lateness).sentence())
+        if result.late_penalty:
+            output.append(f"Score after the late penalty: {fmt(result.final_score)} / "
+                          f"{fmt(result.max_score)}")
     if result.errors:
         output.append("This submission could not be graded fully: " + "; ".join(
             e for e in result.errors if "grader error" not in e))
@@ -46,16 +55,18 @@ def gradescope(result: GradeResult) -> dict:
             if "accuracy" in c.metrics and qmap.BY_ID[qr.qid].leaderboard:
                 leaderboard = [{"name": "challenge accuracy", "value": round(100 * c.metrics["accuracy"], 2),
                                 "order": "desc"}]
-    return {"score": result.score, "execution_time": round(result.seconds, 1),
-            "output": "\n".join(output), "visibility": "visible", "stdout_visibility": "hidden",
+    return {"score": result.final_score, "execution_time": round(result.seconds, 1),
+            "output": "\n".join(output), "visibility": visibility.results,
+            "stdout_visibility": "hidden",
             "extra_data": {"grader": result.grader, "student": result.student},
             "tests": tests, "leaderboard": leaderboard}
 
 
-def write_gradescope(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
+def write_gradescope(result: GradeResult, path: pathlib.Path,
+                     visibility: Visibility = VISIBLE) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(gradescope(result), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(gradescope(result, visibility), indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -63,7 +74,12 @@ def write_gradescope(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
 
 def csv_columns() -> list[str]:
     return ["student", "score", "max_score", *[q.qid for q in qmap.QUESTIONS], "status",
-            "failed_checks", "seconds", "submission"]
+            "failed_checks", "seconds", "submission", *LATE_COLUMNS]
+
+
+# score: the autograded points before any late penalty; final_score: after it
+LATE_COLUMNS = ["submitted_at", "due", "days_late", "late_days_used", "late_penalty",
+                "final_score"]
 
 
 def write_csv(results, path: pathlib.Path) -> pathlib.Path:
@@ -79,9 +95,14 @@ def write_csv(results, path: pathlib.Path) -> pathlib.Path:
                    "seconds": f"{r.seconds:.1f}", "submission": r.submission}
             for qr in r.questions:
                 row[qr.qid] = fmt(qr.points)
+            late = r.lateness or {}
+            row.update(submitted_at=late.get("submitted_at") or "", due=late.get("due") or "",
+                       days_late=late.get("days_late", ""),
+                       late_days_used=late.get("late_days_used", ""),
+                       late_penalty=fmt(r.late_penalty), final_score=fmt(r.final_score))
             if not_graded(r):  # a fault of the grader: no score to record, staff regrade
                 row.update({q.qid: "" for q in r.questions}, score="", status="grader_error",
-                           failed_checks="")
+                           failed_checks="", late_penalty="", final_score="")
             w.writerow(row)
     return path
 
@@ -100,12 +121,21 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}td,th{border-bot
 .passed{color:#1a7f37}.bad{color:#b3261e}.pts{white-space:nowrap;text-align:right}h2{margin-top:2rem}.note{color:#555}"""
 
 
-def feedback_html(result: GradeResult) -> str:
+def feedback_html(result: GradeResult, visibility: Visibility = VISIBLE) -> str:
+    """The student's page; the check-by-check tables only when `visibility` shows them."""
     e = html.escape
+    details = visibility.show_check_details(result)
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
              f"<title>HW1 feedback: {e(result.student)}</title><style>{CSS}</style></head><body>",
              f"<h1>HW1 autograder feedback</h1><p>Student: <b>{e(result.student)}</b> &middot; "
              f"score <b>{fmt(result.score)} / {fmt(result.max_score)}</b> (autograded part)</p>"]
+    if result.lateness:
+        from .lateness import Lateness
+        parts.append(f"<p id=lateness>{e(Lateness.from_dict(result.lateness).sentence())}")
+        if result.late_penalty:
+            parts.append(f" Autograded score after the late penalty: <b>"
+                         f"{fmt(result.final_score)} / {fmt(result.max_score)}</b>.")
+        parts.append("</p>")
     user_errors = [x for x in result.errors if "grader error" not in x]
     if user_errors:
         parts.append("<p class=bad>" + "<br>".join(e(x) for x in user_errors) + "</p>")
@@ -117,7 +147,9 @@ def feedback_html(result: GradeResult) -> str:
         parts.append(f"<tr><td>{e(qr.qid)} {e(qr.title)}</td>"
                      f"<td class=pts>{fmt(qr.points)} / {fmt(qr.max_points)}</td></tr>")
     parts.append("</table>")
-    for qr in result.questions:
+    if not details:
+        parts.append(f"<p class=note id=withheld>{e(visibility.withheld_sentence())}</p>")
+    for qr in (result.questions if details else []):
         parts.append(f"<h2>{e(qr.qid)} {e(qr.title)}: {fmt(qr.points)} / {fmt(qr.max_points)}</h2>"
                      "<table><tr><th>Check</th><th>Result</th><th>Message</th><th class=pts>Points</th></tr>")
         for c in qr.checks:
@@ -137,10 +169,11 @@ def feedback_html(result: GradeResult) -> str:
     return "\n".join(parts)
 
 
-def write_feedback(result: GradeResult, path: pathlib.Path) -> pathlib.Path:
+def write_feedback(result: GradeResult, path: pathlib.Path,
+                   visibility: Visibility = VISIBLE) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(feedback_html(result), encoding="utf-8")
+    path.write_text(feedback_html(result, visibility), encoding="utf-8")
     return path
 
 
@@ -171,22 +204,24 @@ def score_table(results) -> str:
     return "\n".join(lines)
 
 
-def write_student(result: GradeResult, out: pathlib.Path) -> dict:
+def write_student(result: GradeResult, out: pathlib.Path,
+                  visibility: Visibility = VISIBLE) -> dict:
     """<out>/<student>/{result.json, results.json, feedback.html}; returns their paths."""
     folder = pathlib.Path(out) / result.student
     return {"result": result.write_json(folder / "result.json"),
-            "gradescope": write_gradescope(result, folder / "results.json"),
-            "feedback": write_feedback(result, folder / "feedback.html")}
+            "gradescope": write_gradescope(result, folder / "results.json", visibility),
+            "feedback": write_feedback(result, folder / "feedback.html", visibility)}
 
 
-def write_student_safely(result: GradeResult, out: pathlib.Path, failed: list | None = None):
+def write_student_safely(result: GradeResult, out: pathlib.Path, failed: list | None = None,
+                         visibility: Visibility = VISIBLE):
     """write_student inside this student's own error handling: a failure (a full disk, a
     file system refusing a name) is recorded in the result's errors, named on stderr and
     appended to `failed`, and the caller goes on with the next student. Returns the paths,
     or None when writing failed."""
     import sys
     try:
-        return write_student(result, out)
+        return write_student(result, out, visibility)
     except Exception as exc:  # noqa: BLE001 (one student's files must not stop the batch)
         why = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:300]
         result.errors.append(f"grader error: the outputs of this submission could not be "
@@ -209,13 +244,15 @@ class Written:
 
 
 def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescope=None,
-              assignment: str = "hw1", trusted_ids=()) -> Written:
+              assignment: str = "hw1", trusted_ids=(),
+              visibility: Visibility = VISIBLE) -> Written:
     """Write every output from `results` (a list of GradeResult).
 
     csv: True for <out>/grades.csv, a path, or None (written anyway for several results);
     gradebook: an nbgrader gradebook.db path or None; gradescope: a path for Gradescope's
     results.json of the one result, or None; trusted_ids: ids staff gave explicitly
     (--student, --id-map), which may replace a gradebook row graded from another file name.
+    visibility: who sees the checks' details (visibility.py; default: everything).
     Raises errors.UsageError when `gradescope` is given for several results."""
     from .errors import UsageError
     results = list(results)
@@ -226,7 +263,7 @@ def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescop
     out.mkdir(parents=True, exist_ok=True)
     written = Written(students=out)
     for r in results:
-        write_student_safely(r, out, written.failed)
+        write_student_safely(r, out, written.failed, visibility)
     if csv or len(results) > 1:
         written.csv = write_csv(results, out / "grades.csv" if csv in (None, True) else csv)
     if gradebook:
@@ -235,7 +272,7 @@ def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescop
         written.left_out_of_gradebook = [r.student for r in results if not_graded(r)]
         written.gradebook = gb.write(scored, gradebook, assignment, trusted_ids=trusted_ids)
     if gradescope is not None:
-        written.gradescope = write_gradescope(results[0], gradescope)
+        written.gradescope = write_gradescope(results[0], gradescope, visibility)
     return written
 
 

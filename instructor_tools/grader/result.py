@@ -123,10 +123,22 @@ class GradeResult(_SafeFields):
     grader: dict = dataclasses.field(default_factory=dict)       # version, scale, device, isolation
     seconds: float = 0.0
     peak_memory_mb: dict = dataclasses.field(default_factory=dict)
+    # when it came in and what lateness cost (lateness.Lateness.to_dict()); None: not assessed
+    lateness: dict | None = None
 
     @property
     def score(self) -> float:
         return sum(q.points for q in self.questions)
+
+    @property
+    def late_penalty(self) -> float:
+        """Points taken for lateness (0 when not assessed or on time)."""
+        return float((self.lateness or {}).get("penalty_points") or 0.0)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty, never below 0."""
+        return max(0.0, self.score - self.late_penalty)
 
     @property
     def max_score(self) -> float:
@@ -162,6 +174,7 @@ class GradeResult(_SafeFields):
             "notes": list(self.notes),
             "grader": dict(self.grader),
             "peak_memory_mb": dict(self.peak_memory_mb),
+            **({"lateness": dict(self.lateness)} if self.lateness is not None else {}),
         }
 
     @classmethod
@@ -170,7 +183,8 @@ class GradeResult(_SafeFields):
         result = cls(student=data["student"], submission=data["submission"],
                      assignment=data["assignment"], errors=list(data["errors"]),
                      notes=list(data.get("notes", [])), grader=dict(data["grader"]),
-                     seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]))
+                     seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]),
+                     lateness=dict(data["lateness"]) if data.get("lateness") else None)
         for q in data["questions"]:
             qr = QuestionResult(q["id"], q["title"], q["max_score"], q["notebook"], q["grade_id"],
                                 seconds=q["seconds"])

@@ -26,7 +26,8 @@ autograde (autograded/ -> autograded/):
                        grade (a question subset) keeps its stored score, and task cells
                        (plots, report) are flagged for manual grading until a grader scores
                        them.
-    AssignLatePenalties, CheckCellMetadata  (nbgrader's own)
+    AssignCourseLatePenalties  nbgrader's AssignLatePenalties with the course's due date,
+                       extensions and rule (lateness.py); CheckCellMetadata (nbgrader's own)
 
 Scores: the same GradeResult `grade --gradebook` writes, so both give the same auto scores in
 any order; manual scores are never written here (nbgrader's `Grade.score` prefers them).
@@ -240,6 +241,8 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
             result = self._reused(student, submitted, grader, coursedir)
             if result is None:
                 result = grader.grade(submitted, student=student)
+            from .lateness import assess
+            assess(result, self, submitted, coursedir.db_url)
             out = pathlib.Path(coursedir.root) / self.results_directory / student / assignment
             try:
                 result.write_json(out / "result.json")
@@ -373,6 +376,9 @@ def cell_outputs(q, qr, result, notes, graded_qids) -> list:
     problems = [e for e in result.errors if "grader error" not in e]
     if problems:
         lines.append("This submission could not be graded fully: " + "; ".join(problems))
+    if result.lateness and result.lateness.get("due"):
+        from ..grader.lateness import Lateness
+        lines.append(Lateness.from_dict(result.lateness).sentence(points=False))
     for note in notes:
         lines.append(f"Note: {note}")
     return [from_dict({"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}),
