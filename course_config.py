@@ -44,13 +44,15 @@ STUDENT_WRITTEN = (
 )
 
 # Never copied by nbgrader (CourseDirectory.ignore: generate, collect, feedback; globs matched
-# on base names): caches, build products, data, checkpoints, zips.
+# on base names): caches, build products, data, checkpoints, zips, and the student's own
+# environments and tools (the student README makes .venv inside hw1/: 6 GB with torch).
 IGNORE = (
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache",
     "build", "*.so", "*.c", "*.o", "*.egg-info",
     "cifar-10-batches-py", "cifar-10-python.tar.gz", "*.npy", "*.npz",
     "*.pt", "*.pth", "*.ckpt", "checkpoints",
     "*.zip", "gradebook.db",
+    ".venv", "venv", "env", ".conda", "node_modules", ".git", ".mypy_cache", ".tox",
 )
 # What running the reference writes next to the source. Never released (the build leaves it
 # out of its copy; the post-generate hook deletes it after a plain `nbgrader

@@ -158,8 +158,8 @@ def submission_time(path, file_times: bool = False) -> SubmissionTime:
         if meta.is_file():
             return _gradescope_metadata(meta)
     if file_times and path.exists():
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()
-                                               and not p.is_symlink()]
+        from .submission import walk_files   # environments (.venv) are not the hand-in
+        files = [path] if path.is_file() else list(walk_files(path))
         if files:
             newest = max(p.stat().st_mtime for p in files)
             return SubmissionTime(dt.datetime.fromtimestamp(newest, UTC), "file times")

@@ -11,7 +11,9 @@ people upload are graded too (`stage` says what it did in `Submission.notes`):
   in from the assignment (`provided_from`);
 - several copies of the assignment in one upload: the most complete one is graded;
 - a zip inside the upload, parts in different places, folders named 1_CS231N: found;
-- macOS and Windows junk (__MACOSX/, ._name, .DS_Store, Thumbs.db, desktop.ini): left out.
+- macOS and Windows junk (__MACOSX/, ._name, .DS_Store, Thumbs.db, desktop.ini): left out;
+- the student's environments (.venv/, venv/, conda folders: any folder holding pyvenv.cfg or
+  conda-meta/), node_modules/ and .git/: left out before any size is counted, with a note.
 
 A folder that is neither holds many submissions: each child folder or zip is one, named after
 it; a folder with no such child is one submission (graded, with a note on what is missing).
@@ -36,13 +38,87 @@ MAX_FILE_BYTES = 100 << 20
 MAX_TOTAL_BYTES = 600 << 20
 MAX_FILES = 20000
 # Build products and caches: rebuilt or not needed; a stale compiled module must not run.
-SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".git", "build", "__MACOSX", ".DS_Store",
-                 "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Trashes")
+SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", "build", "__MACOSX", ".DS_Store",
+                 "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Trashes", ".pytest_cache",
+                 ".mypy_cache")
+# The student's own tools, never part of a hand-in: never unpacked, never counted toward the
+# size limits, and named in a note (the README has students make .venv inside hw1/; with the
+# course's torch it is 6 GB). Any folder holding pyvenv.cfg (a venv, whatever its name) or
+# conda-meta/ (a conda environment) is one too.
+ENVIRONMENT_NAMES = {".venv": "a Python environment", "venv": "a Python environment",
+                     "env": "a Python environment", ".env": "a Python environment",
+                     ".conda": "a conda environment", "node_modules": "Node.js packages",
+                     ".git": "git's history", ".tox": "tox environments",
+                     ".nox": "nox environments", "site-packages": "installed packages"}
 SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".o", ".dll", ".dylib")
 
 
 class SubmissionProblem(Exception):
     """The submission cannot be graded at all (unreadable zip, nothing of the assignment)."""
+
+
+def environment_kind(folder: pathlib.Path) -> str | None:
+    """What `folder` is when it holds the student's own tools rather than the hand-in (a
+    name of ENVIRONMENT_NAMES, or any folder holding pyvenv.cfg or conda-meta/), else None."""
+    if folder.name in ENVIRONMENT_NAMES:
+        return ENVIRONMENT_NAMES[folder.name]
+    try:
+        if (folder / "pyvenv.cfg").is_file():
+            return "a Python environment"
+        if (folder / "conda-meta").is_dir():
+            return "a conda environment"
+    except OSError:
+        pass
+    return None
+
+
+def _environment_prefixes(entries) -> dict:
+    """{folder parts: kind} of the environments among archive entries (lists of parts)."""
+    found = {}
+    for parts in entries:
+        for k, part in enumerate(parts[:-1]):
+            if part in ENVIRONMENT_NAMES:
+                found.setdefault(tuple(parts[:k + 1]), ENVIRONMENT_NAMES[part])
+                break
+        if len(parts) > 1 and parts[-1] == "pyvenv.cfg":
+            found.setdefault(tuple(parts[:-1]), "a Python environment")
+        if "conda-meta" in parts[1:-1]:
+            found.setdefault(tuple(parts[:parts.index("conda-meta")]), "a conda environment")
+    # only the outermost of nested ones (a venv inside .git, site-packages inside a venv)
+    return {p: kind for p, kind in found.items()
+            if not any(p[:k] in found for k in range(1, len(p)))}
+
+
+def _inside(parts, prefixes) -> tuple | None:
+    for k in range(1, len(parts)):
+        if tuple(parts[:k]) in prefixes:
+            return tuple(parts[:k])
+    return None
+
+
+def left_out_note(found: dict) -> str | None:
+    """The student's note naming the environments left out ({"hw1/.venv": kind})."""
+    if not found:
+        return None
+    names = sorted(found)
+    listing = ", ".join(f"{n}/ ({found[n]})" for n in names[:6])
+    if len(names) > 6:
+        listing += f" and {len(names) - 6} more"
+    return (f"left out {listing}: not part of the hand-in (never graded, never counted toward "
+            "the size limit)")
+
+
+def walk_files(folder: pathlib.Path):
+    """The regular files under `folder` that belong to a hand-in: environments, caches and
+    symbolic links are not entered (a 6 GB .venv is never walked)."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = pathlib.Path(root)
+        dirs[:] = [d for d in dirs if d not in SKIPPED_NAMES and not (here / d).is_symlink()
+                   and environment_kind(here / d) is None]
+        for name in files:
+            path = here / name
+            if not path.is_symlink() and path.is_file():
+                yield path
 
 
 # Where each file of the release belongs (names are unique but for the two softmax.py).
@@ -181,7 +257,7 @@ def find_root(folder: pathlib.Path, depth: int = 2) -> pathlib.Path | None:
 def _subdirs(d: pathlib.Path):
     try:
         return [c for c in d.iterdir() if c.is_dir() and not c.is_symlink()
-                and c.name not in SKIPPED_NAMES]
+                and c.name not in SKIPPED_NAMES and c.name not in ENVIRONMENT_NAMES]
     except OSError:
         return []
 
@@ -252,7 +328,7 @@ def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None,
 
 
 def _junk(name: str) -> bool:
-    return name in SKIPPED_NAMES or name.startswith("._")
+    return name in SKIPPED_NAMES or name in ENVIRONMENT_NAMES or name.startswith("._")
 
 
 def _files(folder: pathlib.Path):
@@ -427,10 +503,18 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
     except (zipfile.BadZipFile, OSError) as exc:
         raise SubmissionProblem(f"{zpath.name} is not a readable zip file ({exc})") from None
     with zf:
-        for info in zf.infolist():
+        infos = zf.infolist()
+        entries = [[p for p in i.filename.replace("\\", "/").split("/") if p not in ("", ".")]
+                   for i in infos]
+        environments = _environment_prefixes(entries)
+        left_out = {"/".join(p): kind for p, kind in environments.items()
+                    if not _skipped(list(p) + ["x"])}
+        note = left_out_note(left_out)
+        if note:
+            notes.append(note)
+        for info, parts in zip(infos, entries):
             name = info.filename.replace("\\", "/")
-            parts = [p for p in name.split("/") if p not in ("", ".")]
-            if info.is_dir() or not parts:
+            if info.is_dir() or not parts or _inside(parts, environments):
                 continue
             if name.startswith("/") or ".." in parts or ":" in parts[0]:
                 notes.append(f"left out {name!r}: paths must stay inside the submission")
@@ -460,12 +544,18 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
 
 
 def _copy_tree(src: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list):
+    left_out, at = {}, len(notes)
     for root, dirs, files in os.walk(src, followlinks=False):
         rel = pathlib.Path(root).relative_to(src)
         for d in list(dirs):
             if d in SKIPPED_NAMES or (pathlib.Path(root) / d).is_symlink():
                 if (pathlib.Path(root) / d).is_symlink():
                     notes.append(f"left out {(rel / d).as_posix()}/: symbolic links are not followed")
+                dirs.remove(d)
+                continue
+            kind = environment_kind(pathlib.Path(root) / d)
+            if kind:
+                left_out[(rel / d).as_posix()] = kind
                 dirs.remove(d)
         for name in files:
             path = pathlib.Path(root) / name
@@ -482,6 +572,9 @@ def _copy_tree(src: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: li
             budget.take(st.st_size, relname)
             (dest / rel).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest / rel / name, follow_symlinks=False)
+    note = left_out_note(left_out)
+    if note:
+        notes.insert(at, note)
 
 
 def same_text(a: bytes, b: bytes) -> bool:

@@ -273,7 +273,8 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                              path, str(exc).splitlines()[0][:200])
             return None
         selected = grader.selected()
-        newest = max((p.stat().st_mtime for p in submitted.rglob("*") if p.is_file()), default=0)
+        from ..grader.submission import walk_files
+        newest = max((p.stat().st_mtime for p in walk_files(submitted)), default=0)
         why = None
         graded = result.grader.get("submission_sha256")
         if result.student != student:

@@ -26,7 +26,7 @@ from .compare import can_fork
 NOISE = 25       # copydetect's noise threshold: shorter matches (in filtered characters) never count
 GUARANTEE = 30   # copydetect's guarantee threshold: longer matches are always found
 MAX_ARCHIVE_FILE = 5 << 20
-_SKIP_DIRS = set(S.SKIPPED_NAMES) | {"node_modules", ".venv", "venv", "site-packages"}
+_SKIP_DIRS = set(S.SKIPPED_NAMES) | set(S.ENVIRONMENT_NAMES)
 
 
 @dataclasses.dataclass

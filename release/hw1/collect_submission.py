@@ -8,8 +8,9 @@ browser (set HW1_BROWSER=/path/to/browser if yours is not found); equations are 
 the MathJax copy that comes with the `jupyter-server-mathjax` package.
 
 The zip holds your code, notebooks, PDFs, logs and plots, and leaves out what the graders do
-not need: the CIFAR-10 data, model checkpoints, caches, build products and the files macOS and
-Windows leave behind (._name, __MACOSX/, .DS_Store, Thumbs.db). Images your notebooks show
+not need: the CIFAR-10 data, model checkpoints, caches, build products, your environments
+(.venv, venv, conda folders; named when left out), .git, and the files macOS and Windows leave
+behind (._name, __MACOSX/, .DS_Store, Thumbs.db). Images your notebooks show
 from files next to them (`![](sketch.png)`) are printed in the PDFs. A notebook that cannot be
 read is named with what to do; everything else is still packaged.
 """
@@ -27,10 +28,16 @@ HERE = pathlib.Path(__file__).resolve().parent
 ZIP_NAME = "hw1_submission.zip"
 MAX_FILE_BYTES = 10 << 20
 
-EXCLUDED_DIRS = (".git", ".ipynb_checkpoints", "__pycache__", ".pytest_cache", "build", "dist",
+EXCLUDED_DIRS = (".ipynb_checkpoints", "__pycache__", ".pytest_cache", "build", "dist",
                  "__MACOSX", ".Trashes", ".Spotlight-V100", ".fseventsd",
-                 "*.egg-info", "cifar-10-batches-py", "data", "checkpoints", ".venv", "venv",
-                 ".env", "env", ".mypy_cache", "pdf_build")
+                 "*.egg-info", "cifar-10-batches-py", "data", "checkpoints",
+                 ".mypy_cache", "pdf_build")
+# Your own environments and tools: never in the zip, and named when left out. Any folder
+# holding pyvenv.cfg (a venv, whatever its name) or conda-meta/ (a conda environment) is one.
+ENVIRONMENTS = {".venv": "a Python environment", "venv": "a Python environment",
+                "env": "a Python environment", ".env": "a Python environment",
+                ".conda": "a conda environment", "node_modules": "Node.js packages",
+                ".git": "git's history", ".tox": "tox environments"}
 EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ckpt", "*.npy",
                   "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db",
                   "._*", "Thumbs.db", "desktop.ini", "ehthumbs.db", "*~", ".~lock.*")
@@ -55,15 +62,36 @@ def _excluded(rel: pathlib.PurePath) -> bool:
     return any(fnmatch.fnmatch(name, pat) for pat in EXCLUDED_FILES)
 
 
-def files_to_submit(root: pathlib.Path):
-    """(included, skipped-for-size) relative paths under root, sorted."""
+def environment_kind(folder: pathlib.Path):
+    """What `folder` is when it is an environment or tool folder (ENVIRONMENTS), else None."""
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    if (folder / "pyvenv.cfg").is_file():
+        return "a Python environment"
+    if (folder / "conda-meta").is_dir():
+        return "a conda environment"
+    return ENVIRONMENTS.get(folder.name)
+
+
+def files_to_submit(root: pathlib.Path, environments: dict | None = None):
+    """(included, skipped-for-size) relative paths under root, sorted. Environments are not
+    entered (a 6 GB .venv is never walked); `environments` receives {folder: kind}."""
     included, too_big = [], []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if not path.is_file() or _excluded(rel):
-            continue
-        (too_big if path.stat().st_size > MAX_FILE_BYTES else included).append(rel)
-    return included, too_big
+    for here, dirs, names in os.walk(root):
+        here = pathlib.Path(here)
+        for d in sorted(dirs):
+            kind = environment_kind(here / d)
+            if kind or (here / d).is_symlink() or _excluded((here / d).relative_to(root) / "x"):
+                dirs.remove(d)
+                if kind and environments is not None:
+                    environments[(here / d).relative_to(root).as_posix()] = kind
+        for name in names:
+            path = here / name
+            rel = path.relative_to(root)
+            if not path.is_file() or _excluded(rel):
+                continue
+            (too_big if path.stat().st_size > MAX_FILE_BYTES else included).append(rel)
+    return sorted(included), sorted(too_big)
 
 
 # ---------------------------------------------------------------- notebooks to PDF
@@ -215,10 +243,10 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
         if not any(c.get("outputs") for c in cells if c.get("cell_type") == "code"):
             notes.append(f"{nb_path.name} has no outputs: run all its cells and save it "
                          "before collecting, or its PDF will be empty of results.")
-    for path in sorted(root.rglob("*")):
-        if path.name != path.name.rstrip("\r\n\t ") and path.is_file() \
-                and not _excluded(path.relative_to(root)):
-            rel = path.relative_to(root).as_posix()
+    for rel in files_to_submit(root)[0]:
+        path = root / rel
+        if path.name != path.name.rstrip("\r\n\t "):
+            rel = rel.as_posix()
             notes.append(f"{rel!r}: the name ends in an invisible carriage return or space (a run "
                          "script with Windows line endings wrote it). Convert the scripts with "
                          "`perl -pi -e 's/\\r$//' 2_pytorch/run_*.sh` and rename the file "
@@ -257,7 +285,12 @@ def collect(root: pathlib.Path = HERE, out: pathlib.Path | None = None, browser=
         pdfs = notebooks_to_pdf(readable, pathlib.Path(tmp), browser, problems)
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
-        files, too_big = files_to_submit(root)
+        environments: dict = {}
+        files, too_big = files_to_submit(root, environments)
+        if environments:
+            print("note: left out " + ", ".join(f"{p}/ ({k})" for p, k in sorted(
+                environments.items())) + ": not part of the hand-in (never graded, never "
+                "counted toward the size limit).", file=sys.stderr)
         # Top-level PDFs are replaced by the freshly printed ones.
         files = [f for f in files if (root / f).resolve() != out
                  and not (f.suffix == ".pdf" and len(f.parts) == 1)]

@@ -14,15 +14,99 @@ c.Execute.startup_timeout = 120
 c.Validator.validate_all = True  # an error in any code cell fails, not only in graded cells
 c.Validator.width = 110
 
-# `nbgrader submit .` from this folder: leave out the data set, checkpoints and build products.
-# nbgrader counts every file of the folder against max_dir_size (KB) before it leaves any
-# out, so the limit is raised above the size of CIFAR-10 and a few checkpoints.
+# `nbgrader submit .` from this folder: leave out the data set, checkpoints, build products and
+# your own environments and tools (.venv, venv, conda folders: any folder holding pyvenv.cfg or
+# conda-meta/, node_modules, .git). What is left out never counts toward max_dir_size (KB), and
+# submit names the environments it left out.
 c.CourseDirectory.ignore = [
     '.ipynb_checkpoints', '*.pyc', '__pycache__', 'feedback', '.pytest_cache', 'build',
     '*.so', '*.c', '*.o', '*.egg-info', 'cifar-10-batches-py', 'cifar-10-python.tar.gz',
     '*.npy', '*.npz', '*.pt', '*.pth', '*.ckpt', 'checkpoints', '*.zip', 'gradebook.db',
+    '.venv', 'venv', 'env', '.conda', 'node_modules', '.git', '.mypy_cache', '.tox',
 ]
 c.CourseDirectory.max_dir_size = 2_000_000
+ENVIRONMENTS = {'.venv': 'a Python environment', 'venv': 'a Python environment',
+                'env': 'a Python environment', '.conda': 'a conda environment',
+                'node_modules': 'Node.js packages', '.git': "git's history",
+                '.tox': 'tox environments'}
+
+
+def submit_without_environments():
+    """nbgrader's submit, except that what is left out (the ignore list above, and any folder
+    holding pyvenv.cfg or conda-meta/) is not counted toward max_dir_size, the environments
+    left out are named, and a folder still too big gets a sentence instead of a traceback."""
+    import fnmatch
+    import os
+    from nbgrader.exchange.default.submit import ExchangeSubmit
+
+    def kind_of(path):
+        name = os.path.basename(path)
+        if os.path.islink(path) or not os.path.isdir(path):
+            return None
+        if os.path.isfile(os.path.join(path, 'pyvenv.cfg')):
+            return 'a Python environment'
+        if os.path.isdir(os.path.join(path, 'conda-meta')):
+            return 'a conda environment'
+        return ENVIRONMENTS.get(name)
+
+    class SubmitWithoutEnvironments(ExchangeSubmit):
+        told = False
+
+        def ignored(self, name):
+            return any(fnmatch.fnmatch(name, glob) for glob in self.coursedir.ignore)
+
+        def environments(self, root):
+            found = {}
+            for here, dirs, _ in os.walk(root):
+                for d in list(dirs):
+                    kind = kind_of(os.path.join(here, d))
+                    if kind or self.ignored(d):
+                        dirs.remove(d)
+                    if kind:
+                        found[os.path.relpath(os.path.join(here, d), root)] = kind
+            return found
+
+        def get_size(self, root):
+            total = 0
+            for here, dirs, files in os.walk(root):
+                dirs[:] = [d for d in dirs if not self.ignored(d)]
+                for f in files:
+                    path = os.path.join(here, f)
+                    if not self.ignored(f) and not os.path.islink(path):
+                        size = os.path.getsize(path)
+                        if size <= 1000 * self.coursedir.max_file_size:   # else not copied
+                            total += size
+            return total
+
+        def do_copy(self, src, dest, log=None):
+            found = self.environments(src)
+            if found and not self.told:
+                self.told = True
+                self.log.warning('Left out (not part of the hand-in, not counted toward the '
+                                 'size limit): ' + ', '.join(f'{p}/ ({k})'
+                                                             for p, k in sorted(found.items())))
+            saved = list(self.coursedir.ignore)
+            self.coursedir.ignore = saved + sorted({os.path.basename(p) for p in found})
+            try:
+                size, limit = self.get_size(src), 1000 * self.coursedir.max_dir_size
+                if size > limit:
+                    big = sorted(((self.get_size(os.path.join(src, n)) if os.path.isdir(
+                        os.path.join(src, n)) else os.path.getsize(os.path.join(src, n)), n)
+                        for n in os.listdir(src) if not self.ignored(n)), reverse=True)[:3]
+                    self.fail(f'{src} holds {size / 1e9:.1f} GB to submit, over the course '
+                              f'limit of {limit / 1e9:.1f} GB (the data set, checkpoints and '
+                              'environments are already left out). Largest: '
+                              + ', '.join(f'{n} ({s / 1e6:.0f} MB)' for s, n in big)
+                              + '. Move large files you made out of this folder and submit '
+                              'again.')
+                super().do_copy(src, dest, log)
+            finally:
+                self.coursedir.ignore = saved
+
+    return SubmitWithoutEnvironments
+
+
+c.ExchangeFactory.submit = submit_without_environments()
 
 # The graded cells of each notebook (nbgrader grade ids; tests/test_nbgrader_validate.py
 # keeps this list equal to the notebooks').
