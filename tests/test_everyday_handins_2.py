@@ -172,3 +172,205 @@ def test_collect_submission_leaves_environments_out(tmp_path, tmp_path_factory):
         [f.relative_to("1_cs231n") for f in files if f.parts[0] == "1_cs231n"]
     assert not too_big
     assert not [f for f in files if f.parts[0] in found]
+
+
+# ---------------------------------------------------------------- 3. archives
+
+def zipcrypto(archive: pathlib.Path, files: dict, password: bytes) -> pathlib.Path:
+    """A zip with PKWARE's traditional encryption (what `zip -P`, Windows Explorer's and
+    7-Zip's "ZipCrypto" password write): stored entries, written byte by byte."""
+    import struct
+    import zlib
+    out, central = bytearray(), bytearray()
+    for name, data in files.items():
+        keys = [0x12345678, 0x23456789, 0x34567890]
+
+        def update(b):   # the key update of PKWARE's APPNOTE 6.1 (CRC-32 of one byte)
+            keys[0] = (zlib.crc32(bytes([b]), keys[0] ^ 0xFFFFFFFF) ^ 0xFFFFFFFF)
+            keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+            keys[2] = (zlib.crc32(bytes([(keys[1] >> 24) & 0xFF]), keys[2] ^ 0xFFFFFFFF)
+                       ^ 0xFFFFFFFF)
+        for b in password:
+            update(b)
+        crc = zlib.crc32(data)
+        plain = bytes(11) + bytes([crc >> 24]) + data
+        cipher = bytearray()
+        for b in plain:
+            t = (keys[2] | 2) & 0xFFFF
+            cipher.append(b ^ ((t * (t ^ 1)) >> 8) & 0xFF)
+            update(b)
+        raw = name.encode()
+        fields = struct.pack("<HHHHHIII", 20, 1, 0, 0, 0x21, crc, len(cipher), len(data))
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack(
+            "<HHHHHII", len(raw), 0, 0, 0, 0, 0o100644 << 16, len(out)) + raw
+        out += b"PK\x03\x04" + fields + struct.pack("<HH", len(raw), 0) + raw + cipher
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(files), len(files), len(central),
+                                      len(out), 0)
+    archive.write_bytes(bytes(out + central + end))
+    return archive
+
+
+@pytest.fixture(scope="module")
+def part1(tmp_path_factory):
+    return copy_reference(tmp_path_factory.mktemp("part1") / "hw1", parts=("1_cs231n",))
+
+
+def _files_of(folder, prefix="hw1/"):
+    return {prefix + f.relative_to(folder).as_posix(): f.read_bytes()
+            for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def _zip(archive, files: dict, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(archive, "w", compression) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return archive
+
+
+def _tar(archive, files: dict, mode):
+    import io
+    import tarfile
+    with tarfile.open(archive, mode) as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("hw1/1_cs231n/secrets")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+        tf.addfile(link)
+    return archive
+
+
+def _nested(archive, inner_name, inner: pathlib.Path):
+    return _zip(archive, {inner_name: inner.read_bytes()}, zipfile.ZIP_STORED)
+
+
+def _patched(archive, offset_of, value):
+    import struct
+    data = bytearray(archive.read_bytes())
+    for at in offset_of(bytes(data)):
+        data[at:at + 4] = struct.pack("<I", value)
+    archive.write_bytes(bytes(data))
+    return archive
+
+
+def _local_and_central(field_local, field_central):
+    return lambda d: [field_local, d.index(b"PK\x01\x02") + field_central]
+
+
+# name -> (make(tmp, files) -> archive, expected: "graded" or a sentence the problem holds)
+ARCHIVES = {
+    "hw1.tar.gz": (lambda t, f: _tar(t / "hw1.tar.gz", f, "w:gz"), "graded"),
+    "hw1.tgz": (lambda t, f: _tar(t / "hw1.tgz", f, "w:gz"), "graded"),
+    "hw1.tar.bz2": (lambda t, f: _tar(t / "hw1.tar.bz2", f, "w:bz2"), "graded"),
+    "hw1.tar.xz": (lambda t, f: _tar(t / "hw1.tar.xz", f, "w:xz"), "graded"),
+    "zip in an LMS zip": (lambda t, f: _nested(t / "Ada Lovelace_1234_attempt.zip",
+                                               "hw1_submission.zip", _zip(t / "in.zip", f)),
+                          "graded"),
+    "tgz in a zip": (lambda t, f: _nested(t / "outer.zip", "hw1.tgz",
+                                          _tar(t / "in.tgz", f, "w:gz")), "graded"),
+    "one top folder, __MACOSX and ._ files": (
+        lambda t, f: _zip(t / "mac.zip", {**f, **{f"__MACOSX/{k.rsplit('/', 1)[0]}/._"
+                                                  f"{k.rsplit('/', 1)[1]}": b"\x00\x05\x16\x07"
+                                                  for k in f}, "hw1/._layers.py": b"\0"}),
+        "graded"),
+    "Windows backslash paths": (
+        lambda t, f: _zip(t / "win.zip", {k.replace("/", "\\"): v for k, v in f.items()}),
+        "graded"),
+    "stored, bzip2 and lzma entries": (
+        lambda t, f: _zip(t / "methods.zip", f, zipfile.ZIP_LZMA), "graded"),
+    "password-protected zip": (
+        lambda t, f: zipcrypto(t / "locked.zip", f, b"hunter2"),
+        "locked.zip is encrypted (password-protected): the grader cannot open it. Make the zip "
+        "again without a password, or upload the zip that collect_submission.sh writes"),
+    "7z": (lambda t, f: (t / "hw1.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(64))
+           and t / "hw1.7z", "hw1.7z is a 7-Zip (.7z) archive, which the grader does not open: "
+                             "upload the zip that collect_submission.sh writes"),
+    "rar": (lambda t, f: (t / "hw1.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(64))
+            and t / "hw1.rar", "hw1.rar is a RAR archive, which the grader does not open"),
+    "truncated download": (
+        lambda t, f: (t / "cut.zip").write_bytes(_zip(t / "whole.zip", f).read_bytes()[:3000])
+        and t / "cut.zip",
+        "cut.zip is not a readable zip file (File is not a zip file): it may be damaged or cut "
+        "short (an interrupted upload or download); make it again and upload the zip"),
+    "corrupt data": (
+        lambda t, f: _patched(_zip(t / "bad.zip", {"hw1/1_cs231n/cs231n/layers.py":
+                                                   f["hw1/1_cs231n/cs231n/layers.py"]}),
+                              lambda d: [d.index(b"PK\x01\x02") // 2], 0xDEADBEEF),
+        "bad.zip: hw1/1_cs231n/cs231n/layers.py cannot be unpacked ("),
+    "Deflate64 (Windows Explorer)": (
+        lambda t, f: _patched(_zip(t / "big.zip", {"hw1/a.py": b"x = 1\n"}),
+                              _local_and_central(8, 10), 9),
+        "big.zip is compressed with Deflate64 (Windows Explorer writes it for large files), "
+        "which the grader cannot unpack: upload the zip"),
+    "empty zip": (lambda t, f: _zip(t / "empty.zip", {}),
+                  "the submission holds none of the assignment's files (no 1_cs231n/ or "
+                  "2_pytorch/, no layers.py, train.py ...); it is empty"),
+    "0-byte upload": (lambda t, f: (t / "zero.zip").write_bytes(b"") or t / "zero.zip",
+                      "zero.zip is an empty file (0 bytes): the upload or download was cut short?"),
+    "LMS bulk download of several students": (
+        lambda t, f: _zip(t / "submissions.zip", {f"{s}_hw1.zip": _zip(t / f"{s}.zip", f)
+                                                  .read_bytes() for s in ("ada", "bob", "cy")}),
+        "submissions.zip holds 3 archives and nothing else of the assignment (ada_hw1.zip, "
+        "bob_hw1.zip, cy_hw1.zip): a learning platform's download of several submissions? "
+        "Unpack it and grade the folder"),
+    "zip bomb (declared size)": (
+        lambda t, f: _zip(t / "bomb.zip", {**f, "hw1/1_cs231n/data.bin": bytes(101 << 20)}),
+        "graded"),
+    "zip bomb (size understated in the headers)": (
+        lambda t, f: _patched(_zip(t / "liar.zip", {"hw1/data.bin": bytes(101 << 20)}),
+                              _local_and_central(22, 24), 1000),
+        # zipfile reads no more than the declared size: the rest is a failed CRC
+        "liar.zip: hw1/data.bin cannot be unpacked (Bad CRC-32 for file 'hw1/data.bin')"),
+}
+
+
+@pytest.mark.parametrize("case", list(ARCHIVES))
+def test_archives_as_people_make_them(case, part1, tmp_path):
+    make, expected = ARCHIVES[case]
+    archive = make(tmp_path, _files_of(part1))
+    assert S.discover([archive]) == [archive]
+    if expected == "graded":
+        staged = S.stage(archive, tmp_path / "staged")
+        layers = staged.root / "1_cs231n" / "cs231n" / "layers.py"
+        assert layers.read_bytes() == (part1 / LAYERS).read_bytes()
+        assert not [p for p in staged.stage.rglob("*") if p.name.startswith("._")
+                    or p.is_symlink() or p.name == "data.bin"]
+        return
+    with pytest.raises(S.SubmissionProblem) as problem:
+        S.stage(archive, tmp_path / "staged")
+    assert expected in str(problem.value), str(problem.value)
+    assert "Traceback" not in str(problem.value)
+
+
+def test_the_test_zipcrypto_is_a_real_encrypted_zip(tmp_path):
+    archive = zipcrypto(tmp_path / "locked.zip", {"a.txt": b"hello"}, b"pw")
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.read("a.txt", pwd=b"pw") == b"hello"
+        with pytest.raises(RuntimeError, match="password required"):
+            zf.read("a.txt")
+
+
+def test_an_encrypted_zip_is_the_students_problem_in_a_batch(part1, tmp_path):
+    """The issue's example through `grade`: the student is told the zip is encrypted and what
+    to upload; status "error" (not a grader fault), the batch exits 1 (not 2); a .tgz beside it
+    gets full marks."""
+    import csv
+    import json
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    zipcrypto(batch / "ada.zip", _files_of(part1), b"hunter2")
+    _tar(batch / "bob.tgz", _files_of(part1), "w:gz")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "instructor_tools.grader.cli", str(batch),
+                           "--questions", "Q8.3", "--out", str(out), "-q", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "the grader itself failed" not in proc.stderr
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert (rows["bob"]["score"], rows["bob"]["status"]) == ("5", "ok")
+    assert (rows["ada"]["score"], rows["ada"]["status"]) == ("0", "error")
+    result = json.loads((out / "ada" / "result.json").read_text())
+    assert result["errors"][0].startswith("ada.zip is encrypted (password-protected): the grader "
+                                          "cannot open it. Make the zip again without a password")
+    assert {c["status"] for q in result["questions"] for c in q["checks"]} == {"failed"}

@@ -206,7 +206,9 @@ def test_unreadable_zip_is_reported_not_fatal(tmp_path):
     bad.write_bytes(b"this is not a zip")
     result = grader().grade(bad, questions=["Q8.3"])
     assert result.score == 0 and result.student == "bob"
-    assert result.errors == ["bob.zip is not a readable zip file (File is not a zip file)"]
+    (error,) = result.errors
+    assert error.startswith("bob.zip is not a readable zip file (File is not a zip file): it may "
+                            "be damaged or cut short (an interrupted upload or download)"), error
     assert all(c.message.startswith("not graded: bob.zip is not a readable zip") for c in result.question("Q8.3").checks)
 
 

@@ -24,11 +24,13 @@ and stops at size limits (a zip bomb or a huge upload is reported, not unpacked)
 from __future__ import annotations
 
 import dataclasses
+import lzma
 import os
 import pathlib
 import re
 import shutil
 import stat
+import tarfile
 import unicodedata
 import zipfile
 import zlib
@@ -55,6 +57,30 @@ SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".o", ".dll", ".dylib")
 
 class SubmissionProblem(Exception):
     """The submission cannot be graded at all (unreadable zip, nothing of the assignment)."""
+
+
+# Archives as students and learning platforms make them. Zips and tars are unpacked (the
+# same limits and path rules); 7-Zip and RAR archives are named with what to upload instead.
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
+                    ".7z", ".rar")
+UPLOAD_A_ZIP = ("upload the zip that collect_submission.sh writes (or make a plain zip: on "
+                "Windows, right-click the hw1 folder > Send to > Compressed (zipped) folder; on "
+                "macOS, right-click > Compress \"hw1\")")
+ZIP_METHODS = {9: "Deflate64 (Windows Explorer writes it for large files)", 93: "Zstandard",
+               98: "PPMd (7-Zip)", 99: "WinZip AES encryption", 95: "XZ"}
+
+
+def is_archive(path: pathlib.Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def archive_stem(name: str) -> str:
+    """`name` without its archive suffix (hw1.tar.gz -> hw1), or unchanged."""
+    low = name.lower()
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if low.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
 
 
 def environment_kind(folder: pathlib.Path) -> str | None:
@@ -170,7 +196,7 @@ def _name_of(path: pathlib.Path) -> str:
     """The name a submission is known by: its folder or zip name (without .zip), or its
     parent folder's name when it is a generic one (hw1_submission.zip, submission/)."""
     path = pathlib.Path(path)
-    name = path.name[:-4] if path.suffix.lower() == ".zip" else path.name
+    name = archive_stem(path.name) if path.is_file() or is_archive(path) else path.name
     if name.lower() in _GENERIC_NAMES and path.parent.name:
         name = path.parent.name
     return unicodedata.normalize("NFC", name)
@@ -207,7 +233,7 @@ def assign_ids(paths, given: str | None = None, id_map: dict | None = None) -> l
     if id_map:
         norm = {unicodedata.normalize("NFC", k): v for k, v in id_map.items()}
         for k, p in enumerate(paths):
-            stem = p.name[:-4] if p.suffix.lower() == ".zip" else p.name
+            stem = archive_stem(p.name)
             for key in (p.name, stem, _name_of(p)):
                 if unicodedata.normalize("NFC", key) in norm:
                     ids[k] = norm[unicodedata.normalize("NFC", key)]
@@ -226,7 +252,7 @@ def is_submission(path: pathlib.Path) -> bool:
     files. A folder of students' folders (alice/1_cs231n, bob/hw1/1_cs231n) is a batch."""
     path = pathlib.Path(path)
     if path.is_file():
-        return path.suffix.lower() == ".zip"
+        return is_archive(path)
     if find_root(path, depth=0) is not None or has_loose_files(path):
         return True
     kids = _subdirs(path)
@@ -281,7 +307,7 @@ def discover(paths, skipped: list | None = None) -> list[pathlib.Path]:
                                     "collect_submission.sh writes")
         children = [c for c in sorted(p.iterdir()) if not _junk(c.name) and (
                     (c.is_dir() and not c.is_symlink() and (find_root(c) or _has_loose_below(c)))
-                    or (c.is_file() and c.suffix.lower() == ".zip"))]
+                    or (c.is_file() and is_archive(c)))]
         # No submission inside: grade the folder itself, so that its result says what is
         # missing (an upload of unrelated files still gets a result, never a crash).
         found.extend(children or [p])
@@ -301,17 +327,24 @@ def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None,
     sub.stage = dest
     budget = _Budget()
     if source.is_file():
-        _unzip(source, dest, budget, sub.notes)
+        _unpack(source, dest, budget, sub.notes)
     else:
         _copy_tree(source, dest, budget, sub.notes)
     sub.root = _choose_root(dest, sub.notes)
     if sub.root is None:
-        inner = [z for z in _files(dest) if z.suffix.lower() == ".zip"]
+        inner = [z for z in _files(dest) if is_archive(z)]
         if len(inner) == 1:   # a zip inside the upload (or the zip zipped again)
             sub.notes.append(f"unpacked {inner[0].relative_to(dest).as_posix()}, found inside "
                              "the submission")
-            _unzip(inner[0], dest / "_unpacked", budget, sub.notes)
+            _unpack(inner[0], dest / "_unpacked", budget, sub.notes,
+                    shown=inner[0].relative_to(dest).as_posix())
             sub.root = _choose_root(dest / "_unpacked", sub.notes)
+        elif len(inner) > 1 and not _has_loose_below(dest, depth=4):
+            raise SubmissionProblem(
+                f"{source.name} holds {len(inner)} archives and nothing else of the assignment "
+                f"({', '.join(z.name for z in inner[:3])}{', ...' if len(inner) > 3 else ''}): "
+                "a learning platform's download of several submissions? Unpack it and grade the "
+                "folder (each archive is one submission); a student should " + UPLOAD_A_ZIP)
     if sub.root is None or not all((sub.root / part).is_dir() for part in PART_DIRS):
         placed = _place_loose_files(dest, sub.root, sub.notes)
         if placed is not None:
@@ -497,13 +530,59 @@ def _skipped(parts) -> bool:
         or parts[-1] in SKIPPED_NAMES or parts[-1].startswith("._")
 
 
-def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list):
+def _unpack(path: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list,
+            shown: str | None = None):
+    """Unpack the archive `path` into `dest` (zip or tar, told by content, not by name).
+    Raises SubmissionProblem, with what to upload instead, for anything else."""
+    shown = shown or path.name
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise SubmissionProblem(f"{shown} cannot be read ({exc.strerror})") from None
+    if head.startswith(b"7z\xbc\xaf\x27\x1c") or head.startswith(b"Rar!\x1a\x07"):
+        kind = "a 7-Zip (.7z)" if head.startswith(b"7z") else "a RAR"
+        raise SubmissionProblem(f"{shown} is {kind} archive, which the grader does not open: "
+                                + UPLOAD_A_ZIP)
+    if not head:
+        raise SubmissionProblem(f"{shown} is an empty file (0 bytes): the upload or download was "
+                                "cut short? Make the archive again and " + UPLOAD_A_ZIP)
+    if not zipfile.is_zipfile(path) and _is_tar(path):
+        return _untar(path, dest, budget, notes, shown)
+    return _unzip(path, dest, budget, notes, shown)
+
+
+def _is_tar(path: pathlib.Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except (OSError, tarfile.TarError, EOFError, ValueError):
+        return False
+
+
+DAMAGED = ("it may be damaged or cut short (an interrupted upload or download); make it again "
+           "and ")
+
+
+def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list,
+           shown: str | None = None):
+    shown = shown or zpath.name
     try:
         zf = zipfile.ZipFile(zpath)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionProblem(f"{zpath.name} is not a readable zip file ({exc})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise SubmissionProblem(f"{shown} is not a readable zip file ({exc}): " + DAMAGED
+                                + UPLOAD_A_ZIP) from None
     with zf:
         infos = zf.infolist()
+        if any(i.flag_bits & 0x1 or i.compress_type == 99 for i in infos):
+            raise SubmissionProblem(
+                f"{shown} is encrypted (password-protected): the grader cannot open it. Make "
+                "the zip again without a password, or " + UPLOAD_A_ZIP)
+        methods = sorted({ZIP_METHODS.get(i.compress_type, f"method {i.compress_type}")
+                          for i in infos if i.compress_type not in (0, 8, 12, 14)})
+        if methods:
+            raise SubmissionProblem(
+                f"{shown} is compressed with {', '.join(methods)}, which the grader cannot "
+                "unpack: " + UPLOAD_A_ZIP)
         entries = [[p for p in i.filename.replace("\\", "/").split("/") if p not in ("", ".")]
                    for i in infos]
         environments = _environment_prefixes(entries)
@@ -538,9 +617,51 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
                             raise SubmissionProblem(f"{name} unpacks to more than "
                                                     f"{MAX_FILE_BYTES >> 20} MB")
                         out.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-                raise SubmissionProblem(f"{zpath.name}: {name} cannot be unpacked ({exc})") from None
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+                    lzma.LZMAError, ValueError, NotImplementedError, RuntimeError) as exc:
+                raise SubmissionProblem(f"{shown}: {name} cannot be unpacked ({exc}): "
+                                        + DAMAGED + UPLOAD_A_ZIP) from None
             budget.take(written, name)
+
+
+def _untar(tpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list, shown: str):
+    """A .tar(.gz/.bz2/.xz) unpacked as _unzip does a zip: regular files only (links and
+    devices named and left out), paths inside the submission, the same size limits."""
+    try:
+        with tarfile.open(tpath) as tf:
+            members = tf.getmembers()
+            entries = [[p for p in m.name.replace("\\", "/").split("/") if p not in ("", ".")]
+                       for m in members]
+            environments = _environment_prefixes(entries)
+            note = left_out_note({"/".join(p): k for p, k in environments.items()
+                                  if not _skipped(list(p) + ["x"])})
+            if note:
+                notes.append(note)
+            for member, parts in zip(members, entries):
+                name = "/".join(parts)
+                if member.isdir() or not parts or _inside(parts, environments):
+                    continue
+                if member.name.startswith("/") or ".." in parts or ":" in parts[0]:
+                    notes.append(f"left out {member.name!r}: paths must stay inside the submission")
+                    continue
+                if member.issym() or member.islnk():
+                    notes.append(f"left out {name}: links are not followed")
+                    continue
+                if not member.isreg() or _skipped(parts):
+                    continue
+                if member.size > MAX_FILE_BYTES:
+                    notes.append(f"left out {name}: larger than {MAX_FILE_BYTES >> 20} MB")
+                    continue
+                budget.take(member.size, name)
+                target = dest.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tf.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except SubmissionProblem:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
+        raise SubmissionProblem(f"{shown} cannot be unpacked ({type(exc).__name__}: {exc}): "
+                                + DAMAGED + UPLOAD_A_ZIP) from None
 
 
 def _copy_tree(src: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list):
