@@ -374,3 +374,51 @@ def test_an_encrypted_zip_is_the_students_problem_in_a_batch(part1, tmp_path):
     assert result["errors"][0].startswith("ada.zip is encrypted (password-protected): the grader "
                                           "cannot open it. Make the zip again without a password")
     assert {c["status"] for q in result["questions"] for c in q["checks"]} == {"failed"}
+
+
+# ---------------------------------------------------------------- 4. names in another case
+
+def test_names_in_another_case_are_used_with_a_note(tmp_path):
+    """Layers.py in a CS231N/ folder, Softmax.ipynb and Softmax.log (a Windows or macOS disk,
+    which ignores case): graded as layers.py, 5/5; it was 0/5 with "No module named
+    'cs231n.layers' (is the file missing from the submission?)"."""
+    sub = copy_reference(tmp_path / "hw1")
+    pkg = sub / "1_cs231n" / "cs231n"
+    (pkg / "layers.py").rename(pkg / "Layers.py")
+    pkg.rename(sub / "1_cs231n" / "CS231N")
+    shutil.copy(REPO / "source" / "hw1" / "softmax.ipynb", sub / "Softmax.ipynb")
+    (sub / "2_pytorch" / "Softmax.log").write_text(
+        "test set: Average loss: 1.7000, Accuracy: 4000/10000 (40%)\n")
+    result = grade(sub, ["Q8.3"])
+    assert scores(result) == {"Q8.3": 5}, failures(result)
+    assert ("used 1_cs231n/CS231N/ as cs231n/, 1_cs231n/cs231n/Layers.py as layers.py, "
+            "Softmax.ipynb as softmax.ipynb: the grading machine tells upper and lower case apart "
+            "(Windows and macOS do not); name your files as the assignment does") in result.notes, \
+        result.notes
+    log = next(d for d in result.deliverables if d.path == "2_pytorch/softmax.log")
+    assert log.found and log.note == ("ends with the test line (found as 'Softmax.log': the name "
+                                      "differs in case; the grading machine tells upper and lower "
+                                      "case apart)")
+
+
+def test_both_spellings_name_both(tmp_path, part1):
+    sub = tmp_path / "hw1"
+    shutil.copytree(part1, sub)
+    pkg = sub / "1_cs231n" / "cs231n"
+    (pkg / "Layers.py").write_text("# an old copy\n")
+    staged = S.stage(sub, tmp_path / "staged")
+    assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
+    assert staged.notes == ["1_cs231n/cs231n/layers.py and Layers.py are both there (names that "
+                            "differ only in case): graded layers.py, not Layers.py"]
+
+
+def test_loose_files_in_another_case_are_placed(tmp_path, part1):
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(part1 / LAYERS, upload / "Layers.py")
+    shutil.copy(part1 / "1_cs231n" / "hyperparams.json", upload / "HyperParams.json")
+    assert S.discover([upload]) == [upload]
+    staged = S.stage(upload, tmp_path / "staged")
+    assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
+    assert (staged.root / "1_cs231n" / "hyperparams.json").is_file()
+    assert "Layers.py -> 1_cs231n/cs231n/layers.py" in staged.notes[0], staged.notes

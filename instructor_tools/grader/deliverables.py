@@ -6,7 +6,8 @@ The hidden suite lists them (autograder_tests/deliverables.py) as dicts:
     {"path": "2_pytorch/*.png", "kind": "plot", "min": 1} at least `min` non-empty files
 
 Files made on Windows are found and read as well: a name that ends in a carriage return or
-spaces (`softmax.log\r`, written by a run script with CRLF line endings) matches, with a note;
+spaces (`softmax.log\r`, written by a run script with CRLF line endings) or that differs only in
+case (`Softmax.log`) matches, with a note;
 text is read with any line endings and an optional byte-order mark.
 """
 from __future__ import annotations
@@ -30,16 +31,20 @@ def _matches(root: pathlib.Path, pattern: str) -> list[pathlib.Path]:
         base = root / folder if folder else root
         try:
             for p in base.iterdir():
-                if p.is_file() and not p.is_symlink() and p.name != p.name.rstrip("\r\n\t ") \
-                        and fnmatch.fnmatchcase(p.name.rstrip("\r\n\t "), name):
-                    found.add(p)
+                if p.is_file() and not p.is_symlink() and p not in found and \
+                        fnmatch.fnmatchcase(p.name.rstrip("\r\n\t ").lower(), name.lower()):
+                    found.add(p)   # Softmax.log, softmax.log\r: a Windows or macOS habit
         except OSError:
             pass
-    return sorted(found)
+    return sorted(found, key=lambda p: (not fnmatch.fnmatchcase(p.name, name), str(p)))
 
 
-def _odd_name(path: pathlib.Path) -> str:
+def _odd_name(path: pathlib.Path, pattern: str = "") -> str:
+    name = pattern.rpartition("/")[2]
     if path.name == path.name.rstrip("\r\n\t "):
+        if name and not fnmatch.fnmatchcase(path.name, name):
+            return (f" (found as {path.name!r}: the name differs in case; the grading machine "
+                    "tells upper and lower case apart)")
         return ""
     return (f" (found as {path.name!r}: the name ends in a carriage return or space; the run "
             "script has Windows line endings)")
@@ -53,7 +58,7 @@ def check(root: pathlib.Path, expected) -> list[Deliverable]:
         if kind == "plot":
             good = [p for p in matches if p.stat().st_size > 0]
             need = item.get("min", 1)
-            odd = next((_odd_name(p) for p in good if _odd_name(p)), "")
+            odd = next((_odd_name(p, pattern) for p in good if _odd_name(p, pattern)), "")
             out.append(Deliverable(pattern, len(good) >= need,
                                    f"{len(good)} found" + ("" if len(good) >= need else f"; {need} expected")
                                    + odd))
@@ -69,9 +74,9 @@ def check(root: pathlib.Path, expected) -> list[Deliverable]:
             ok = bool(TEST_LINE.match(last))
             out.append(Deliverable(pattern, True, ("ends with the test line" if ok else
                                    "does not end with the `test set: ... Accuracy: ...` line")
-                                   + _odd_name(path)))
+                                   + _odd_name(path, pattern)))
         else:
             words = len(text.split())
             out.append(Deliverable(pattern, True, (f"{words} words" if words else "empty")
-                                   + _odd_name(path)))
+                                   + _odd_name(path, pattern)))
     return out

@@ -170,6 +170,9 @@ AMBIGUOUS = ("__init__.py", "README.md", "softmax.py", "setup.py")
 LAYOUT = {}
 for _rel in LAYOUT_FILES:
     LAYOUT.setdefault(_rel.rsplit("/", 1)[-1], []).append(_rel)
+# The assignment's file names by their lower case: Layers.py (saved on Windows or macOS,
+# whose file systems ignore case) is layers.py.
+LAYOUT_NAME_OF = {name.lower(): name for name in LAYOUT}
 COPY_SUFFIX = re.compile(r"\s*\(\d+\)(?=\.[A-Za-z]+$)")
 # Files of the Part 2 outputs that belong next to train.py (logs, plots of the notebook).
 PART2_OUTPUTS = re.compile(r"^(softmax|twolayernn|convnet|mymodel)(\.log|_.*\.png)$")
@@ -263,8 +266,9 @@ def is_submission(path: pathlib.Path) -> bool:
 def has_loose_files(folder: pathlib.Path) -> bool:
     """Whether `folder` itself holds code files of the assignment (layers.py, train.py ...)."""
     try:
-        return any(c.is_file() and c.name in LAYOUT and c.name not in AMBIGUOUS
-                   and c.suffix in (".py", ".sh", ".json", ".pyx") for c in folder.iterdir())
+        return any(c.is_file() and LAYOUT_NAME_OF.get(c.name.lower()) and c.name.lower() not in
+                   AMBIGUOUS and c.suffix.lower() in (".py", ".sh", ".json", ".pyx")
+                   for c in folder.iterdir())
     except OSError:
         return False
 
@@ -345,6 +349,8 @@ def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None,
                 f"({', '.join(z.name for z in inner[:3])}{', ...' if len(inner) > 3 else ''}): "
                 "a learning platform's download of several submissions? Unpack it and grade the "
                 "folder (each archive is one submission); a student should " + UPLOAD_A_ZIP)
+    if sub.root is not None:
+        _fix_case(sub.root, sub.notes)
     if sub.root is None or not all((sub.root / part).is_dir() for part in PART_DIRS):
         placed = _place_loose_files(dest, sub.root, sub.notes)
         if placed is not None:
@@ -417,6 +423,41 @@ def _choose_root(dest: pathlib.Path, notes: list) -> pathlib.Path | None:
     return root
 
 
+def _fix_case(root: pathlib.Path, notes: list) -> None:
+    """Rename files and folders whose names differ from the assignment's only in case
+    (Layers.py, CS231N/, Softmax.ipynb: the student's file system ignores case, the grader's
+    does not), with a note naming both names; when both spellings are there, the assignment's
+    is graded and the note says so."""
+    renamed, both = [], []
+    for rel in LAYOUT_FILES:
+        here = root
+        for k, part in enumerate(rel.split("/")):
+            want, last = here / part, k == len(rel.split("/")) - 1
+            try:
+                others = [c for c in here.iterdir() if c.name != part
+                          and c.name.lower() == part.lower() and not c.is_symlink()
+                          and (c.is_file() if last else c.is_dir())]
+            except OSError:
+                break
+            if want.exists():
+                if others and last:
+                    both.append((want.relative_to(root).as_posix(), others[0].name))
+            elif len(others) == 1:
+                others[0].rename(want)
+                renamed.append(f"{others[0].relative_to(root).as_posix()}"
+                               f"{'' if last else '/'} as {part}{'' if last else '/'}")
+            else:
+                break
+            here = want
+    if renamed:
+        notes.append("used " + ", ".join(renamed[:8]) + (" ..." if len(renamed) > 8 else "")
+                     + ": the grading machine tells upper and lower case apart (Windows and "
+                     "macOS do not); name your files as the assignment does")
+    for rel, other in both:
+        notes.append(f"{rel} and {other} are both there (names that differ only in case): "
+                     f"graded {rel.rsplit('/', 1)[-1]}, not {other}")
+
+
 def _shown(d: pathlib.Path, dest: pathlib.Path) -> str:
     rel = d.relative_to(dest).as_posix()
     return "the top folder" if rel == "." else rel + "/"
@@ -445,6 +486,7 @@ def _place_loose_files(dest: pathlib.Path, root: pathlib.Path | None, notes: lis
         if target in f.parents:
             continue
         name = COPY_SUFFIX.sub("", f.name)      # "layers (1).py": a browser's second download
+        name = LAYOUT_NAME_OF.get(name.lower(), name)   # Layers.py: a case-insensitive disk
         if name == "softmax.py":
             rel = _part_of_softmax(f)
         elif name in LAYOUT and len(LAYOUT[name]) == 1 and name not in ("__init__.py", "README.md"):
@@ -472,7 +514,8 @@ def _place_loose_files(dest: pathlib.Path, root: pathlib.Path | None, notes: lis
     for folder, targets in homes.items():  # the student's own helper modules go along
         for f in folder.iterdir():
             if f.is_file() and f.suffix == ".py" and f not in placed.values() \
-                    and COPY_SUFFIX.sub("", f.name) not in LAYOUT and not _junk(f.name):
+                    and COPY_SUFFIX.sub("", f.name).lower() not in LAYOUT_NAME_OF \
+                    and not _junk(f.name):
                 for t in targets:
                     if not (t / f.name).exists():
                         shutil.copyfile(f, t / f.name)
