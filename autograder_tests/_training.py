@@ -89,6 +89,37 @@ def _predictions(value, data, what, n=None):
     return as_array(value, what, shape=(n or data.n_heldout,), integer=True)
 
 
+def _scored(data, preds) -> tuple[float, dict]:
+    """(accuracy, {"flag": text} when the predictions look copied, else {})."""
+    flags = data.integrity_flags(preds)
+    return data.accuracy(preds), ({"flag": "; ".join(flags)} if flags else {})
+
+
+# Staff are flagged where a training check's accuracy exceeds the reference's best calibrated
+# run by more than this: more than the student's model can learn under the grader's caps
+# (the reference's runs spread by < 0.05; see thresholds.json).
+CEILING_MARGIN = 0.15
+
+
+def ceiling_flag(acc: float, entry: dict) -> str:
+    """A staff flag when `acc` is above what the model trained under these caps reaches
+    (the threshold entry's best reference run + CEILING_MARGIN); "" otherwise."""
+    runs = [r for r in entry.get("reference_runs", []) if isinstance(r, (int, float))]
+    if runs and acc > max(runs) + CEILING_MARGIN:
+        return (f"accuracy {100 * acc:.1f}% is above what this model's training allows here "
+                f"(the reference reaches at most {100 * max(runs):.1f}% under the same caps)")
+    return ""
+
+
+def with_flags(metrics: dict, *flags: str) -> dict:
+    """`metrics` with the non-empty `flags` joined under "flag" (the grader collects them
+    into result.json's flags, for staff; the student's message never shows them)."""
+    flags = [f for f in (metrics.get("flag"), *flags) if f]
+    if flags:
+        metrics["flag"] = "; ".join(flags)
+    return metrics
+
+
 # ---------------------------------------------------------------- Part 1
 
 def train_softmax(student, data, hp, caps, seed):
@@ -144,7 +175,8 @@ def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
     preds = PART1_TRAINERS[kind](student, data, hp, caps, seed)
-    return data.accuracy(preds), caps
+    acc, extra = _scored(data, preds)
+    return acc, caps, extra
 
 
 # ---------------------------------------------------------------- Part 2
@@ -156,7 +188,8 @@ def part2_caps(model, scale, device):
 
 
 def run_part2(model, student, sub, data, scale, device, seed):
-    """Train run_<model>.sh's settings; returns (accuracy, caps, history summary)."""
+    """Train run_<model>.sh's settings; returns (accuracy, caps, history summary; with
+    "flag" when the predictions look copied)."""
     argv = sub.run_args(model)
     caps = part2_caps(model, scale, device)
     args = student.call("train:parse_args", argv, keep=True)
@@ -193,12 +226,12 @@ def run_part2(model, student, sub, data, scale, device, seed):
         hx = student.helper("head", hx, n)
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
-    summary = {}
+    acc, summary = _scored(data, preds)
     if isinstance(history, dict):
         for key in ("train_seconds", "steps", "images"):
             if isinstance(history.get(key), (int, float)):
                 summary[key] = float(history[key])
-    return data.accuracy(preds), caps, summary
+    return acc, caps, summary
 
 
 # ---------------------------------------------------------------- grading
@@ -223,15 +256,18 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
     seed = settings.config.seed if seed is None else seed
     if kind.startswith("part2/"):
         model = kind.split("/", 1)[1]
-        acc, caps, _ = run_part2(model, student, sub, data, settings.scale, settings.device, seed)
+        acc, caps, extra = run_part2(model, student, sub, data, settings.scale, settings.device,
+                                     seed)
         source = f"run_{model}.sh"
     else:
-        acc, caps = run_part1(kind, student, sub, data, settings.scale, seed)
+        acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed)
         source = f'hyperparams.json ("{kind}")'
     key = key or f"{QUESTION_OF[kind]}/{kind}"
-    metrics = {"accuracy": round(acc, 4), "key": key}
-    need = settings.threshold(key, metrics)["threshold"]
+    metrics = with_flags({"accuracy": round(acc, 4), "key": key}, extra.get("flag", ""))
+    entry = settings.threshold(key, metrics)
+    need = entry["threshold"]
     metrics["threshold"] = need
+    with_flags(metrics, ceiling_flag(acc, entry))
     text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}), "
             f"{100 * acc:.1f}% of the held-out images were classified right")
     if acc < need:

@@ -22,7 +22,8 @@ from . import safetext, sandbox, submission as S
 from .client import StudentProblem, WorkerClient
 from .errors import SetupError, WorkerLost
 from .config import GraderConfig
-from .data import grading_data
+from . import literal_data
+from .data import HELDOUT, TRANSFORM, grading_data, new_seed
 from .result import CheckResult, GradeResult, QuestionResult
 from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_question
 
@@ -54,7 +55,11 @@ class Grader:
         self.device = self.config.resolved_device()
         self.settings = Settings(self.config, self.suite, self.device)
         self.worker_cpu_seconds = 0.0   # all its workers' CPU time (as /proc last saw it)
-        self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale))
+        # One held-out draw per Grader (one grading run): every submission of a batch is
+        # graded on the same images, a new run on new ones (data.py; issue 16).
+        self.heldout_seed = new_seed()
+        self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale,
+                                               seed=self.heldout_seed))
 
     def info(self) -> dict:
         return {"version": VERSION, "scale": self.config.scale, "device": self.device,
@@ -64,7 +69,9 @@ class Grader:
                 "worker_python": self.policy.python,
                 "memory_limit_mb": self.policy.memory_mb,
                 "accounting": dict(self.policy.accounting), "seed": self.config.seed,
-                "timeout_factor": self.config.timeout_factor}
+                "timeout_factor": self.config.timeout_factor,
+                "heldout": {"seed": self.heldout_seed, "images": HELDOUT[self.config.scale],
+                            "source": "CIFAR-10 test_batch", "transform": TRANSFORM}}
 
     def selected(self, questions=None) -> list[str]:
         """Ids of the questions to grade (all when none are asked for), in the assignment's
@@ -97,13 +104,16 @@ class Grader:
                     progress(qid)
                 return result
             result.notes.extend(sub.notes)
+            result.flags.extend(literal_data.flags(sub.root, self.reference.dir))
             # What was graded, by content (after staging, so wrapper folders and zips do not
             # matter): lets a later run tell a result of these very files from another copy.
             result.grader["submission_sha256"] = staged_sha256(sub.root)
             # work_dir: private to the grader; tree: what each worker gets (a sandbox copies
             # it onto its own capped scratch; outside a sandbox the worker uses it in place)
             work_dir, tree = sandbox.worker_tree(self.policy)
+            noted = len(sub.notes)
             copy = S.copy_for_worker(sub, tree)
+            result.notes.extend(sub.notes[noted:])
             (tree / "home").mkdir()
             parts = {"part1": copy / "1_cs231n" if (copy / "1_cs231n").is_dir() else None,
                      "part2": copy / "2_pytorch" if (copy / "2_pytorch").is_dir() else None}
@@ -129,6 +139,7 @@ class Grader:
                 result.questions.append(qr)
                 progress(qid)
             result.deliverables = D.check(sub.root, self.suite.deliverables)
+            result.flags.extend(check_flags(result))
         finally:
             for c in clients:
                 c.stop()
@@ -151,6 +162,12 @@ class Grader:
         qr.checks = [CheckResult(qid, spec.name, spec.points, 0.0, "failed",
                                  f"not graded: {why}") for spec in self.suite.checks[qid]]
         return qr
+
+
+def check_flags(result: GradeResult) -> list[str]:
+    """The staff flags the checks raised (metrics "flag"), as "Q8.1/softmax_accuracy: ..."."""
+    return [f"{c.question}/{c.name}: {c.metrics['flag']}" for q in result.questions
+            for c in q.checks if c.metrics.get("flag")]
 
 
 def build_extension(part1: pathlib.Path, reference_part1: pathlib.Path, policy, tree,

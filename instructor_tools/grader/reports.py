@@ -17,6 +17,7 @@ import json
 import pathlib
 
 from .. import questions as qmap
+from . import safetext
 from .result import GradeResult
 from .visibility import DEFAULT as VISIBLE, Visibility
 
@@ -74,7 +75,7 @@ def write_gradescope(result: GradeResult, path: pathlib.Path,
 
 def csv_columns() -> list[str]:
     return ["student", "score", "max_score", *[q.qid for q in qmap.QUESTIONS], "status",
-            "failed_checks", "seconds", "submission", *LATE_COLUMNS]
+            "failed_checks", "seconds", "submission", *LATE_COLUMNS, "flags"]
 
 
 # score: the autograded points before any late penalty; final_score: after it
@@ -100,6 +101,8 @@ def write_csv(results, path: pathlib.Path) -> pathlib.Path:
                        days_late=late.get("days_late", ""),
                        late_days_used=late.get("late_days_used", ""),
                        late_penalty=fmt(r.late_penalty), final_score=fmt(r.final_score))
+            # for staff: signs the grade was not earned by code trained here (issue 16)
+            row["flags"] = safetext.formula_safe(" | ".join(getattr(r, "flags", ())), 2000)
             if not_graded(r):  # a fault of the grader: no score to record, staff regrade
                 row.update({q.qid: "" for q in r.questions}, score="", status="grader_error",
                            failed_checks="", late_penalty="", final_score="")

@@ -112,7 +112,8 @@ class Deliverable(_SafeFields):
 @dataclasses.dataclass
 class GradeResult(_SafeFields):
     _CLEAN = {"student": safetext.ident, "submission": safetext.formula_safe,
-              "errors": TextList, "notes": TextList, "grader": safetext.value}
+              "errors": TextList, "notes": TextList, "flags": TextList,
+              "grader": safetext.value}
     student: str
     submission: str
     assignment: str = "hw1"
@@ -120,6 +121,9 @@ class GradeResult(_SafeFields):
     deliverables: list[Deliverable] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)   # problems grading this submission
     notes: list[str] = dataclasses.field(default_factory=list)    # e.g. files left out of the copy
+    # for staff, never the student: signs that a grade was not earned by code trained here
+    # (copied labels, accuracy beyond what the model reaches, large literal data; issue 16)
+    flags: list[str] = dataclasses.field(default_factory=list)
     grader: dict = dataclasses.field(default_factory=dict)       # version, scale, device, isolation
     seconds: float = 0.0
     peak_memory_mb: dict = dataclasses.field(default_factory=dict)
@@ -172,6 +176,7 @@ class GradeResult(_SafeFields):
             "deliverables": [dataclasses.asdict(d) for d in self.deliverables],
             "errors": list(self.errors),
             "notes": list(self.notes),
+            "flags": list(self.flags),
             "grader": dict(self.grader),
             "peak_memory_mb": dict(self.peak_memory_mb),
             **({"lateness": dict(self.lateness)} if self.lateness is not None else {}),
@@ -182,7 +187,8 @@ class GradeResult(_SafeFields):
         validate(data)
         result = cls(student=data["student"], submission=data["submission"],
                      assignment=data["assignment"], errors=list(data["errors"]),
-                     notes=list(data.get("notes", [])), grader=dict(data["grader"]),
+                     notes=list(data.get("notes", [])), flags=list(data.get("flags", [])),
+                     grader=dict(data["grader"]),
                      seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]),
                      lateness=dict(data["lateness"]) if data.get("lateness") else None)
         for q in data["questions"]:

@@ -749,8 +749,45 @@ def same_text(a: bytes, b: bytes) -> bool:
     return a == b or norm(a) == norm(b)
 
 
+# What the worker gets of a submission: code and the small text files it reads (settings,
+# run scripts). Notebooks, plots, logs, arrays, checkpoints and anything else stay with the
+# grader (staff still see them): a grade for accuracy must come from a model the grader
+# trains, not from data brought along (issue 16; literal_data.py measures what the text
+# files carry).
+WORKER_SUFFIXES = (".py", ".pyx", ".pxd", ".sh", ".json", ".txt", ".cfg", ".toml",
+                   ".ini", ".yml", ".yaml", "")
+# Left out without a note: what every hand-in holds besides code.
+QUIETLY_LEFT_OUT = (".ipynb", ".md", ".c", ".h", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".log", ".html")
+
+
+def worker_file(name: str) -> bool:
+    """Whether a file of this name travels to the worker (WORKER_SUFFIXES)."""
+    return pathlib.PurePath(name).suffix.lower() in WORKER_SUFFIXES
+
+
 def copy_for_worker(sub: Submission, dest: pathlib.Path) -> pathlib.Path:
-    """A scratch copy of the staged submission for the worker (which may change it)."""
+    """A scratch copy of the staged submission for the worker (which may change it): the
+    files of WORKER_SUFFIXES only. A data file left out (not a notebook, plot or log) is
+    named in `sub.notes`."""
     target = dest / "submission"
-    shutil.copytree(sub.root, target, symlinks=True)
+    left_out = []
+
+    def ignore(folder, names):
+        skip = []
+        for name in names:
+            path = pathlib.Path(folder) / name
+            if path.is_dir() and not path.is_symlink():
+                continue
+            if not worker_file(name):
+                skip.append(name)
+                if pathlib.PurePath(name).suffix.lower() not in QUIETLY_LEFT_OUT:
+                    left_out.append(path.relative_to(sub.root).as_posix())
+        return skip
+
+    shutil.copytree(sub.root, target, symlinks=True, ignore=ignore)
+    if left_out:
+        shown = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else "")
+        sub.notes.append(f"not given to your code while grading: {shown} (the grader trains "
+                         "your code from its own copy of the training images; code that reads "
+                         "data files of its own cannot use them here)")
     return target

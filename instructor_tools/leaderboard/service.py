@@ -12,7 +12,9 @@ Rules:
 - From the deadline on, the final standing ranks by the private-split accuracy of each
   student's selected submission (default: their best public one).
 - Verified: the Q8.8 accuracy the grader measured by training the student's code; staff are
-  flagged where the uploaded public accuracy exceeds it by more than `flag_margin`.
+  flagged where the uploaded public accuracy exceeds it by more than `flag_margin`, and
+  where the grader flagged that result (result.json "flags": copied labels, accuracy beyond
+  what the model's training allows, literal data; kept in verified_source).
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ from .store import Challenge, Participant, Submission, hash_token
 UTC = dt.timezone.utc
 DISPLAY_NAME_MAX = 40
 VERIFIED_QUESTION = "Q8.8"
+# Where result.json carried staff flags (issue 16), verified_source holds them after this.
+GRADER_FLAGGED = "; grader flags: "
 
 
 def utc_now() -> dt.datetime:
@@ -426,8 +430,11 @@ class Leaderboard:
                     continue
                 grader = result.get("grader", {})
                 p.verified_accuracy = accuracy
-                p.verified_source = (f"{grader.get('scale', '?')} scale on "
-                                     f"{grader.get('device', '?')}, {f.name}")[:300]
+                source = f"{grader.get('scale', '?')} scale on {grader.get('device', '?')}, {f.name}"
+                flags = [str(x) for x in result.get("flags") or [] if x]
+                if flags:   # the grader's staff flags (copied labels, literal data, ...)
+                    source += GRADER_FLAGGED + " | ".join(flags)
+                p.verified_source = source[:300]
                 report["imported"].append(student)
         return report
 
@@ -468,11 +475,15 @@ class Leaderboard:
             writer = csv.writer(out)
             writer.writerow(self.STAFF_COLUMNS)
             for rank, (p, chosen, best) in enumerate(entries, start=1):
-                flag = ""
+                flags = []
                 if best and p.verified_accuracy is not None and \
                         best.public_accuracy > p.verified_accuracy + c.flag_margin:
-                    flag = (f"uploaded {best.public_accuracy:.4f} is far above the grader's "
-                            f"{p.verified_accuracy:.4f}")
+                    flags.append(f"uploaded {best.public_accuracy:.4f} is far above the "
+                                 f"grader's {p.verified_accuracy:.4f}")
+                if GRADER_FLAGGED in (p.verified_source or ""):
+                    flags.append("grader flagged the verified accuracy: "
+                                 + p.verified_source.split(GRADER_FLAGGED, 1)[1])
+                flag = "; ".join(flags)
                 writer.writerow([rank if chosen else "", p.student_id, p.email or "",
                                  p.display_name or "", int(p.is_baseline), len(p.submissions),
                                  f"{best.public_accuracy:.4f}" if best else "",

@@ -1,0 +1,145 @@
+"""How much data a submission carries besides code: staff flags (issue 16).
+
+A grade for accuracy must come from a model the grader trains. A submission can instead
+carry the answers: CIFAR-10's test labels (4 KB packed), a table of image fingerprints and
+labels (~85 KB for the 10000 test images at 8 bytes each), or weights fitted elsewhere. The
+held-out images change every run (data.py), so what still works is a compact copy of the test
+set matched by nearest neighbour, and that copy is data written into the submission. Two
+measures, each with a documented limit, are flagged for staff (result.json "flags", the
+grades CSV, the leaderboard export); nothing here changes a score:
+
+- one literal: a str/bytes constant of more than LITERAL_LIMIT bytes that the reference
+  solution does not hold, or a list/tuple/set/dict display of more than DISPLAY_LIMIT
+  constants, in a .py file;
+- in all: the new information of the submission's text files against the reference
+  solution, measured by compression (lzma size of reference + file minus that of the
+  reference alone; a file without a counterpart counts its own compressed size), above
+  NOVEL_LIMIT. The whole reference solution adds 4.9 KB to the starter code: the limit leaves
+  a student three times that (benchmarks/heldout_integrity.py).
+
+Files that cannot carry code the worker runs (notebooks, images, arrays, checkpoints) are not
+given to the worker at all (submission.copy_for_worker), so they carry nothing into grading.
+"""
+from __future__ import annotations
+
+import ast
+import lzma
+import pathlib
+
+from .submission import WORKER_SUFFIXES as TEXT_SUFFIXES   # the files the worker gets
+
+LITERAL_LIMIT = 2048        # bytes in one str/bytes constant
+DISPLAY_LIMIT = 256         # constants in one list/tuple/set/dict display
+NOVEL_LIMIT = 16 * 1024     # bytes of new information in all text files
+MAX_SCAN_BYTES = 8 << 20    # a larger text file is flagged on its size alone
+
+
+def _xz(data: bytes) -> int:
+    return len(lzma.compress(data, preset=6))
+
+
+def novel_bytes(text: bytes, reference: bytes | None) -> int:
+    """New information in `text` given `reference` (compressed bytes), never below 0."""
+    if not reference:
+        return _xz(text) if text else 0
+    return max(0, _xz(reference + b"\n" + text) - _xz(reference))
+
+
+def constants(tree: ast.AST):
+    """(str/bytes constants, largest display size) of a parsed module."""
+    strings, display = [], 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            strings.append(node.value)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            display = max(display, sum(isinstance(e, ast.Constant) for e in node.elts))
+        elif isinstance(node, ast.Dict):
+            display = max(display, sum(isinstance(e, ast.Constant) for e in node.values))
+    return strings, display
+
+
+def _parse(data: bytes):
+    try:
+        return ast.parse(data)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _size(value) -> int:
+    return len(value) if isinstance(value, bytes) else len(value.encode("utf-8", "replace"))
+
+
+def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set]:
+    texts, known = {}, set()
+    for path in sorted(pathlib.Path(reference_dir).rglob("*")):
+        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES and ".git" not in path.parts:
+            rel = path.relative_to(reference_dir).as_posix()
+            texts[rel] = path.read_bytes()
+            if path.suffix == ".py":
+                tree = _parse(texts[rel])
+                if tree is not None:
+                    known.update(constants(tree)[0])
+    return texts, known
+
+
+_ref_cache: dict = {}
+
+
+def measure(root: pathlib.Path, reference_dir: pathlib.Path) -> dict:
+    """{"novel_bytes", "largest_literal", "largest_literal_file", "largest_display",
+    "largest_display_file", "oversize_files"} of the staged submission at `root` (text files
+    as the worker gets them; paths relative to `root`)."""
+    root = pathlib.Path(root)
+    key = str(reference_dir)
+    if key not in _ref_cache:
+        _ref_cache[key] = _reference_texts(pathlib.Path(reference_dir))
+    ref_texts, known = _ref_cache[key]
+    by_name: dict[str, bytes] = {}
+    for rel, data in ref_texts.items():
+        by_name.setdefault(pathlib.PurePosixPath(rel).name, data)
+    out = {"novel_bytes": 0, "largest_literal": 0, "largest_literal_file": "",
+           "largest_display": 0, "largest_display_file": "", "oversize_files": []}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.is_symlink() or path.suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        rel = path.relative_to(root).as_posix()
+        if path.stat().st_size > MAX_SCAN_BYTES:
+            out["oversize_files"].append(rel)
+            continue
+        data = path.read_bytes()
+        ref = ref_texts.get(rel) or by_name.get(path.name)
+        if data == ref:
+            continue
+        out["novel_bytes"] += novel_bytes(data, ref)
+        if path.suffix != ".py":
+            continue
+        tree = _parse(data)
+        if tree is None:
+            continue
+        strings, display = constants(tree)
+        biggest = max((_size(s) for s in strings if s not in known), default=0)
+        if biggest > out["largest_literal"]:
+            out["largest_literal"], out["largest_literal_file"] = biggest, rel
+        if display > out["largest_display"]:
+            out["largest_display"], out["largest_display_file"] = display, rel
+    return out
+
+
+def flags(root: pathlib.Path, reference_dir: pathlib.Path) -> list[str]:
+    """Staff flags (sentences) when the submission at `root` carries more literal data than
+    the limits above allow; [] otherwise."""
+    m = measure(root, reference_dir)
+    out = []
+    if m["largest_literal"] > LITERAL_LIMIT:
+        out.append(f"literal data larger than {LITERAL_LIMIT} bytes: a string of "
+                   f"{m['largest_literal']} bytes in {m['largest_literal_file']}")
+    if m["largest_display"] > DISPLAY_LIMIT:
+        out.append(f"literal data: a list of {m['largest_display']} constants in "
+                   f"{m['largest_display_file']} (limit {DISPLAY_LIMIT})")
+    if m["novel_bytes"] > NOVEL_LIMIT:
+        out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB "
+                   f"of new information to the reference (limit {NOVEL_LIMIT // 1024} KB; a "
+                   "whole solution adds about 5 KB)")
+    for rel in m["oversize_files"]:
+        out.append(f"literal data: {rel} is larger than {MAX_SCAN_BYTES >> 20} MiB")
+    return out

@@ -1,0 +1,286 @@
+"""Accuracy only from a model trained here (issue 16, item 1) and model checks that judge the
+student's computation (item 2). Real CIFAR-10, real bubblewrap sandbox, real submissions made
+from the reference with one function changed.
+
+Item 1: the held-out images are a fresh random draw per grading run, in random order, each
+flipped/shifted/noised a little (data.py), so CIFAR-10's published test labels in order, or a
+table of image hashes, score at chance: 0 accuracy points, and a staff flag (published order;
+literal data) in result.json, grades.csv and the leaderboard export.
+Item 2: the grader loads its own random weights into the student's model before comparing
+scores, so a zero model, a model returning zeros, or one that ignores its input fails."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+
+from _grader_support import REFERENCE, alter, check, copy_reference, grader
+from instructor_tools.grader import data as D
+from instructor_tools.grader import literal_data, reports, runner, sandbox
+from instructor_tools.grader import submission as S
+from instructor_tools.grader.client import WorkerClient
+
+CIFAR = pathlib.Path(os.environ.get("CIFAR10_DIR", REFERENCE.parents[1] / "data" / "cifar-10-batches-py"))
+needs_cifar = pytest.mark.skipif(not (CIFAR / "test_batch").is_file(), reason="CIFAR-10 not downloaded (make data)")
+TRAIN = "2_pytorch/train.py"
+PREDICT = '    """Predicted classes for uint8 images (N, 32, 32, 3) -> int64 numpy array (N,)."""\n'
+
+
+def _test_set():
+    return D.load_raw(CIFAR)[2:]
+
+
+def _image_key(image) -> str:
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:10]
+
+
+# ---------------------------------------------------------------- the draw itself (fast)
+
+@needs_cifar
+def test_each_run_draws_other_images_that_no_lookup_recognises():
+    test_x, test_y = _test_set()
+    a, b = D.grading_data(CIFAR, "ci"), D.grading_data(CIFAR, "ci")
+    assert a.seed != b.seed and not np.array_equal(a.heldout_index, b.heldout_index)
+    assert a.heldout_x.shape == (2000, 32, 32, 3) and a.heldout_x.dtype == np.uint8
+    assert len(set(a.heldout_index)) == 2000 and not np.array_equal(a.heldout_index, np.arange(2000))
+    # the labels CIFAR-10 publishes, in its order: chance, and flagged
+    published = test_y[:2000]
+    assert a.accuracy(published) < 0.15
+    assert any("published order" in f for f in a.integrity_flags(published))
+    # a table of all 10000 test images by content: no held-out image is found in it
+    table = {_image_key(x): y for x, y in zip(test_x, test_y)}
+    assert sum(_image_key(x) in table for x in test_x[:2000]) == 2000   # it works on the originals
+    assert sum(_image_key(x) in table for x in a.heldout_x) == 0
+    # honest predictions (the true labels of the draw, as a perfect model gives) raise no flag
+    truth = test_y[a.heldout_index]
+    assert a.accuracy(truth) == 1.0 and a.integrity_flags(truth) == []
+
+
+@needs_cifar
+def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch):
+    test_x, _ = _test_set()
+    monkeypatch.setenv("GRADER_HELDOUT_SEED", "1234")
+    a, b = D.grading_data(CIFAR, "full"), D.grading_data(CIFAR, "full")
+    assert a.seed == b.seed == 1234 and np.array_equal(a.heldout_x, b.heldout_x)
+    assert sorted(a.heldout_index) == list(range(10000))          # full: every test image
+    src = test_x[a.heldout_index].astype(int)
+    flipped = src[:, :, ::-1]
+    # each image is within noise + one pixel of shift of its source, flipped or not
+    err = np.minimum(np.abs(a.heldout_x - src).mean(axis=(1, 2, 3)),
+                     np.abs(a.heldout_x - flipped).mean(axis=(1, 2, 3)))
+    assert np.median(err) < 20 and not np.any(np.all(a.heldout_x == test_x[a.heldout_index], axis=(1, 2, 3)))
+    monkeypatch.setenv("GRADER_HELDOUT_SEED", "twelve")
+    from instructor_tools.grader.errors import UsageError
+    with pytest.raises(UsageError, match="GRADER_HELDOUT_SEED"):
+        D.grading_data(CIFAR, "ci")
+
+
+# ---------------------------------------------------------------- literal data (fast)
+
+def test_the_reference_carries_no_literal_data_and_a_table_is_flagged(tmp_path):
+    sub = copy_reference(tmp_path / "honest")
+    assert literal_data.flags(sub, REFERENCE) == []
+    release = REFERENCE.parents[1] / "release" / "hw1"
+    if (release / "1_cs231n").is_dir():   # the starter code as handed out: nothing flagged
+        assert literal_data.flags(release, REFERENCE) == []
+    rng = np.random.default_rng(0)
+    keys = [f"{k:012x}" for k in rng.integers(0, 2**48, 10000)]
+    table = ",".join(f"{k}:{rng.integers(0, 10)}" for k in keys)
+    one = copy_reference(tmp_path / "one-string", parts=("2_pytorch",))
+    (one / "2_pytorch" / "lookup.py").write_text(f"TABLE = {table!r}\n")
+    assert any("literal data larger than" in f for f in literal_data.flags(one, REFERENCE))
+    # the same table cut into strings under the one-literal limit: flagged by its total
+    many = copy_reference(tmp_path / "many-strings", parts=("2_pytorch",))
+    parts = [table[i:i + 1000] for i in range(0, len(table), 1000)]
+    (many / "2_pytorch" / "lookup.py").write_text("PARTS = [\n" + "".join(
+        f"    {p!r},\n" for p in parts) + "]\n")
+    found = literal_data.flags(many, REFERENCE)
+    assert any("new information" in f for f in found), found
+    # the published labels as a list of numbers
+    listed = copy_reference(tmp_path / "list", parts=("2_pytorch",))
+    (listed / "2_pytorch" / "labels.py").write_text(f"LABELS = {list(rng.integers(0, 10, 2000).tolist())}\n")
+    assert any("a list of 2000 constants" in f for f in literal_data.flags(listed, REFERENCE))
+
+
+def test_data_files_do_not_reach_the_worker(tmp_path):
+    """Arrays, checkpoints and notebooks stay with the grader; a data file is named in a note."""
+    root = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
+    np.save(root / "2_pytorch" / "labels.npy", np.arange(10))
+    (root / "2_pytorch" / "model.pt").write_bytes(b"\0" * 100)
+    (root / "2_pytorch" / "softmax.log").write_text("epoch 1\n")
+    sub = S.Submission("s", root, root, root)
+    out = S.copy_for_worker(sub, tmp_path / "tree")
+    assert (out / "2_pytorch" / "train.py").is_file() and (out / "2_pytorch" / "run_softmax.sh").is_file()
+    for name in ("labels.npy", "model.pt", "softmax.log"):
+        assert not (out / "2_pytorch" / name).exists(), name
+    [note] = sub.notes
+    assert "2_pytorch/labels.npy" in note and "2_pytorch/model.pt" in note and ".log" not in note
+
+
+def test_flags_reach_the_grades_csv_and_the_leaderboard_export(tmp_path):
+    from instructor_tools.grader.result import GradeResult
+    from instructor_tools.leaderboard.service import Leaderboard
+    from instructor_tools.leaderboard.store import open_database
+    r = GradeResult("ada", "ada.zip", grader={"version": "1", "scale": "ci", "device": "cpu",
+                                               "isolation": "bubblewrap"})
+    r.flags.append("Q8.8/beats_chance: predictions match CIFAR-10's published test labels")
+    path = r.write_json(tmp_path / "grades" / "ada" / "result.json")
+    assert json.loads(path.read_text())["flags"] == r.flags
+    rows = list(csv.DictReader(reports.write_csv([r], tmp_path / "grades.csv").open()))
+    assert "published test labels" in rows[0]["flags"]
+    board = Leaderboard(open_database(tmp_path / "board.db"))
+    board.create("challenge", dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7), "UTC")
+    board.add_students([("ada", None), ("bob", None)])
+    result = json.loads(path.read_text())
+    result["questions"] = [{"id": "Q8.8", "checks": [{"metrics": {"accuracy": 0.9}}]}]
+    path.write_text(json.dumps(result))
+    assert board.import_verified([tmp_path / "grades"])["imported"] == ["ada"]
+    flags = {row["student_id"]: row["flag"] for row in board.flags()}
+    assert "grader flagged" in flags["ada"] and "published test labels" in flags["ada"]
+    assert "bob" not in flags
+
+
+# ---------------------------------------------------------------- grading runs (real sandbox)
+
+def _grade_q85(sub):
+    result = grader().grade(sub, questions=["Q8.5"])
+    assert not result.errors and not result.grader_errors, (result.errors, result.grader_errors)
+    return result
+
+
+@needs_cifar
+@pytest.mark.slow
+def test_the_honest_reference_keeps_full_marks_and_no_flag(tmp_path):
+    result = _grade_q85(copy_reference(tmp_path / "honest", parts=("2_pytorch",)))
+    assert result.score == result.max_score, [(c.name, c.message) for q in result.questions for c in q.checks]
+    assert result.flags == []
+    heldout = result.to_dict()["grader"]["heldout"]
+    assert heldout["seed"] == grader().heldout_seed and heldout["images"] == 2000
+
+
+@needs_cifar
+@pytest.mark.slow
+def test_published_order_labels_get_no_points_and_a_staff_flag(tmp_path):
+    """predict returns CIFAR-10's published test labels in order, whatever the images."""
+    _, test_y = _test_set()
+    labels = "".join(str(int(y)) for y in test_y[:2000])
+    sub = copy_reference(tmp_path / "copier", parts=("2_pytorch",))
+    alter(sub, TRAIN, PREDICT, PREDICT + f"    return np.array([int(c) for c in {labels!r}[:len(images)]])\n")
+    result = _grade_q85(sub)
+    c = check(result, "softmax_accuracy")
+    assert c.status == "failed" and c.points == 0 and c.metrics["accuracy"] < 0.15, c.message
+    assert "published" not in c.message                        # the student sees no flag
+    assert any("Q8.5/softmax_accuracy" in f and "published order" in f for f in result.flags), result.flags
+    rows = list(csv.DictReader(reports.write_csv([result], tmp_path / "grades.csv").open()))
+    assert "published order" in rows[0]["flags"]
+
+
+@needs_cifar
+@pytest.mark.slow
+def test_a_content_hash_lookup_gets_no_points_and_a_staff_flag(tmp_path):
+    """predict looks each image up in a table of all 10000 test images by content hash."""
+    test_x, test_y = _test_set()
+    table = ",".join(f"{_image_key(x)}:{y}" for x, y in zip(test_x, test_y))
+    sub = copy_reference(tmp_path / "lookup", parts=("2_pytorch",))
+    (sub / "2_pytorch" / "lookup.py").write_text(f"TABLE = {table!r}\n")
+    alter(sub, TRAIN, PREDICT, PREDICT + (
+        "    import hashlib\n    from lookup import TABLE\n"
+        "    known = dict(item.split(':') for item in TABLE.split(','))\n"
+        "    keys = [hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest()[:10] "
+        "for im in np.asarray(images)]\n"
+        "    return np.array([int(known.get(k, 0)) for k in keys])\n"))
+    result = _grade_q85(sub)
+    c = check(result, "softmax_accuracy")
+    assert c.status == "failed" and c.points == 0 and c.metrics["accuracy"] < 0.15, c.message
+    assert any("literal data" in f and "lookup.py" in f for f in result.flags), result.flags
+
+
+# ---------------------------------------------------------------- model checks (item 2)
+
+MODEL_FILE = "2_pytorch/models/convnet.py"
+CNN_BODY = '''        ### BEGIN SOLUTION
+        x = F.max_pool2d(F.relu(self.conv1(images)), 2)  # (N, hidden_dim, H/2, W/2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, hidden_dim, H/4, W/4)
+        scores = self.fc(x.flatten(1))
+'''
+CNN_INIT_END = "        self.fc = nn.Linear(hidden_dim * (height // 4) * (width // 4), n_classes)\n"
+ZEROS = "        scores = images.new_zeros(len(images), self.fc.out_features)\n"
+KINDS = {
+    # the issue's example: documented shapes, every weight 0, forward returns zeros
+    "zero weights, zero scores": (
+        CNN_INIT_END + "        for p in self.parameters():\n            nn.init.zeros_(p)\n",
+        CNN_BODY.replace("        scores = self.fc(x.flatten(1))\n", ZEROS), "every weight"),
+    "random weights, zero scores": (CNN_INIT_END, CNN_BODY.replace(
+        "        scores = self.fc(x.flatten(1))\n", ZEROS), "all zero"),
+    "ignores its input": (CNN_INIT_END, CNN_BODY.replace(
+        "        scores = self.fc(x.flatten(1))\n",
+        "        scores = self.fc(torch.zeros_like(x.flatten(1)))\n"), "the same for every image"),
+    "the reference": (CNN_INIT_END, CNN_BODY, None),
+}
+
+
+def _run_model_check(sub, qid, name):
+    """One hidden check of Q8.5-Q8.7 against `sub`'s 2_pytorch, in a sandboxed worker."""
+    g = grader()
+    private, tree = sandbox.worker_tree(g.policy)
+    part = tree / "submission" / "2_pytorch"
+    shutil.copytree(sub / "2_pytorch", part)
+    (tree / "home").mkdir()
+    sandbox.hand_over(tree, g.policy)
+    client = WorkerClient(g.policy, tree, [str(part)], str(part), log=lambda m: None)
+    spec = next(s for s in g.suite.checks[qid] if s.name == name)
+    errors: list = []
+    try:
+        return runner.run_check(spec, {"student": client, "ref": g.reference, "parts": {"part2": part},
+                                       "errors": errors}, client, g.config, lambda m: None)
+    finally:
+        client.stop()
+        sandbox.remove_tree(private)
+        assert errors == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cnn_model_judges_the_students_computation(tmp_path, kind):
+    init, body, says = KINDS[kind]
+    sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
+    alter(sub, MODEL_FILE, CNN_INIT_END, init)
+    alter(sub, MODEL_FILE, CNN_BODY, body)
+    if "torch." in body:
+        alter(sub, MODEL_FILE, "import torch.nn as nn\n", "import torch\nimport torch.nn as nn\n")
+    res = _run_model_check(sub, "Q8.7", "cnn_model")
+    if says is None:
+        assert res.status == "passed", res.message
+    else:
+        assert res.status == "failed" and res.points == 0, res.message
+        assert says in res.message and "CNN(" in res.message, res.message
+
+
+def test_a_softmax_that_starts_at_zero_still_passes(tmp_path):
+    """Zero initial weights are fine for a linear model (not for a network of several layers)."""
+    sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
+    alter(sub, "2_pytorch/models/softmax.py",
+          "        self.linear = nn.Linear(math.prod(im_size), n_classes)\n",
+          "        self.linear = nn.Linear(math.prod(im_size), n_classes)\n"
+          "        nn.init.zeros_(self.linear.weight)\n        nn.init.zeros_(self.linear.bias)\n")
+    res = _run_model_check(sub, "Q8.5", "softmax_model")
+    assert res.status == "passed", res.message
+
+
+def test_a_twolayernn_that_ignores_its_input_fails(tmp_path):
+    sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
+    path = sub / "2_pytorch" / "models" / "twolayernn.py"
+    text = path.read_text()
+    start = text.index("        ### BEGIN SOLUTION", text.index("def forward"))
+    end = text.index("        ### END SOLUTION", start)
+    body = text[start:end]
+    assert "images" in body
+    path.write_text(text[:start] + body.replace("images", "(images * 0)") + text[end:])
+    res = _run_model_check(sub, "Q8.6", "twolayernn_model")
+    assert res.status == "failed" and "the same for every image" in res.message, res.message
