@@ -4,8 +4,9 @@
     python -m instructor_tools.grader.calibrate --scale full --device cuda --questions Q8.5,Q8.6,Q8.7,Q8.8
 
 Grades the reference solution (source/hw1) `--runs` times with seeds 0, 1, ..., exactly
-as students are graded (same worker, same caps, same held-out images), reads the accuracy
-each training check measured, and writes into autograder_tests/thresholds.json, per check:
+as students are graded (same worker, same caps; each run on a fresh held-out draw, as each
+grading run is), reads the accuracy each training check measured, and writes into
+autograder_tests/thresholds.json, per check:
 
     threshold = chance + FRACTION * (lowest reference accuracy - chance)
 

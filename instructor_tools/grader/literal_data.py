@@ -11,7 +11,11 @@ grades CSV, the leaderboard export); nothing here changes a score:
 - one literal: a str/bytes constant of more than LITERAL_LIMIT bytes that the reference
   solution does not hold, or a list/tuple/set/dict display of more than DISPLAY_LIMIT
   constants, in a .py file;
-- in all: the new information of the submission's text files against the reference
+- in all constants: the new information of every constant (strings, bytes, numbers, in
+  source order) of the submission's .py files against the reference's constants (lzma, as
+  below), above NOVEL_LITERAL_LIMIT: a table cut into many small literals. The reference
+  solution's constants add 0.5 KB to the starter code's;
+- in all text: the new information of the submission's text files against the reference
   solution, measured by compression (lzma size of reference + file minus that of the
   reference alone; a file without a counterpart counts its own compressed size), above
   NOVEL_LIMIT. The whole reference solution adds 4.9 KB to the starter code: the limit leaves
@@ -30,6 +34,7 @@ from .submission import WORKER_SUFFIXES as TEXT_SUFFIXES   # the files the worke
 
 LITERAL_LIMIT = 2048        # bytes in one str/bytes constant
 DISPLAY_LIMIT = 256         # constants in one list/tuple/set/dict display
+NOVEL_LITERAL_LIMIT = 4096  # bytes of new information in all constants of .py files
 NOVEL_LIMIT = 16 * 1024     # bytes of new information in all text files
 MAX_SCAN_BYTES = 8 << 20    # a larger text file is flagged on its size alone
 
@@ -58,6 +63,18 @@ def constants(tree: ast.AST):
     return strings, display
 
 
+def literal_stream(tree: ast.AST) -> bytes:
+    """Every constant of a parsed module (strings, bytes, numbers), in source order, as
+    bytes: what a table written as literals is made of."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.value is not None \
+                and not isinstance(node.value, bool):
+            v = node.value
+            out.append(v if isinstance(v, bytes) else str(v).encode("utf-8", "replace"))
+    return b"\x00".join(out)
+
+
 def _parse(data: bytes):
     try:
         return ast.parse(data)
@@ -69,8 +86,8 @@ def _size(value) -> int:
     return len(value) if isinstance(value, bytes) else len(value.encode("utf-8", "replace"))
 
 
-def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set]:
-    texts, known = {}, set()
+def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set, bytes]:
+    texts, known, stream = {}, set(), []
     for path in sorted(pathlib.Path(reference_dir).rglob("*")):
         if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES and ".git" not in path.parts:
             rel = path.relative_to(reference_dir).as_posix()
@@ -79,7 +96,8 @@ def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set]:
                 tree = _parse(texts[rel])
                 if tree is not None:
                     known.update(constants(tree)[0])
-    return texts, known
+                    stream.append(literal_stream(tree))
+    return texts, known, b"\x00".join(stream)
 
 
 _ref_cache: dict = {}
@@ -93,11 +111,12 @@ def measure(root: pathlib.Path, reference_dir: pathlib.Path) -> dict:
     key = str(reference_dir)
     if key not in _ref_cache:
         _ref_cache[key] = _reference_texts(pathlib.Path(reference_dir))
-    ref_texts, known = _ref_cache[key]
+    ref_texts, known, ref_stream = _ref_cache[key]
     by_name: dict[str, bytes] = {}
     for rel, data in ref_texts.items():
         by_name.setdefault(pathlib.PurePosixPath(rel).name, data)
-    out = {"novel_bytes": 0, "largest_literal": 0, "largest_literal_file": "",
+    student_stream = []
+    out = {"novel_bytes": 0, "novel_literal_bytes": 0, "largest_literal": 0, "largest_literal_file": "",
            "largest_display": 0, "largest_display_file": "", "oversize_files": []}
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.is_symlink() or path.suffix.lower() not in TEXT_SUFFIXES:
@@ -117,11 +136,13 @@ def measure(root: pathlib.Path, reference_dir: pathlib.Path) -> dict:
         if tree is None:
             continue
         strings, display = constants(tree)
+        student_stream.append(literal_stream(tree))
         biggest = max((_size(s) for s in strings if s not in known), default=0)
         if biggest > out["largest_literal"]:
             out["largest_literal"], out["largest_literal_file"] = biggest, rel
         if display > out["largest_display"]:
             out["largest_display"], out["largest_display_file"] = display, rel
+    out["novel_literal_bytes"] = novel_bytes(b"\x00".join(student_stream), ref_stream)
     return out
 
 
@@ -136,6 +157,11 @@ def flags(root: pathlib.Path, reference_dir: pathlib.Path) -> list[str]:
     if m["largest_display"] > DISPLAY_LIMIT:
         out.append(f"literal data: a list of {m['largest_display']} constants in "
                    f"{m['largest_display_file']} (limit {DISPLAY_LIMIT})")
+    if m["novel_literal_bytes"] > NOVEL_LITERAL_LIMIT:
+        out.append(f"literal data: the constants of the submission's Python files add "
+                   f"{m['novel_literal_bytes'] // 1024} KB of new information to the "
+                   f"reference's (limit {NOVEL_LITERAL_LIMIT // 1024} KB; the whole solution "
+                   "adds under 1 KB)")
     if m["novel_bytes"] > NOVEL_LIMIT:
         out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB "
                    f"of new information to the reference (limit {NOVEL_LIMIT // 1024} KB; a "
