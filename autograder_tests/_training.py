@@ -175,6 +175,12 @@ def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
     preds = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    cut = {}
+    for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
+        if key in caps and key in hp and hp[key] > caps[key]:
+            cut[key] = (caps[key], hp[key])
+    if cut:
+        caps = dict(caps, cut=cut)
     acc, extra = _scored(data, preds)
     return acc, caps, extra
 
@@ -187,11 +193,16 @@ def part2_caps(model, scale, device):
     return CAPS[scale][f"part2/{model}"]
 
 
-def run_part2(model, student, sub, data, scale, device, seed):
+def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
     """Train run_<model>.sh's settings; returns (accuracy, caps, history summary; with
-    "flag" when the predictions look copied)."""
+    "flag" when the predictions look copied). The training time cap is multiplied by
+    `time_factor` (the grader's timeout factor). caps gains "cut" ({setting: (used, asked)}:
+    the student's epochs or images cut to the caps) and the summary "stopped_early",
+    "planned_steps" and "max_train_seconds" (see budget_text)."""
     argv = sub.run_args(model)
-    caps = part2_caps(model, scale, device)
+    caps = dict(part2_caps(model, scale, device))
+    seconds = round(caps["max_train_seconds"] * time_factor, 1)
+    caps["max_train_seconds"] = int(seconds) if seconds == int(seconds) else seconds
     args = student.call("train:parse_args", argv, keep=True)
     chosen = args.attr("model")
     if chosen != model:
@@ -208,6 +219,10 @@ def run_part2(model, student, sub, data, scale, device, seed):
             args.set_attr("lr", lr * caps["batch_size"] / batch_size)
     args.set_attr("epochs", min(epochs, caps["epochs"]))
     args.set_attr("num_train", min(num_train, caps["num_train"]))
+    cut = {k: (caps[k], v) for k, v in (("epochs", epochs), ("num_train", num_train))
+           if v > caps[k]}
+    if cut:
+        caps["cut"] = cut
     if num_train < caps["num_train"]:  # --num-train left in the script from quick trials
         caps = dict(caps, own_num_train=num_train)
     args.set_attr("seed", seed)
@@ -227,10 +242,17 @@ def run_part2(model, student, sub, data, scale, device, seed):
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
     acc, summary = _scored(data, preds)
+    summary["max_train_seconds"] = caps["max_train_seconds"]
+    used_batch = args.attr("batch_size")
+    if isinstance(used_batch, int) and used_batch > 0:
+        summary["planned_steps"] = min(epochs, caps["epochs"]) * math.ceil(
+            min(num_train, caps["num_train"]) / used_batch)
     if isinstance(history, dict):
         for key in ("train_seconds", "steps", "images"):
             if isinstance(history.get(key), (int, float)):
                 summary[key] = float(history[key])
+        if history.get("stopped_early") is True:
+            summary["stopped_early"] = True
     return acc, caps, summary
 
 
@@ -240,6 +262,27 @@ CAP_TEXT = {"num_train": "at most {} training images", "num_iters": "at most {} 
             "num_epochs": "at most {} epochs", "epochs": "at most {} epochs",
             "batch_size": "batches of at most {} (learning rate scaled alike)",
             "max_train_seconds": "{} s of training at most"}
+
+
+CUT_TEXT = {"num_iters": "{} of your {} iterations", "num_epochs": "{} of your {} epochs",
+            "epochs": "{} of your {} epochs", "num_train": "{} of your {} training images"}
+
+
+def budget_text(caps, summary=None):
+    """What ran out of the grader's budget, with the figures ("" when nothing did): the
+    student's settings cut to the caps, and a training run stopped at its time cap."""
+    parts = [CUT_TEXT[k].format(*v) for k, v in (caps.get("cut") or {}).items() if k in CUT_TEXT]
+    text = ("; the grader's caps cut training to " + ", ".join(parts)) if parts else ""
+    summary = summary or {}
+    if summary.get("stopped_early"):
+        steps, planned = summary.get("steps"), summary.get("planned_steps")
+        text += (f"; training ran out of its time: stopped at the cap of "
+                 f"{summary.get('max_train_seconds', caps.get('max_train_seconds', 0)):g} s "
+                 f"({summary.get('train_seconds', 0):.0f} s of training) after "
+                 + (f"{steps:.0f} of {planned} steps" if steps is not None and planned
+                    else f"{steps:.0f} steps" if steps is not None else "a few steps")
+                 + " (a slow first step? torch.compile, a large model or batch)")
+    return text
 
 
 def describe_caps(caps):
@@ -257,7 +300,7 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
     if kind.startswith("part2/"):
         model = kind.split("/", 1)[1]
         acc, caps, extra = run_part2(model, student, sub, data, settings.scale, settings.device,
-                                     seed)
+                                     seed, settings.config.timeout_factor)
         source = f"run_{model}.sh"
     else:
         acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed)
@@ -268,7 +311,8 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
     need = entry["threshold"]
     metrics["threshold"] = need
     with_flags(metrics, ceiling_flag(acc, entry))
-    text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}), "
+    text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}"
+            f"{budget_text(caps, extra)}), "
             f"{100 * acc:.1f}% of the held-out images were classified right")
     if acc < need:
         raise Fail(f"{text}; at least {100 * need:.1f}% is needed", metrics)

@@ -20,7 +20,8 @@ def _train_once(student, sub, data, settings, memo):
     if "outcome" not in memo:
         try:
             memo["outcome"] = _training.run_part2("mymodel", student, sub, data, settings.scale,
-                                                  settings.device, settings.config.seed)
+                                                  settings.device, settings.config.seed,
+                                                  settings.config.timeout_factor)
         except Exception as exc:
             memo["outcome"] = exc
             raise
@@ -31,10 +32,11 @@ def _train_once(student, sub, data, settings, memo):
     return memo["outcome"]
 
 
-def _text(acc, caps, data):
+def _text(acc, caps, data, summary=None):
     n = min(caps.get("heldout", data.n_heldout), data.n_heldout)
     return (f"the grader trained your MyModel with run_mymodel.sh's settings (caps: "
-            f"{_training.describe_caps(caps)}): {100 * acc:.1f}% of {n} held-out images right")
+            f"{_training.describe_caps(caps)}{_training.budget_text(caps, summary)}): "
+            f"{100 * acc:.1f}% of {n} held-out images right")
 
 
 @check(Q, 5, needs=NEEDS, timeout={"ci": 900, "full": 1500})
@@ -43,19 +45,21 @@ def test_beats_chance(student, sub, data, settings, memo):
     need = CLEARLY_ABOVE_CHANCE[settings.device]
     metrics = {"accuracy": round(acc, 4), "threshold": need, "key": "Q8.8/part2/mymodel", **summary}
     if acc < need:
-        raise Fail(f"{_text(acc, caps, data)}; at least {100 * need:.0f}% (clearly above the "
-                   f"{100 * CHANCE:.0f}% of guessing) is needed", metrics)
-    return _text(acc, caps, data), metrics
+        raise Fail(f"{_text(acc, caps, data, summary)}; at least {100 * need:.0f}% (clearly "
+                   f"above the {100 * CHANCE:.0f}% of guessing) is needed", metrics)
+    return _text(acc, caps, data, summary), metrics
 
 
 @check(Q, 5, needs=NEEDS, timeout=30)
 def test_beats_staff_threshold(student, sub, data, settings, memo):
-    acc, caps, _ = _train_once(student, sub, data, settings, memo)
+    acc, caps, summary = _train_once(student, sub, data, settings, memo)
     metrics = {"accuracy": round(acc, 4)}
     entry = settings.threshold("Q8.8/part2/mymodel", metrics)
     need = entry["threshold"]
     metrics["threshold"] = need
     _training.with_flags(metrics, _training.ceiling_flag(acc, entry))
     if acc < need:
-        raise Fail(f"{_text(acc, caps, data)}; the staff threshold is {100 * need:.1f}%", metrics)
-    return f"{_text(acc, caps, data)}: above the staff threshold of {100 * need:.1f}%", metrics
+        raise Fail(f"{_text(acc, caps, data, summary)}; the staff threshold is "
+                   f"{100 * need:.1f}%", metrics)
+    return (f"{_text(acc, caps, data, summary)}: above the staff threshold of "
+            f"{100 * need:.1f}%", metrics)

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from _grader_support import REPO, copy_reference, grader, release_dir, scores
+from _grader_support import REPO, alter, copy_reference, grader, release_dir, scores
 from instructor_tools.grader import submission as S
 
 LAYERS = "1_cs231n/cs231n/layers.py"
@@ -422,3 +422,112 @@ def test_loose_files_in_another_case_are_placed(tmp_path, part1):
     assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
     assert (staged.root / "1_cs231n" / "hyperparams.json").is_file()
     assert "Layers.py -> 1_cs231n/cs231n/layers.py" in staged.notes[0], staged.notes
+
+
+# ---------------------------------------------------------------- 6. notebooks copied by Jupyter
+
+def _answered_copy(release: pathlib.Path, dest: pathlib.Path, plots: int = 0):
+    """softmax.ipynb of the release with its written answers filled in (and `plots` images)."""
+    import nbformat
+    nb = nbformat.read(release / "softmax.ipynb", as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
+            cell.source = "My answer, written in the copy."
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})
+                    for _ in range(plots)]
+    nbformat.write(nb, dest)
+
+
+def test_answers_in_a_jupyter_copy_are_named_for_staff_and_student(tmp_path, tmp_path_factory):
+    """softmax-Copy1.ipynb (File > Make a Copy) holds the answers, softmax.ipynb the stubs:
+    the result names the copy and what differs; it is in the feedback staff and the student
+    read."""
+    release = release_dir(tmp_path_factory)
+    sub = copy_reference(tmp_path / "hw1", parts=("1_cs231n",))
+    shutil.copy(release / "softmax.ipynb", sub / "softmax.ipynb")
+    _answered_copy(release, sub / "softmax-Copy1.ipynb", plots=2)
+    shutil.copy(release / "layers.ipynb", sub / "layers.ipynb")
+    shutil.copy(release / "layers.ipynb", sub / "Copy of layers.ipynb")   # Colab, unchanged
+    result = grade(sub, ["Q8.3"])
+    assert scores(result) == {"Q8.3": 5}
+    assert ("softmax-Copy1.ipynb is a copy of softmax.ipynb (made by Jupyter or a file manager): "
+            "only softmax.ipynb is graded, by the grader and by staff (written answers, plots); "
+            "written answers that differ from softmax.ipynb's: softmax-q1, softmax-q2; "
+            "softmax-Copy1.ipynb has 2 plots, softmax.ipynb 0. Move your work into softmax.ipynb "
+            "(or rename the copy to softmax.ipynb) and submit again") in result.notes, result.notes
+    assert ("Copy of layers.ipynb is a copy of layers.ipynb (made by Jupyter or a file manager): "
+            "only layers.ipynb is graded, by the grader and by staff (written answers, plots)"
+            ) in result.notes
+    from instructor_tools.grader import reports
+    reports.write_feedback(result, tmp_path / "feedback.html")
+    assert "softmax-Copy1.ipynb is a copy of softmax.ipynb" in (tmp_path / "feedback.html").read_text()
+
+
+def test_a_copy_without_its_original_is_used(tmp_path, tmp_path_factory):
+    release = release_dir(tmp_path_factory)
+    sub = copy_reference(tmp_path / "hw1", parts=("1_cs231n",))
+    _answered_copy(release, sub / "softmax - Copy.ipynb")      # Windows Explorer
+    staged = S.stage(sub, tmp_path / "staged")
+    assert (staged.root / "softmax.ipynb").is_file()
+    assert staged.notes == ["used softmax - Copy.ipynb as softmax.ipynb (the submission has no "
+                            "softmax.ipynb): name it softmax.ipynb, as staff grade that notebook"]
+
+
+def test_copies_are_named_when_the_student_submits_or_collects(tmp_path, tmp_path_factory):
+    exchange, hw1 = _exchange(tmp_path)
+    _answered_copy(hw1, hw1 / "softmax-Copy1.ipynb")
+    shutil.move(hw1 / "layers.ipynb", hw1 / "Layers.ipynb")
+    rc, log = _submit(exchange, hw1)
+    assert rc == 0, log
+    assert ("softmax-Copy1.ipynb looks like a copy of softmax.ipynb: only softmax.ipynb is graded "
+            "(written answers, plots). Put your work in softmax.ipynb (or rename the copy to it) "
+            "before you submit.") in log, log
+    assert ("Layers.ipynb is named layers.ipynb in the assignment (the case differs): rename it "
+            "to layers.ipynb, the notebook staff grade.") in log
+    collect = _collect_module(tmp_path_factory)
+    notes = collect.warnings_for(hw1, sorted(hw1.glob("*.ipynb")))
+    assert ("softmax-Copy1.ipynb looks like a copy of softmax.ipynb: only softmax.ipynb is graded "
+            "(written answers, plots). Put your work in softmax.ipynb (or rename the copy to it) "
+            "and run this again.") in notes, notes
+    assert any(n.startswith("Layers.ipynb is named layers.ipynb in the assignment") for n in notes)
+
+
+# ---------------------------------------------------------------- 2. torch.compile, budgets
+
+MYMODEL = "2_pytorch/models/mymodel.py"
+
+
+@pytest.mark.slow
+def test_torch_compile_on_mymodel_is_graded_as_the_model(tmp_path):
+    """@torch.compile on MyModel: the grading machine has no C++ compiler ("InductorError:
+    InvalidCxxCompiler", 0/10 before); graded as the same model without compilation, 10/10 as
+    the reference, with a note naming torch.compile and where it is."""
+    sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
+    alter(sub, MYMODEL, "class MyModel(nn.Module):", "@torch.compile\nclass MyModel(nn.Module):")
+    result = grade(sub, ["Q8.8"])
+    assert scores(result) == {"Q8.8": 10}, failures(result)
+    assert (f"your code uses torch.compile ({MYMODEL} line 30): the grader runs your model "
+            "without compilation, which computes the same (compiling needs a C++ compiler the "
+            "grading machine does not have, and its first steps would take minutes of the "
+            "training time cap); nothing to change") in result.notes, result.notes
+
+
+@pytest.mark.slow
+def test_training_that_runs_out_of_its_time_says_so_with_the_figures(tmp_path):
+    """A MyModel whose training steps take 2 s: the run stops at the time cap (240 s x the
+    timeout factor 0.1 = 24 s; the check's own limit is 90 s) and the message gives the steps
+    done of those planned and the seconds, besides the epochs cut to the cap."""
+    import re
+    sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
+    alter(sub, MYMODEL, "        scores = one_view(images)\n",
+          "        if self.training:\n            __import__('time').sleep(2.0)\n"
+          "        scores = one_view(images)\n")
+    result = grade(sub, ["Q8.8"], timeout_factor=0.1)
+    message = result.question("Q8.8").checks[0].message   # beats_chance
+    assert "the grader's caps cut training to 1 of your 10 epochs" in message, message
+    found = re.search(r"training ran out of its time: stopped at the cap of 24 s \((\d+) s of "
+                      r"training\) after (\d+) of 32 steps", message)
+    assert found, message
+    assert int(found[1]) >= 24 and 1 <= int(found[2]) < 32, message

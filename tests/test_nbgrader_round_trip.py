@@ -149,6 +149,9 @@ def make_submissions(course):
     data.mkdir(parents=True)
     with open(data / "data_batch_1", "wb") as f:   # 150 MB, sparse: over nbgrader's 100 MB
         f.truncate(150 << 20)
+    # bob: his written answers in a copy Jupyter made (File > Make a Copy), not in softmax.ipynb
+    shutil.copyfile(hw["bob"] / "softmax.ipynb", hw["bob"] / "softmax-Copy1.ipynb")
+    edit_notebook(hw["bob"] / "softmax-Copy1.ipynb", answer_written_questions)
     # carol: Part 1 only, a duplicated locked cell, a deleted graded cell, no softmax.ipynb
     # (Q8.1 is still graded from her code files), planted code
     for rel in config.STUDENT_WRITTEN:
@@ -219,8 +222,12 @@ def test_round_trip(course):
     for sid in ("alice", "bob", "carol"):
         student(course, sid, "fetch_assignment", "hw1")
     make_submissions(course)
+    submitted_logs = {}
     for sid in ("alice", "bob", "carol"):   # as the student README says: from hw1/
-        student(course, sid, "submit", ".", cwd=tmp / "students" / sid / "hw1")
+        submitted_logs[sid] = student(course, sid, "submit", ".",
+                                      cwd=tmp / "students" / sid / "hw1")
+    assert "softmax-Copy1.ipynb looks like a copy of softmax.ipynb: only softmax.ipynb is " \
+        "graded" in submitted_logs["bob"], submitted_logs["bob"]
     staff(course, "collect", "hw1")
     assert sorted(p.name for p in (root / "submitted").iterdir()) == ["alice", "bob", "carol"]
     assert (root / "submitted" / "alice" / "hw1" / "2_pytorch" / "softmax.log").is_file(), \
@@ -262,6 +269,18 @@ def test_round_trip(course):
     assert "'autograde_q8_3' appears 2 times in layers.ipynb" in text, text
     assert "'layers-q1' (1 point) was deleted from layers.ipynb" in json.dumps(layers)
     assert "carol: softmax.ipynb is missing from the submission; Q8.1 scored 3" in log
+    # bob's answers are in softmax-Copy1.ipynb (nbgrader skips it): staff read it in the log
+    # and on softmax.ipynb's grade cell, as for duplicated cells
+    copy_note = ("softmax-Copy1.ipynb is a copy of softmax.ipynb (made by Jupyter or a file "
+                 "manager): only softmax.ipynb is graded, by the grader and by staff (written "
+                 "answers, plots); written answers that differ from softmax.ipynb's: softmax-q1, "
+                 "softmax-q2")
+    assert f"bob/softmax: {copy_note}" in log, log[-4000:]
+    softmax = nbformat.read(root / "autograded" / "bob" / "hw1" / "softmax.ipynb", as_version=4)
+    cell = next(c for c in softmax.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "autograde_q8_1")
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert text.count(copy_note) == 1, text
 
     # task cells wait for a grader
     from nbgrader.api import Gradebook
@@ -318,8 +337,9 @@ def test_round_trip(course):
     for sid in pages:   # each student gets their own feedback, and only theirs
         assert len(list((tmp / "students" / sid / "hw1" / "feedback").iterdir())) == 1, sid
         assert len(pages[sid]) == (3 if sid == "carol" else 6), pages[sid]
-    bob = "\n".join(p.read_text() for p in pages["bob"])
+    bob = "\n".join(unescape(p.read_text()) for p in pages["bob"])
     assert "not implemented yet (it raises NotImplementedError)" in bob
+    assert copy_note in bob
     assert f"{graded['bob']['Q8.3']:g} of 5 points from the course grader" in bob
     carol = "\n".join(unescape(p.read_text()) for p in pages["carol"])
     assert "'autograde_q8_3' appears 2 times in layers.ipynb" in carol

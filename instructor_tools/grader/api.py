@@ -105,6 +105,9 @@ class Grader:
                 return result
             result.notes.extend(sub.notes)
             result.flags.extend(literal_data.flags(sub.root, self.reference.dir))
+            note = compile_note(sub.root)
+            if note:
+                result.notes.append(note)
             # What was graded, by content (after staging, so wrapper folders and zips do not
             # matter): lets a later run tell a result of these very files from another copy.
             result.grader["submission_sha256"] = staged_sha256(sub.root)
@@ -239,6 +242,32 @@ def _built_modules(modules, detail: list) -> list[tuple[str, bytes]]:
         else:
             out.append((name, data.tobytes()))
     return out
+
+
+COMPILE_CALL = re.compile(r"\btorch\s*\.\s*compile\b|\bfrom\s+torch\s+import\s+.*\bcompile\b")
+
+
+def compile_note(root: pathlib.Path) -> str:
+    """The student's note when their Part 2 code uses torch.compile ("" when it does not):
+    workers run with TORCHDYNAMO_DISABLE=1 (sandbox.Policy.env), so the model is graded as
+    written, without compilation."""
+    part2 = root / "2_pytorch"
+    if not part2.is_dir():
+        return ""
+    for path in sorted(part2.rglob("*.py")):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, 1):
+            code = line.split("#", 1)[0]
+            if COMPILE_CALL.search(code):
+                where = safetext.line(f"{path.relative_to(root).as_posix()} line {number}", 200)
+                return (f"your code uses torch.compile ({where}): the grader runs your model "
+                        "without compilation, which computes the same (compiling needs a C++ "
+                        "compiler the grading machine does not have, and its first steps would "
+                        "take minutes of the training time cap); nothing to change")
+    return ""
 
 
 def staged_sha256(root: pathlib.Path) -> str:

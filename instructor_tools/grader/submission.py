@@ -351,6 +351,7 @@ def stage(source: pathlib.Path, dest: pathlib.Path, student: str | None = None,
                 "folder (each archive is one submission); a student should " + UPLOAD_A_ZIP)
     if sub.root is not None:
         _fix_case(sub.root, sub.notes)
+        _notebook_copies(sub.root, sub.notes)
     if sub.root is None or not all((sub.root / part).is_dir() for part in PART_DIRS):
         placed = _place_loose_files(dest, sub.root, sub.notes)
         if placed is not None:
@@ -456,6 +457,95 @@ def _fix_case(root: pathlib.Path, notes: list) -> None:
     for rel, other in both:
         notes.append(f"{rel} and {other} are both there (names that differ only in case): "
                      f"graded {rel.rsplit('/', 1)[-1]}, not {other}")
+
+
+# Names tools give a copy of `softmax.ipynb`: Jupyter's File > Make a Copy / Duplicate
+# (softmax-Copy1.ipynb), Windows Explorer (softmax - Copy.ipynb, "- Copy (2)"), macOS Finder
+# (softmax copy.ipynb, "copy 2"), Colab and Google Drive (Copy of softmax.ipynb), a browser's
+# second download (softmax (1).ipynb).
+NOTEBOOK_COPY = re.compile(r"^(?:Copy of )*(?P<stem>.+?)"
+                           r"(?:-Copy\d*| - Copy(?: \(\d+\))?| copy(?: \d+)?| \(\d+\))*$", re.I)
+NOTEBOOKS = tuple(n[:-len(".ipynb")] for n in LAYOUT if n.endswith(".ipynb"))
+
+
+def notebook_copies(root: pathlib.Path) -> dict:
+    """{assignment notebook stem: [copies of it in root]} for the copies tools make."""
+    by_lower = {n.lower(): n for n in NOTEBOOKS}
+    found: dict = {}
+    try:
+        children = sorted(root.iterdir())
+    except OSError:
+        return found
+    for nb in children:
+        if nb.suffix.lower() != ".ipynb" or not nb.is_file() or nb.stem in NOTEBOOKS:
+            continue
+        m = NOTEBOOK_COPY.match(nb.stem)
+        stem = by_lower.get(m.group("stem").lower()) if m else None
+        if stem and nb.stem.lower() != stem:
+            found.setdefault(stem, []).append(nb)
+    return found
+
+
+def _manual_work(path: pathlib.Path):
+    """({grade id: written answer} of the hand-graded answer cells, number of plots) of a
+    notebook; None when it cannot be read."""
+    import json
+    try:
+        nb = json.loads(path.read_bytes().decode("utf-8-sig"))
+        answers, plots = {}, 0
+        for cell in nb.get("cells", []):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.get("cell_type") == "markdown" and meta.get("grade") and meta.get("solution"):
+                src = cell.get("source", "")
+                answers[meta.get("grade_id")] = "".join(src) if isinstance(src, list) else src
+            for out in cell.get("outputs", []) or []:
+                plots += any(k.startswith("image/") for k in (out.get("data") or {}))
+        return answers, plots
+    except (ValueError, UnicodeDecodeError, OSError, AttributeError, TypeError):
+        return None
+
+
+def copy_note(root: pathlib.Path, stem: str, copies: list) -> str:
+    """The note for staff and the student on copies of `stem`.ipynb (see notebook_copies):
+    only the assignment's notebook is graded; which hand-graded answers and plots differ."""
+    names = ", ".join(c.name for c in copies)
+    they = "is a copy" if len(copies) == 1 else "are copies"
+    text = (f"{names} {they} of {stem}.ipynb (made by Jupyter or a file manager): only "
+            f"{stem}.ipynb is graded, by the grader and by staff (written answers, plots)")
+    original = _manual_work(root / f"{stem}.ipynb")
+    differ, more_plots = [], []
+    for c in copies:
+        work = _manual_work(c)
+        if work is None or original is None:
+            continue
+        differ += [gid for gid, answer in work[0].items()
+                   if answer.strip() != original[0].get(gid, "").strip() and gid not in differ]
+        if work[1] > original[1]:
+            more_plots.append(f"{c.name} has {work[1]} plots, {stem}.ipynb {original[1]}")
+    found = ([f"written answers that differ from {stem}.ipynb's: {', '.join(sorted(differ))}"]
+             if differ else []) + more_plots
+    if found:
+        text += ("; " + "; ".join(found) + f". Move your work into {stem}.ipynb (or rename the "
+                 f"copy to {stem}.ipynb) and submit again")
+    return text
+
+
+def _notebook_copies(root: pathlib.Path, notes: list) -> None:
+    """A copy of an assignment notebook: used as the notebook when the original is missing,
+    else named (copy_note) wherever manual points are at stake."""
+    for stem, copies in notebook_copies(root).items():
+        original = root / f"{stem}.ipynb"
+        if not original.exists() and len(copies) == 1:
+            copies[0].rename(original)
+            notes.append(f"used {copies[0].name} as {stem}.ipynb (the submission has no "
+                         f"{stem}.ipynb): name it {stem}.ipynb, as staff grade that notebook")
+            continue
+        if not original.exists():
+            notes.append(f"{', '.join(c.name for c in copies)} are copies of {stem}.ipynb and the "
+                         f"submission has no {stem}.ipynb: staff grade {stem}.ipynb only; keep "
+                         "the copy you mean under that name and submit again")
+            continue
+        notes.append(copy_note(root, stem, copies))
 
 
 def _shown(d: pathlib.Path, dest: pathlib.Path) -> str:

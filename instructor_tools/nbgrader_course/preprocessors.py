@@ -7,7 +7,9 @@ sanitize (submitted/ -> autograded/):
     CheckLockedCells   duplicated locked cells: the last copy is kept, the others become
                        ordinary cells (nbgrader's DeduplicateIds leaves them with empty
                        metadata, which then fails as an "old metadata format", nbgrader #1083);
-                       deleted grade/task cells are restored at the end of the notebook.
+                       deleted grade/task cells are restored at the end of the notebook;
+                       a copy of the notebook beside it (softmax-Copy1.ipynb, which nbgrader
+                       skips) is named with the answers and plots it holds that differ.
                        Each repair is a named note (nbgrader's log, the notebook's metadata,
                        the grade cells' output).
     OverwriteKernelspec, OverwriteCells, CheckCellMetadata   (nbgrader's own)
@@ -116,10 +118,29 @@ class CheckLockedCells(NbGraderPreprocessor):
                         notes.append(f"the locked cell '{cell.name}' was deleted from "
                                      f"{notebook}.ipynb (not restored; its code files are "
                                      "graded as submitted)")
+        # a copy of this notebook (softmax-Copy1.ipynb) in the submission: nbgrader skips it as
+        # an unknown notebook, so staff and the student are told where the answers may be
+        from ..grader.submission import copy_note, notebook_copies
+        coursedir = _coursedir_of(self)
+        if coursedir is not None:
+            folder = pathlib.Path(coursedir.format_path(coursedir.submitted_directory, student,
+                                                        assignment))
+            copies = notebook_copies(folder).get(notebook)
+            if copies:
+                notes.append(copy_note(folder, notebook, copies))
         for note in notes:
             self.log.warning("%s/%s: %s", student, notebook, note)
         nb.metadata[NOTES_KEY] = {"notes": notes}
         return nb, resources
+
+
+def _coursedir_of(obj):
+    """The nbgrader CourseDirectory of the app running `obj` (None outside nbgrader)."""
+    while obj is not None:
+        if getattr(obj, "coursedir", None) is not None:
+            return obj.coursedir
+        obj = getattr(obj, "parent", None)
+    return None
 
 
 # ---------------------------------------------------------------- running the grader
@@ -187,12 +208,10 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                             "on Slurm)").tag(config=True)
 
     def _coursedir(self):
-        obj = self
-        while obj is not None:
-            if getattr(obj, "coursedir", None) is not None:
-                return obj.coursedir
-            obj = getattr(obj, "parent", None)
-        raise RuntimeError("GradeWithCourseGrader runs inside `nbgrader autograde` only")
+        coursedir = _coursedir_of(self)
+        if coursedir is None:
+            raise RuntimeError("GradeWithCourseGrader runs inside `nbgrader autograde` only")
+        return coursedir
 
     def grader_config(self, coursedir):
         from ..grader.config import GraderConfig
@@ -301,6 +320,8 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                    if not (submitted / f"{qr.notebook}.ipynb").is_file()]
         if not missing:
             return
+        from ..grader.submission import notebook_copies
+        copies = notebook_copies(submitted)
         with Gradebook(coursedir.db_url) as gb:
             for qr in missing:
                 try:
@@ -311,8 +332,11 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                 grade.auto_score = float(qr.points)
                 grade.needs_manual_grade = grade.manual_score is not None
                 self.log.warning("%s: %s.ipynb is missing from the submission; %s scored %s from "
-                                 "the code files", result.student, qr.notebook, qr.qid,
-                                 reports.fmt(qr.points))
+                                 "the code files%s", result.student, qr.notebook, qr.qid,
+                                 reports.fmt(qr.points),
+                                 "; its written answers and plots may be in "
+                                 + ", ".join(c.name for c in copies[qr.notebook])
+                                 + " (grade them from there)" if copies.get(qr.notebook) else "")
             gb.db.commit()
 
     def _stop(self, exc, student: str, assignment: str):
@@ -340,7 +364,8 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         except GraderError as exc:
             self._stop(exc, student, assignment)
         by_id = {qr.qid: qr for qr in result.questions}
-        notes = notebook_notes(nb) + list(result.notes)
+        notes = notebook_notes(nb)
+        notes += [n for n in result.notes if n not in notes]   # a copy is named once
         for cell in graded_here:
             gid = cell.metadata["nbgrader"]["grade_id"]
             q = BY_CELL.get((notebook, gid))

@@ -31,10 +31,47 @@ ENVIRONMENTS = {'.venv': 'a Python environment', 'venv': 'a Python environment',
                 '.tox': 'tox environments'}
 
 
+# Names tools give a copy of a notebook (Jupyter's File > Make a Copy: softmax-Copy1.ipynb;
+# Windows: "softmax - Copy.ipynb"; macOS: "softmax copy.ipynb"; Colab: "Copy of softmax.ipynb";
+# a browser: "softmax (1).ipynb").
+NOTEBOOK_COPY = (r"^(?:Copy of )*(?P<stem>.+?)"
+                 r"(?:-Copy\d*| - Copy(?: \(\d+\))?| copy(?: \d+)?| \(\d+\))*$")
+
+
+def renamed_notebooks(folder):
+    """Sentences on notebooks of `folder` that staff would not grade: copies of an assignment
+    notebook, and names that differ from the assignment's only in case."""
+    import os
+    import re
+    stems = {name.lower(): name for name in GRADED_CELLS}
+    out = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return out
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        if ext.lower() != '.ipynb' or stem in GRADED_CELLS:
+            continue
+        m = re.match(NOTEBOOK_COPY, stem, re.I)
+        want = stems.get(stem.lower()) or (stems.get(m.group('stem').lower()) if m else None)
+        if not want:
+            continue
+        if stem.lower() == want.lower():
+            out.append(f'{name} is named {want}.ipynb in the assignment (the case differs): '
+                       f'rename it to {want}.ipynb, the notebook staff grade.')
+        else:
+            out.append(f'{name} looks like a copy of {want}.ipynb: only {want}.ipynb is graded '
+                       f'(written answers, plots). Put your work in {want}.ipynb (or rename the '
+                       'copy to it) before you submit.')
+    return out
+
+
 def submit_without_environments():
     """nbgrader's submit, except that what is left out (the ignore list above, and any folder
     holding pyvenv.cfg or conda-meta/) is not counted toward max_dir_size, the environments
-    left out are named, and a folder still too big gets a sentence instead of a traceback."""
+    left out are named, a folder still too big gets a sentence instead of a traceback, and
+    copies of notebooks (softmax-Copy1.ipynb) are named."""
     import fnmatch
     import os
     from nbgrader.exchange.default.submit import ExchangeSubmit
@@ -51,6 +88,11 @@ def submit_without_environments():
 
     class SubmitWithoutEnvironments(ExchangeSubmit):
         told = False
+
+        def check_filename_diff(self):
+            super().check_filename_diff()
+            for sentence in renamed_notebooks(self.src_path):
+                self.log.warning(sentence)
 
         def ignored(self, name):
             return any(fnmatch.fnmatch(name, glob) for glob in self.coursedir.ignore)

@@ -19,6 +19,7 @@ import fnmatch
 import json
 import os
 import pathlib
+import re
 import shutil
 import sys
 import tempfile
@@ -41,6 +42,14 @@ ENVIRONMENTS = {".venv": "a Python environment", "venv": "a Python environment",
 EXCLUDED_FILES = ("*.pyc", "*.so", "*.pyd", "*.o", "*.c", "*.pt", "*.pth", "*.ckpt", "*.npy",
                   "*.npz", "*.tar.gz", "*.tgz", "*.zip", ".DS_Store", "gradebook.db",
                   "._*", "Thumbs.db", "desktop.ini", "ehthumbs.db", "*~", ".~lock.*")
+# The notebooks staff grade, and the names tools give a copy of one (Jupyter's File > Make a
+# Copy: softmax-Copy1.ipynb; Windows: "softmax - Copy.ipynb"; macOS: "softmax copy.ipynb";
+# Colab: "Copy of softmax.ipynb"; a browser: "softmax (1).ipynb").
+ASSIGNMENT_NOTEBOOKS = tuple(pathlib.PurePath(n) for n in (
+    "convnet.ipynb", "filter-viz.ipynb", "layers.ipynb", "softmax-classifier.ipynb",
+    "softmax.ipynb", "two_layer_net.ipynb"))
+NOTEBOOK_COPY = re.compile(r"^(?:Copy of )*(?P<stem>.+?)"
+                           r"(?:-Copy\d*| - Copy(?: \(\d+\))?| copy(?: \d+)?| \(\d+\))*$", re.I)
 # What must be installed to print the PDFs (the course environment has all of them).
 NEEDED_MODULES = ("nbformat", "nbconvert", "playwright", "jupyter_server_mathjax")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
@@ -243,6 +252,19 @@ def warnings_for(root: pathlib.Path, notebooks) -> list[str]:
         if not any(c.get("outputs") for c in cells if c.get("cell_type") == "code"):
             notes.append(f"{nb_path.name} has no outputs: run all its cells and save it "
                          "before collecting, or its PDF will be empty of results.")
+    stems = {nb.stem.lower(): nb.stem for nb in ASSIGNMENT_NOTEBOOKS}
+    for nb_path in notebooks:
+        m = NOTEBOOK_COPY.match(nb_path.stem)
+        want = stems.get(nb_path.stem.lower()) or (stems.get(m.group("stem").lower()) if m else None)
+        if not want or nb_path.stem == want:
+            continue
+        if nb_path.stem.lower() == want.lower():
+            notes.append(f"{nb_path.name} is named {want}.ipynb in the assignment (the case "
+                         f"differs): rename it to {want}.ipynb, the notebook staff grade.")
+        else:
+            notes.append(f"{nb_path.name} looks like a copy of {want}.ipynb: only {want}.ipynb "
+                         "is graded (written answers, plots). Put your work in "
+                         f"{want}.ipynb (or rename the copy to it) and run this again.")
     for rel in files_to_submit(root)[0]:
         path = root / rel
         if path.name != path.name.rstrip("\r\n\t "):
