@@ -538,3 +538,25 @@ def test_training_that_runs_out_of_its_time_says_so_with_the_figures(tmp_path):
                       r"training\) after (\d+) of 32 steps", message)
     assert found, message
     assert int(found[1]) >= 24 and 1 <= int(found[2]) < 32, message
+
+
+def test_checkpoints_of_a_compiled_model_load(tmp_path):
+    """A model wrapped by torch.compile (the student's own runs): save_checkpoint stores the
+    model's own weight names, and a checkpoint holding the wrapper's "_orig_mod." names (saved
+    by an older train.py) still loads. No forward pass: nothing is compiled."""
+    import torch
+    import train
+    args = train.parse_args(["--model", "softmax"])
+    model = train.build_model(args)
+    compiled = torch.compile(model)
+    assert all(k.startswith("_orig_mod.") for k in compiled.state_dict())
+    train.save_checkpoint(tmp_path / "a.pt", compiled, args)
+    assert not any(k.startswith("_orig_mod.") for k in
+                   torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"])
+    old = torch.load(tmp_path / "a.pt", weights_only=True)
+    old["state_dict"] = {f"_orig_mod.{k}": v for k, v in old["state_dict"].items()}
+    torch.save(old, tmp_path / "old.pt")
+    for name in ("a.pt", "old.pt"):
+        loaded = train.load_checkpoint(tmp_path / name)
+        for k, v in model.state_dict().items():
+            assert torch.equal(loaded.state_dict()[k], v), (name, k)

@@ -575,8 +575,10 @@ def save_checkpoint(path, model, args):
 
     No pickled module is stored, so loading needs only this code and
     torch.load(weights_only=True). Written to a temporary file first, so an
-    interrupted save never destroys an older checkpoint.
+    interrupted save never destroys an older checkpoint. A model wrapped by
+    torch.compile is saved as the model itself (no "_orig_mod." in the names).
     """
+    model = getattr(model, "_orig_mod", model)
     kwargs = getattr(model, "constructor_kwargs", None) or constructor_kwargs(
         args.model, args.hidden_dim, args.kernel_size)
     state = {"format": CHECKPOINT_FORMAT, "model": args.model, "kwargs": kwargs,
@@ -609,8 +611,11 @@ def load_checkpoint(path, device="cpu"):
     kwargs = dict(state["kwargs"])
     model = MODELS[state["model"]](**{k: tuple(v) if k == "im_size" else v
                                       for k, v in kwargs.items()})
+    # weights saved from a torch.compile'd model carry the wrapper's "_orig_mod." prefix
+    weights = {(k[len("_orig_mod."):] if isinstance(k, str) and k.startswith("_orig_mod.")
+                else k): v for k, v in state["state_dict"].items()}
     try:
-        model.load_state_dict(state["state_dict"])
+        model.load_state_dict(weights)
     except RuntimeError as e:
         raise ValueError(f"{path}: the weights do not fit the {state['model']} model "
                          f"as defined now ({e}).") from None
