@@ -1,8 +1,9 @@
 """Plain nbgrader, end to end, through a real exchange in a temporary folder.
 
 Three students fetch the release and submit: alice (complete: the reference's code, written
-answers filled in), bob (the release untouched) and carol (Part 1 only: a duplicated locked
-grade cell and a deleted written-answer cell in layers.ipynb, softmax.ipynb missing, and a
+answers filled in), bob (the release untouched, his written answers in a Jupyter copy
+softmax-Copy1.ipynb) and carol (Part 1 only: a duplicated locked grade cell and a deleted
+written-answer cell in layers.ipynb, softmax.ipynb missing but a Softmax.ipynb there, and a
 planted `softmax.py` and notebook cell that record their uid and what they can read). Then,
 as the instructor, through `bin/nbgrader` from outside the repository: generate -> release ->
 collect -> autograde -> manual scores (the Gradebook API, as the formgrader's form does) ->
@@ -160,6 +161,8 @@ def make_submissions(course):
     shutil.rmtree(hw["carol"] / "2_pytorch")
     for name in ("softmax-classifier", "filter-viz", "softmax"):
         (hw["carol"] / f"{name}.ipynb").unlink()
+    # ... but a Softmax.ipynb (her disk ignores case), which nbgrader does not know
+    shutil.copyfile(hw["bob"] / "softmax.ipynb", hw["carol"] / "Softmax.ipynb")
 
     def duplicate_grade_cell(nb):
         i = next(i for i, c in enumerate(nb.cells)
@@ -268,7 +271,9 @@ def test_round_trip(course):
     assert "5 of 5 points" in text and "affine_forward" in text
     assert "'autograde_q8_3' appears 2 times in layers.ipynb" in text, text
     assert "'layers-q1' (1 point) was deleted from layers.ipynb" in json.dumps(layers)
-    assert "carol: softmax.ipynb is missing from the submission; Q8.1 scored 3" in log
+    assert "carol: softmax.ipynb is missing from the submission; Q8.1 scored 3 from the code " \
+        "files; its written answers and plots may be in Softmax.ipynb (grade them from there)" \
+        in log, log[-4000:]
     # bob's answers are in softmax-Copy1.ipynb (nbgrader skips it): staff read it in the log
     # and on softmax.ipynb's grade cell, as for duplicated cells
     copy_note = ("softmax-Copy1.ipynb is a copy of softmax.ipynb (made by Jupyter or a file "

@@ -321,7 +321,15 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         if not missing:
             return
         from ..grader.submission import notebook_copies
-        copies = notebook_copies(submitted)
+        copies = {stem: [c.name for c in found] for stem, found in
+                  notebook_copies(submitted).items()}
+        for f in sorted(submitted.glob("*")):     # Softmax.ipynb: a name in another case
+            if f.suffix.lower() == ".ipynb" and f.is_file():
+                stem = next((q.notebook for q in result.questions
+                             if q.notebook.lower() == f.stem.lower() and f.stem != q.notebook),
+                            None)
+                if stem:
+                    copies.setdefault(stem, []).append(f.name)
         with Gradebook(coursedir.db_url) as gb:
             for qr in missing:
                 try:
@@ -335,7 +343,7 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                                  "the code files%s", result.student, qr.notebook, qr.qid,
                                  reports.fmt(qr.points),
                                  "; its written answers and plots may be in "
-                                 + ", ".join(c.name for c in copies[qr.notebook])
+                                 + ", ".join(copies[qr.notebook])
                                  + " (grade them from there)" if copies.get(qr.notebook) else "")
             gb.db.commit()
 
