@@ -114,6 +114,19 @@ RESULTS_VISIBILITY = {"results": "visible", "checks": "visible"}
 CANVAS = {"assignment": "HW1", "assignment_id": None}
 
 
+# Who may read the course root (instructor_tools/permissions.py; `make setup`, bin/nbgrader,
+# `grade` and `leaderboard` apply it). PRIVATE_PATHS (globs at the course root): readable by
+# the instructor only, or also by STAFF_GROUP (a Unix group of TAs; $HW1_STAFF_GROUP
+# overrides; None: the instructor alone); nobody else may write inside them. PRIVATE_FOLDERS
+# are made private before nbgrader or the grader first write into them. PUBLIC_PATHS stay
+# readable by everyone (students on a shared machine fetch the release).
+STAFF_GROUP = None
+PRIVATE_PATHS = ("source", "autograder_tests", "gradebook.db", "gradebook.db-journal",
+                 "gradebook.db-wal", "gradebook.db-shm", "submitted", "autograded", "feedback",
+                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log")
+PRIVATE_FOLDERS = ("submitted", "autograded", "feedback", "grader_results", "out")
+PUBLIC_PATHS = ("release",)
+
 def configure(c):
     """Fill a traitlets config `c` (what `get_config()` returns in nbgrader_config.py)."""
     c.CourseDirectory.course_id = COURSE_ID

@@ -20,3 +20,14 @@ if [[ ! -f "$stamp" ]]; then
 fi
 bash scripts/system_packages.sh
 bash scripts/build_extension.sh source/hw1/1_cs231n "$VENV/bin/python"
+# Who may read the course root (issue 18): solutions, hidden checks, gradebook, submissions
+# and results private to this account (and course_config.STAFF_GROUP) from the start.
+"$VENV/bin/python" -m instructor_tools.permissions secure .
+# A venv built by root where others cannot reach it (e.g. under /root) is unusable by the
+# instructors' own accounts: say so and where to put it instead.
+if [[ $(id -u) -eq 0 ]] && ! "$VENV/bin/python" -m instructor_tools.permissions venv "$VENV"; then
+  echo "warning: only root can use $VENV. For instructors with their own accounts, put the" \
+       "course where they can reach it (e.g. /srv/cs7643, owned by the instructor) and run" \
+       "make setup there as the instructor, or build a shared venv:" \
+       "VENV=/opt/hw1-venv make setup, then HW1_VENV=/opt/hw1-venv bin/nbgrader ..." >&2
+fi

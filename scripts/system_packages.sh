@@ -19,4 +19,13 @@ if (( ${#need[@]} )); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The users sandboxed grading workers run as (hw1-worker0..15), when we are root.
-if [[ $(id -u) -eq 0 ]]; then bash "$(dirname "$0")/worker_users.sh"; fi
+# As another user they cannot be made: say so (grading as root needs them; grading as this
+# user runs the workers as this user inside the sandbox, which needs no pool).
+if [[ $(id -u) -eq 0 ]]; then
+  bash "$(dirname "$0")/worker_users.sh"
+elif ! getent passwd hw1-worker0 >/dev/null; then
+  echo "note: the grader's worker users (hw1-worker0..15) do not exist and only root can make" \
+       "them: grading as $(id -un) runs the sandboxed workers as $(id -un), which needs none;" \
+       "for grading as root (e.g. a hub's formgrader run by root), run once:" \
+       "sudo bash scripts/worker_users.sh" >&2
+fi

@@ -24,6 +24,7 @@ import os
 import pathlib
 import sys
 
+from .. import permissions
 from .. import questions as qmap
 from . import gradebook as gb
 from . import lateness, reports, safetext
@@ -431,7 +432,13 @@ def main(argv=None, prog: str = "grade") -> int:
                                  "requirements.txt)") from None
             return similarity.main(argv[1:], prog=f"{prog} similarity")
         args = build_parser(prog).parse_args(argv)
-        return grade(args)
+        # results are private: the --out folder (or the course root holding it) is closed to
+        # other accounts before anything lands in it and again after (issue 18)
+        permissions.close_output(args.out)
+        try:
+            return grade(args)
+        finally:
+            permissions.close_output(args.out)
     except GraderError as exc:   # (its message may quote a student's file names: made safe)
         print(f"grade: {safetext.text(str(exc), 5000)}", file=sys.stderr)
         return exc.exit_code

@@ -290,6 +290,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # the database (hidden labels, every student's predictions) and what staff commands write
+    # are private (issue 18): new files 0600, the database's folder closed to other accounts
+    from .. import permissions
+    permissions.private_umask()
+    if getattr(args, "db", None):
+        permissions.close_output(pathlib.Path(args.db).absolute().parent)
     try:
         args.func(args)
     except LeaderboardError as e:

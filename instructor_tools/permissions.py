@@ -1,0 +1,393 @@
+"""Who may read the course root: the instructor (and an optional staff group), nobody else.
+
+On a machine where students have Unix accounts (a JupyterHub, a lab server) a course root made
+with the default umask (022) is world-readable: any student could read the solutions
+(source/), the hidden checks (autograder_tests/), the gradebook and grades, and write into a
+classmate's collected submission (nbgrader collect keeps the submit mode, 0777 for the
+folders). Issue 18.
+
+The rules (`secure_course_root` applies them, `check_course_root` lists what breaks them):
+
+  course root        no listing by others: 0711 (0751 with a staff group). Others may still
+                     pass through it to what is public by name (release/, the venv).
+  PRIVATE entries    (course_config.PRIVATE_PATHS: solutions, hidden checks, gradebook,
+                     collected/autograded submissions, feedback, grader results, data, staff
+                     outputs): folders 0700 and files 0600; with a staff group, group-owned by
+                     it, folders 2750 (new files inherit the group) and files 0640. The folders
+                     that nbgrader and the grader create later (submitted/, autograded/, ...)
+                     are made now, private, so that what lands in them is never exposed, even
+                     when a tool outside bin/nbgrader (the formgrader) writes it with umask 022.
+  inside them        nobody but the owner may write (group write kept only with a staff
+                     group): a collected submission of mode 0777 becomes 0755 inside its
+                     private folder. Read bits inside are left alone (the folder above closes
+                     them): nbgrader's release_feedback copies a feedback file's mode into the
+                     exchange, where the student must read it.
+  PUBLIC entries     (course_config.PUBLIC_PATHS: release/) readable by everyone, so a
+                     student-facing copy stays usable whatever umask made it.
+
+Entry points (bin/nbgrader, grade, leaderboard) also set `private_umask` so that new files are
+private from the start. Symbolic links are never followed: what they point to is not ours to
+change. Nothing here needs root; a path this account cannot change is reported with the
+command that fixes it.
+
+  python -m instructor_tools.permissions check  [ROOT]   # exit 1 and the problems, if any
+  python -m instructor_tools.permissions secure [ROOT]   # repair; exit 1 if something is left
+"""
+from __future__ import annotations
+
+import argparse
+import grp
+import os
+import pathlib
+import pwd
+import shlex
+import stat
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+# Defaults when course_config.py cannot be read (a course root elsewhere keeps the same names).
+PRIVATE_PATHS = ("source", "autograder_tests", "gradebook.db", "gradebook.db-journal",
+                 "gradebook.db-wal", "gradebook.db-shm", "submitted", "autograded", "feedback",
+                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log")
+# Folders made (private) when missing: where nbgrader and the grader put what they create.
+PRIVATE_FOLDERS = ("submitted", "autograded", "feedback", "grader_results", "out")
+PUBLIC_PATHS = ("release",)
+STAFF_GROUP_ENV = "HW1_STAFF_GROUP"
+
+
+class CoursePermissionError(Exception):
+    """A course-root permission that this account cannot set (the message says what to run),
+    or a staff group that does not exist."""
+
+
+def _config():
+    """course_config's PRIVATE_PATHS, PRIVATE_FOLDERS, PUBLIC_PATHS, STAFF_GROUP (defaults above
+    where it has none)."""
+    try:
+        if str(REPO) not in sys.path:
+            sys.path.insert(0, str(REPO))
+        import course_config as cc
+    except ImportError:
+        cc = None
+    return (tuple(getattr(cc, "PRIVATE_PATHS", PRIVATE_PATHS)),
+            tuple(getattr(cc, "PRIVATE_FOLDERS", PRIVATE_FOLDERS)),
+            tuple(getattr(cc, "PUBLIC_PATHS", PUBLIC_PATHS)),
+            getattr(cc, "STAFF_GROUP", None))
+
+
+def staff_group(explicit: str | None = None) -> str | None:
+    """The staff group's name: `explicit`, else $HW1_STAFF_GROUP, else course_config.STAFF_GROUP
+    (None: instructor only). Raises CoursePermissionError when that group does not exist."""
+    name = explicit or os.environ.get(STAFF_GROUP_ENV) or _config()[3]
+    if not name:
+        return None
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        raise CoursePermissionError(
+            f"the staff group '{name}' (course_config.STAFF_GROUP or ${STAFF_GROUP_ENV}) does "
+            f"not exist on this machine: create it (`sudo groupadd {name}` and `sudo usermod "
+            f"-aG {name} <staff account>`) or unset it") from None
+    return name
+
+
+def private_umask(group: str | None = None) -> int:
+    """Set the process umask so new files are private: 077, or 027 with a staff group (`group`,
+    else the configured one; never looser than the umask already set). Returns the previous
+    umask."""
+    want = 0o027 if (group or _safe_group(None)) else 0o077
+    old = os.umask(0)
+    os.umask(old | want)
+    return old
+
+
+def _want(st_mode: int, is_dir: bool, top: bool, gid: int | None) -> int:
+    """The permission bits a private path should have."""
+    perm = stat.S_IMODE(st_mode)
+    if top:
+        if gid is None:
+            return 0o700 if is_dir else 0o600
+        return 0o2750 if is_dir else 0o640
+    # inside a private folder: only write bits go (read bits are closed by the folder above);
+    # with a staff group, the group may read (and enter) what is inside
+    if gid is None:
+        return perm & ~(stat.S_IWOTH | stat.S_IWGRP)
+    grant = stat.S_IRGRP | (stat.S_IXGRP if is_dir or perm & stat.S_IXUSR else 0)
+    return (perm & ~stat.S_IWOTH) | grant
+
+
+def _matches(root: pathlib.Path, patterns) -> list[pathlib.Path]:
+    found = []
+    for pattern in patterns:
+        hits = sorted(root.glob(pattern)) if any(c in pattern for c in "*?[") else [root / pattern]
+        for p in hits:
+            if (p.exists() or p.is_symlink()) and p not in found:
+                found.append(p)
+    return found
+
+
+def _plan(root: pathlib.Path, group: str | None):
+    """(path, current mode, wanted mode, wanted gid or None) for every path whose permissions
+    are wrong, and the private folders to create."""
+    private, folders, public, _ = _config()
+    gid = grp.getgrnam(group).gr_gid if group else None
+    changes = []
+
+    def note(p: pathlib.Path, want: int, want_gid=None):
+        if any(p == c[0] for c in changes[-2:]):
+            return
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:     # removed meanwhile (a SQLite journal, nbgrader's rewrite)
+            return
+        if stat.S_IMODE(st.st_mode) != want or (want_gid is not None and st.st_gid != want_gid):
+            changes.append((p, stat.S_IMODE(st.st_mode), want, want_gid))
+
+    # the root: nobody lists it or writes in it (the staff group may list it); only taken away
+    mode = stat.S_IMODE(os.stat(root).st_mode)
+    note(root, mode & ~(0o026 if gid is not None else 0o066))
+    for top in _matches(root, private):
+        if top.is_symlink():
+            continue
+        try:
+            is_dir = top.is_dir()
+            note(top, _want(os.lstat(top).st_mode, is_dir, True, gid), gid)
+        except FileNotFoundError:
+            continue
+        if not is_dir:
+            continue
+        for base, dirs, files in os.walk(top):
+            for name in [*dirs, *files]:
+                p = pathlib.Path(base, name)
+                try:
+                    if not p.is_symlink():
+                        note(p, _want(os.lstat(p).st_mode, p.is_dir(), False, gid), gid)
+                except FileNotFoundError:
+                    pass
+    for top in _matches(root, public):
+        if top.is_symlink():
+            continue
+        for base, dirs, files in os.walk(top):
+            for p in [pathlib.Path(base), *(pathlib.Path(base, n) for n in [*dirs, *files])]:
+                try:
+                    if p.is_symlink():
+                        continue
+                    mode = stat.S_IMODE(os.lstat(p).st_mode)
+                except FileNotFoundError:
+                    continue
+                read = 0o555 if p.is_dir() or mode & 0o100 else 0o444
+                if mode & read != read:
+                    note(p, mode | read)
+            dirs[:] = [d for d in dirs if not pathlib.Path(base, d).is_symlink()]
+    missing = [root / f for f in folders if not (root / f).exists() and not (root / f).is_symlink()]
+    return changes, missing, gid
+
+
+def _owner(p: pathlib.Path) -> str:
+    try:
+        return pwd.getpwuid(os.lstat(p).st_uid).pw_name
+    except KeyError:
+        return str(os.lstat(p).st_uid)
+
+
+def _describe(p, old, new, root) -> str:
+    rel = "the course root" if p == root else str(p.relative_to(root))
+    return f"{rel}: mode {old:04o}, should be {new:04o}"
+
+
+def check_course_root(root, staff_group_name: str | None = None) -> list[str]:
+    """Sentences, one per path of the course root `root` whose permissions let someone other
+    than the instructor (and the staff group) read a private path or write a collected one,
+    and per private folder not made yet. [] when all is as it should be. Raises
+    CoursePermissionError for an unknown staff group, FileNotFoundError when `root` is
+    missing."""
+    root = pathlib.Path(root).absolute()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no course root at {root}")
+    group = staff_group(staff_group_name)
+    changes, missing, _ = _plan(root, group)
+    problems = [_describe(p, old, new, root) + (f", group {group}" if g is not None else "")
+                for p, old, new, g in changes]
+    problems += [f"{f.relative_to(root)}/: missing (made private by `secure`)" for f in missing]
+    return problems
+
+
+def secure_course_root(root, staff_group_name: str | None = None) -> list[pathlib.Path]:
+    """Apply the rules of this module to the course root `root`: returns the paths whose mode
+    or group was changed, and the private folders made. Raises CoursePermissionError (message:
+    the exact commands to run, e.g. as the owner or with sudo) for paths this account may not
+    change; everything else is repaired first."""
+    root = pathlib.Path(root).absolute()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no course root at {root}")
+    group = staff_group(staff_group_name)
+    changes, missing, gid = _plan(root, group)
+    repaired: list[pathlib.Path] = []
+    failed: list[str] = []
+    for folder in missing:
+        folder.mkdir(mode=0o700)
+        if gid is not None:
+            os.chown(folder, -1, gid)
+        folder.chmod(0o700 if gid is None else 0o2750)
+        repaired.append(folder)
+    for p, old, new, g in changes:
+        try:
+            if g is not None and os.lstat(p).st_gid != g:
+                os.chown(p, -1, g, follow_symlinks=False)
+            os.chmod(p, new)
+            repaired.append(p)
+        except PermissionError:
+            cmd = f"chmod {new:04o} {shlex.quote(str(p))}"
+            if g is not None:
+                cmd = f"chgrp {shlex.quote(group)} {shlex.quote(str(p))} && " + cmd
+            failed.append(f"  {_describe(p, old, new, root)} (owner {_owner(p)}): {cmd}")
+    if failed:
+        raise CoursePermissionError(
+            f"{len(failed)} path(s) of the course root {root} are open to other accounts and "
+            "this account may not change them; run as their owner (or with sudo):\n"
+            + "\n".join(failed[:20])
+            + (f"\n  ... and {len(failed) - 20} more: run `python -m "
+               f"instructor_tools.permissions secure {shlex.quote(str(root))}` as root"
+               if len(failed) > 20 else ""))
+    return repaired
+
+
+def secure_output(folder, staff_group_name: str | None = None) -> bool:
+    """Close an output folder outside the course root (e.g. `grade --out /tmp/x`) to other
+    accounts: mode 0700 (2750 with a staff group). True when it was changed; a folder that is
+    not ours is left alone (False)."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir() or folder.is_symlink() or os.stat(folder).st_uid != os.getuid():
+        return False
+    group = staff_group(staff_group_name)
+    want = 0o700 if group is None else 0o2750
+    st = os.stat(folder)
+    gid = grp.getgrnam(group).gr_gid if group else None
+    if stat.S_IMODE(st.st_mode) == want and (gid is None or st.st_gid == gid):
+        return False
+    if gid is not None and st.st_gid != gid:
+        os.chown(folder, -1, gid)
+    folder.chmod(want)
+    return True
+
+
+def close_output(folder, log=None) -> None:
+    """What `grade` and `leaderboard` call on the folder they write (made when missing): inside
+    a course root, that course root is secured (its out/ and grader_results/ are private);
+    elsewhere the folder itself becomes private (`secure_output`). A course root this account
+    cannot repair is reported through `log` (default: stderr) with the command to run; the
+    caller goes on."""
+    log = log or (lambda m: print(m, file=sys.stderr))
+    folder = pathlib.Path(folder).absolute()
+    try:
+        if not folder.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+        root = course_root_of(folder)
+        if root is not None:
+            secure_course_root(root)
+        else:
+            secure_output(folder)
+    except (CoursePermissionError, OSError) as exc:
+        log(f"warning: course permissions: {exc}")
+
+
+def venv_problems(venv) -> list[str]:
+    """Why accounts other than its owner (non-root instructors, staff, the grader's workers in
+    a container) cannot use the virtual environment `venv`: the first folder on its path they
+    cannot pass through (e.g. /root, mode 0700), or its interpreter or packages closed to them.
+    [] when they can."""
+    venv = pathlib.Path(venv).absolute()
+    problems = []
+    for d in [*reversed(venv.parents), venv]:
+        try:
+            mode = stat.S_IMODE(os.stat(d).st_mode)
+        except OSError:
+            break
+        if not mode & stat.S_IXOTH:
+            problems.append(f"{d} (mode {mode:04o}, owner {_owner(d)}) cannot be passed through "
+                            f"by other accounts")
+            break
+    for p in (venv / "bin" / "python", *sorted(venv.glob("lib/python3*/site-packages"))[:1]):
+        try:
+            real = p.resolve()
+            mode = stat.S_IMODE(os.stat(real).st_mode)
+        except OSError:
+            continue
+        if mode & 0o005 != 0o005:
+            problems.append(f"{real} has mode {mode:04o}: other accounts cannot "
+                            f"{'run' if p.name == 'python' else 'read'} it")
+    return problems
+
+
+def course_root_of(path) -> pathlib.Path | None:
+    """The course root (a folder with course_config.py or nbgrader_config.py and source/) that
+    holds `path`, or None."""
+    p = pathlib.Path(path).absolute()
+    for d in [p, *p.parents]:
+        if (d / "course_config.py").is_file() and (d / "source").is_dir():
+            return d
+    return None
+
+
+def _safe_group(name):
+    try:
+        return staff_group(name)
+    except CoursePermissionError:
+        return None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m instructor_tools.permissions",
+                                description="Check or repair who may read the course root.")
+    p.add_argument("action", choices=("check", "secure", "venv"),
+                   help="check: list problems; secure: repair; venv: can other accounts use "
+                        "the venv ROOT (exit 1 and why, if not)")
+    p.add_argument("root", nargs="?", type=pathlib.Path, default=REPO,
+                   help="the course root (default: %(default)s)")
+    p.add_argument("--staff-group", help=f"group that may read the private paths too (default: "
+                                         f"${STAFF_GROUP_ENV} or course_config.STAFF_GROUP)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.add_argument("--print-umask", action="store_true",
+                   help="print the umask that keeps new files private (077, 027 with a staff "
+                        "group) on stdout: bin/nbgrader sets it")
+    p.add_argument("--if-exists", action="store_true",
+                   help="a course root that does not exist yet is not an error")
+    args = p.parse_intermixed_args(argv)
+    if args.if_exists and not args.root.is_dir():
+        if args.print_umask:
+            print("027" if _safe_group(args.staff_group) else "077")
+        return 0
+    prog = "course permissions"
+    if args.action == "venv":
+        problems = venv_problems(args.root)
+        for line in problems:
+            print(f"{prog}: the virtual environment {args.root}: {line}", file=sys.stderr)
+        return 1 if problems else 0
+    try:
+        if args.action == "check":
+            problems = check_course_root(args.root, args.staff_group)
+            for line in problems:
+                print(f"{prog}: {line}", file=sys.stderr)
+            if problems:
+                print(f"{prog}: repair with: python -m instructor_tools.permissions secure "
+                      f"{shlex.quote(str(args.root))}", file=sys.stderr)
+            return 1 if problems else 0
+        repaired = secure_course_root(args.root, args.staff_group)
+    except (CoursePermissionError, FileNotFoundError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    if args.print_umask:
+        print("027" if staff_group(args.staff_group) else "077")
+    if repaired and not args.quiet:
+        root = pathlib.Path(args.root).absolute()
+        shown = [("." if r == root else str(r.relative_to(root))) for r in repaired[:8]]
+        more = f" and {len(repaired) - 8} more" if len(repaired) > 8 else ""
+        print(f"{prog}: made private or repaired in {root}: {', '.join(shown)}{more}",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
