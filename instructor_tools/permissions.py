@@ -17,8 +17,8 @@ The rules (`secure_course_root` applies them, `check_course_root` lists what bre
                      that nbgrader and the grader create later (submitted/, autograded/, ...)
                      are made now, private, so that what lands in them is never exposed, even
                      when a tool outside bin/nbgrader (the formgrader) writes it with umask 022.
-  inside them        nobody but the owner may write (group write kept only with a staff
-                     group): a collected submission of mode 0777 becomes 0755 inside its
+  inside them        nobody but the owner may write (the staff group reads, and enters, what
+                     is inside): a collected submission of mode 0777 becomes 0755 inside its
                      private folder. Read bits inside are left alone (the folder above closes
                      them): nbgrader's release_feedback copies a feedback file's mode into the
                      exchange, where the student must read it.
@@ -111,10 +111,10 @@ def _want(st_mode: int, is_dir: bool, top: bool, gid: int | None) -> int:
         return 0o2750 if is_dir else 0o640
     # inside a private folder: only write bits go (read bits are closed by the folder above);
     # with a staff group, the group may read (and enter) what is inside
+    perm &= ~(stat.S_IWOTH | stat.S_IWGRP)
     if gid is None:
-        return perm & ~(stat.S_IWOTH | stat.S_IWGRP)
-    grant = stat.S_IRGRP | (stat.S_IXGRP if is_dir or perm & stat.S_IXUSR else 0)
-    return (perm & ~stat.S_IWOTH) | grant
+        return perm
+    return perm | stat.S_IRGRP | (stat.S_IXGRP if is_dir or perm & stat.S_IXUSR else 0)
 
 
 def _matches(root: pathlib.Path, patterns) -> list[pathlib.Path]:
@@ -132,11 +132,12 @@ def _plan(root: pathlib.Path, group: str | None):
     are wrong, and the private folders to create."""
     private, folders, public, _ = _config()
     gid = grp.getgrnam(group).gr_gid if group else None
-    changes = []
+    changes, seen = [], set()
 
     def note(p: pathlib.Path, want: int, want_gid=None):
-        if any(p == c[0] for c in changes[-2:]):
+        if p in seen:
             return
+        seen.add(p)
         try:
             st = os.lstat(p)
         except FileNotFoundError:     # removed meanwhile (a SQLite journal, nbgrader's rewrite)
@@ -293,31 +294,44 @@ def close_output(folder, log=None) -> None:
         log(f"warning: course permissions: {exc}")
 
 
+def _closed_folder(path: pathlib.Path) -> pathlib.Path | None:
+    """The first folder on the way to `path` that other accounts cannot pass through."""
+    for d in [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents):
+        try:
+            if not os.stat(d).st_mode & stat.S_IXOTH:
+                return d
+        except OSError:
+            return None
+    return None
+
+
 def venv_problems(venv) -> list[str]:
-    """Why accounts other than its owner (non-root instructors, staff, the grader's workers in
-    a container) cannot use the virtual environment `venv`: the first folder on its path they
-    cannot pass through (e.g. /root, mode 0700), or its interpreter or packages closed to them.
-    [] when they can."""
+    """Why accounts other than its owner (non-root instructors, staff, students on the same
+    machine) cannot use the virtual environment `venv`: a folder on its path they cannot pass
+    through (e.g. /root, mode 0700), or its interpreter (a venv's python is a link to the one
+    it was made with, e.g. root's pyenv under /root) or packages closed to them. [] when they
+    can."""
     venv = pathlib.Path(venv).absolute()
     problems = []
-    for d in [*reversed(venv.parents), venv]:
-        try:
-            mode = stat.S_IMODE(os.stat(d).st_mode)
-        except OSError:
-            break
-        if not mode & stat.S_IXOTH:
-            problems.append(f"{d} (mode {mode:04o}, owner {_owner(d)}) cannot be passed through "
-                            f"by other accounts")
-            break
+    closed = _closed_folder(venv)
+    if closed is not None:
+        mode = stat.S_IMODE(os.stat(closed).st_mode)
+        return [f"{closed} (mode {mode:04o}, owner {_owner(closed)}) cannot be passed through "
+                "by other accounts"]
     for p in (venv / "bin" / "python", *sorted(venv.glob("lib/python3*/site-packages"))[:1]):
+        what = "run" if p.name == "python" else "read"
         try:
             real = p.resolve()
             mode = stat.S_IMODE(os.stat(real).st_mode)
         except OSError:
             continue
-        if mode & 0o005 != 0o005:
-            problems.append(f"{real} has mode {mode:04o}: other accounts cannot "
-                            f"{'run' if p.name == 'python' else 'read'} it")
+        closed = _closed_folder(real)
+        if closed is not None:
+            cmode = stat.S_IMODE(os.stat(closed).st_mode)
+            problems.append(f"{p} is {real}, inside {closed} (mode {cmode:04o}, owner "
+                            f"{_owner(closed)}): other accounts cannot {what} it")
+        elif mode & 0o005 != 0o005:
+            problems.append(f"{real} has mode {mode:04o}: other accounts cannot {what} it")
     return problems
 
 

@@ -26,8 +26,9 @@ bash scripts/build_extension.sh source/hw1/1_cs231n "$VENV/bin/python"
 # A venv built by root where others cannot reach it (e.g. under /root) is unusable by the
 # instructors' own accounts: say so and where to put it instead.
 if [[ $(id -u) -eq 0 ]] && ! "$VENV/bin/python" -m instructor_tools.permissions venv "$VENV"; then
-  echo "warning: only root can use $VENV. For instructors with their own accounts, put the" \
-       "course where they can reach it (e.g. /srv/cs7643, owned by the instructor) and run" \
-       "make setup there as the instructor, or build a shared venv:" \
-       "VENV=/opt/hw1-venv make setup, then HW1_VENV=/opt/hw1-venv bin/nbgrader ..." >&2
+  echo "warning: only root can use $VENV (above). For instructors with their own accounts," \
+       "put the course where they can reach it (e.g. /srv/cs7643, owned by the instructor)" \
+       "and run make setup there as the instructor, or build a venv they can use from an" \
+       "interpreter they can reach: PYTHON=/usr/bin/python3.11 VENV=/opt/hw1-venv make setup," \
+       "then HW1_VENV=/opt/hw1-venv bin/nbgrader ..." >&2
 fi
