@@ -273,14 +273,17 @@ def secure_output(folder, staff_group_name: str | None = None) -> bool:
     return True
 
 
-def close_output(folder, log=None) -> None:
-    """What `grade` and `leaderboard` call on the folder they write (made when missing): inside
+def close_output(folder, log=None, create: bool = True) -> None:
+    """What `grade` and `leaderboard` call on the folder they write (made when missing, unless
+    `create` is False: then a missing folder is left to the caller): inside
     a course root, that course root is secured (its out/ and grader_results/ are private);
     elsewhere the folder itself becomes private (`secure_output`). A course root this account
     cannot repair is reported through `log` (default: stderr) with the command to run; the
     caller goes on."""
     log = log or (lambda m: print(m, file=sys.stderr))
     folder = pathlib.Path(folder).absolute()
+    if not create and not folder.is_dir():
+        return
     try:
         if not folder.exists():
             folder.parent.mkdir(parents=True, exist_ok=True)

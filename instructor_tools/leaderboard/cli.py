@@ -295,7 +295,7 @@ def main(argv=None):
     from .. import permissions
     permissions.private_umask()
     if getattr(args, "db", None):
-        permissions.close_output(pathlib.Path(args.db).absolute().parent)
+        permissions.close_output(pathlib.Path(args.db).absolute().parent, create=False)
     try:
         args.func(args)
     except LeaderboardError as e:
