@@ -118,12 +118,14 @@ CANVAS = {"assignment": "HW1", "assignment_id": None}
 # `grade` and `leaderboard` apply it). PRIVATE_PATHS (globs at the course root): readable by
 # the instructor only, or also by STAFF_GROUP (a Unix group of TAs; $HW1_STAFF_GROUP
 # overrides; None: the instructor alone); nobody else may write inside them. PRIVATE_FOLDERS
-# are made private before nbgrader or the grader first write into them. PUBLIC_PATHS stay
+# are made private before nbgrader or the grader first write into them (.git: the history holds
+# every solution and hidden check; a course root that is a clone has one). PUBLIC_PATHS stay
 # readable by everyone (students on a shared machine fetch the release).
 STAFF_GROUP = None
 PRIVATE_PATHS = ("source", "autograder_tests", "gradebook.db", "gradebook.db-journal",
                  "gradebook.db-wal", "gradebook.db-shm", "submitted", "autograded", "feedback",
-                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log")
+                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log",
+                 ".git", "build", ".pytest_cache")
 PRIVATE_FOLDERS = ("submitted", "autograded", "feedback", "grader_results", "out")
 PUBLIC_PATHS = ("release",)
 

@@ -49,7 +49,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # Defaults when course_config.py cannot be read (a course root elsewhere keeps the same names).
 PRIVATE_PATHS = ("source", "autograder_tests", "gradebook.db", "gradebook.db-journal",
                  "gradebook.db-wal", "gradebook.db-shm", "submitted", "autograded", "feedback",
-                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log")
+                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log",
+                 ".git", "build", ".pytest_cache")
 # Folders made (private) when missing: where nbgrader and the grader put what they create.
 PRIVATE_FOLDERS = ("submitted", "autograded", "feedback", "grader_results", "out")
 PUBLIC_PATHS = ("release",)

@@ -113,6 +113,7 @@ def loose_course(root: pathlib.Path) -> pathlib.Path:
              "feedback/bob/hw1/layers.html": "<p>feedback</p>\n",
              "data/cifar-10-batches-py/test_batch": "labels\n",
              "out/leaderboard/leaderboard.db": "db\n",
+             ".git/objects/ab/cdef": "the history, solutions included\n",
              "release/hw1/README.md": "the assignment\n"}
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,8 @@ SECRETS = ("source/hw1/1_cs231n/cs231n/layers.py", "autograder_tests/thresholds.
            "gradebook.db", "grades.csv", "grader_results/bob/hw1/result.json",
            "submitted/bob/hw1/layers.ipynb", "autograded/bob/hw1/layers.ipynb",
            "feedback/bob/hw1/layers.html", "data/cifar-10-batches-py/test_batch",
-           "out/leaderboard/leaderboard.db", "source", "submitted", "submitted/bob/hw1")
+           "out/leaderboard/leaderboard.db", ".git/objects/ab/cdef", "source", "submitted",
+           "submitted/bob/hw1")
 
 
 @needs_root
@@ -186,8 +188,9 @@ def test_what_this_account_cannot_repair_is_named_with_the_command_to_run(shared
     python, env = python_for_others()
     if not python:
         pytest.skip("no Python with the course's packages that another account can run")
-    proc = ta.run([*python, "-m", "instructor_tools.permissions", "secure", str(root)],
-                  cwd=REPO, env={"PATH": "/usr/bin:/bin", **env})
+    # (by its file: the checkout's root may be unlistable for others, so not importable)
+    proc = ta.run([*python, str(REPO / "instructor_tools" / "permissions.py"), "secure",
+                   str(root)], cwd="/", env={"PATH": "/usr/bin:/bin", **env})
     assert proc.returncode == 1, proc.stderr
     assert f"chmod 0700 {root / 'source'}" in proc.stderr.replace("'", ""), proc.stderr
     assert "owner root" in proc.stderr and "Traceback" not in proc.stderr
@@ -334,3 +337,13 @@ def _course_config():
     sys.path.insert(0, str(REPO))
     import course_config
     return course_config
+
+
+def test_the_module_defaults_are_the_course_config_lists():
+    """permissions.py falls back on its own lists where course_config cannot be imported:
+    they must say the same."""
+    cc = _course_config()
+    assert permissions.PRIVATE_PATHS == cc.PRIVATE_PATHS
+    assert permissions.PRIVATE_FOLDERS == cc.PRIVATE_FOLDERS
+    assert permissions.PUBLIC_PATHS == cc.PUBLIC_PATHS
+    assert set(cc.PRIVATE_FOLDERS) <= set(cc.PRIVATE_PATHS)
