@@ -228,11 +228,17 @@ def secure_course_root(root, staff_group_name: str | None = None) -> list[pathli
     repaired: list[pathlib.Path] = []
     failed: list[str] = []
     for folder in missing:
-        folder.mkdir(mode=0o700)
-        if gid is not None:
-            os.chown(folder, -1, gid)
-        folder.chmod(0o700 if gid is None else 0o2750)
-        repaired.append(folder)
+        want = 0o700 if gid is None else 0o2750
+        try:
+            folder.mkdir(mode=0o700)
+            if gid is not None:
+                os.chown(folder, -1, gid)
+            folder.chmod(want)
+            repaired.append(folder)
+        except PermissionError:
+            # (a staff member who does not own the root: nothing is open, only not made yet;
+            # the owner's next command makes it)
+            pass
     for p, old, new, g in changes:
         try:
             if g is not None and os.lstat(p).st_gid != g:
