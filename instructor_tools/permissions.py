@@ -36,6 +36,7 @@ command that fixes it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import grp
 import os
 import pathlib
@@ -268,6 +269,11 @@ def secure_output(folder, staff_group_name: str | None = None) -> bool:
     folder = pathlib.Path(folder)
     if not folder.is_dir() or folder.is_symlink() or os.stat(folder).st_uid != os.getuid():
         return False
+    if shared_folder(folder):
+        raise CoursePermissionError(
+            f"{folder} is a shared folder (e.g. /tmp or a home): its mode is left as it is, and "
+            "what is written directly in it may be readable by other accounts; use a folder "
+            f"of its own, e.g. {folder / 'hw1-grades'}")
     group = staff_group(staff_group_name)
     want = 0o700 if group is None else 0o2750
     st = os.stat(folder)
@@ -278,6 +284,18 @@ def secure_output(folder, staff_group_name: str | None = None) -> bool:
         os.chown(folder, -1, gid)
     folder.chmod(want)
     return True
+
+
+def shared_folder(folder) -> bool:
+    """True for a folder whose mode is not ours to narrow: the root, a mount point, a home
+    folder, a sticky world-writable folder (/tmp)."""
+    folder = pathlib.Path(folder).absolute()
+    st = os.stat(folder)
+    homes = {os.path.expanduser("~")}
+    with contextlib.suppress(KeyError, OSError):
+        homes.add(pwd.getpwuid(st.st_uid).pw_dir)
+    return (folder == pathlib.Path("/") or os.path.ismount(folder)
+            or str(folder) in homes or bool(st.st_mode & stat.S_ISVTX))
 
 
 def close_output(folder, log=None, create: bool = True) -> None:

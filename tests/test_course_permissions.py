@@ -347,3 +347,22 @@ def test_the_module_defaults_are_the_course_config_lists():
     assert permissions.PRIVATE_FOLDERS == cc.PRIVATE_FOLDERS
     assert permissions.PUBLIC_PATHS == cc.PUBLIC_PATHS
     assert set(cc.PRIVATE_FOLDERS) <= set(cc.PRIVATE_PATHS)
+
+
+def test_grade_output_folders_are_closed_but_shared_folders_are_left_alone(tmp_path):
+    """`grade --out` (permissions.close_output): a folder of its own becomes 0700; /tmp-like
+    (sticky), home or mount-point folders keep their mode and the staff member is told."""
+    out = tmp_path / "results" / "grades"
+    permissions.close_output(out)
+    assert out.is_dir() and stat.S_IMODE(out.stat().st_mode) == 0o700
+    out.chmod(0o755)
+    permissions.close_output(out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    told = []
+    permissions.close_output(sticky, log=told.append)
+    assert stat.S_IMODE(sticky.stat().st_mode) == 0o1777
+    assert told and "shared folder" in told[0] and str(sticky / "hw1-grades") in told[0]
+    assert permissions.shared_folder("/") and permissions.shared_folder(os.path.expanduser("~"))
