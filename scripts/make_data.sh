@@ -10,6 +10,11 @@ if [[ -f "$CIFAR10_DIR/batches.meta" && -f "$CIFAR10_DIR/test_batch" ]]; then
   exit 0
 fi
 parent="$(dirname "$CIFAR10_DIR")"
+# data/ of the course root holds the held-out set: private to the instructor from the start
+# (instructor_tools/permissions.py); a CIFAR10_DIR elsewhere keeps the umask it is given.
+in_course=""
+[[ "$parent" == "$PWD"/* ]] && in_course=yes
+[[ -z "$in_course" ]] || umask 077
 mkdir -p "$parent"
 if [[ -f ../shared/data/make_cifar10.py ]]; then
   echo "==> building CIFAR-10 in $parent from ../shared/data"
@@ -18,3 +23,4 @@ else
   echo "==> downloading CIFAR-10 into $parent"
   CIFAR10_DIR="$CIFAR10_DIR" bash source/hw1/1_cs231n/cs231n/datasets/get_datasets.sh
 fi
+[[ -z "$in_course" ]] || "$PY" -m instructor_tools.permissions secure -q .
