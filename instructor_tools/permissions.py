@@ -8,8 +8,11 @@ folders). Issue 18.
 
 The rules (`secure_course_root` applies them, `check_course_root` lists what breaks them):
 
-  course root        no listing by others: 0711 (0751 with a staff group). Others may still
-                     pass through it to what is public by name (release/, the venv).
+  course root        no listing by others: 0711 (0751 with a staff group, which then owns it).
+                     Others may still pass through it to what is public by name (release/,
+                     the venv). Python cannot import from a folder it cannot list: accounts
+                     that run the course's tools from a checkout they do not own (course_config
+                     is imported from it) must be in the staff group.
   PRIVATE entries    (course_config.PRIVATE_PATHS: solutions, hidden checks, gradebook,
                      collected/autograded submissions, feedback, grader results, data, staff
                      outputs): folders 0700 and files 0600; with a staff group, group-owned by
@@ -147,9 +150,14 @@ def _plan(root: pathlib.Path, group: str | None):
         if stat.S_IMODE(st.st_mode) != want or (want_gid is not None and st.st_gid != want_gid):
             changes.append((p, stat.S_IMODE(st.st_mode), want, want_gid))
 
-    # the root: nobody lists it or writes in it (the staff group may list it); only taken away
+    # the root: nobody else lists it or writes in it (others keep x: the release and the venv
+    # are reached by path); the staff group owns it and lists it (Python imports the course's
+    # configuration from it: an unlistable folder is not importable)
     mode = stat.S_IMODE(os.stat(root).st_mode)
-    note(root, mode & ~(0o026 if gid is not None else 0o066))
+    if gid is None:
+        note(root, mode & ~0o066)
+    else:
+        note(root, (mode & ~0o026) | 0o050, gid)
     for top in _matches(root, private):
         if top.is_symlink():
             continue

@@ -172,6 +172,9 @@ def test_the_staff_group_reads_what_the_instructor_reads(shared_tmp, accounts):
             assert ta.can_read(root / rel), rel
             assert not student.can_read(root / rel), rel
         assert not ta.can_write_into(root / "submitted/bob/hw1")   # read, not write
+        # the staff group lists the root (Python imports course_config from it), others not
+        assert ta.can_read(root) and not student.can_read(root)
+        assert grp.getgrgid(root.stat().st_gid).gr_name == group
         assert stat.S_IMODE((root / "source").stat().st_mode) == 0o2750
         assert grp.getgrgid((root / "gradebook.db").stat().st_gid).gr_name == group
         with pytest.raises(permissions.CoursePermissionError, match="does not exist"):
@@ -221,6 +224,28 @@ def test_bin_nbgrader_names_a_venv_this_account_cannot_reach(shared_tmp, account
     assert "PYTHON=/usr/bin/python3.11" in proc.stderr
     assert permissions.venv_problems(linked) and str(hidden) in permissions.venv_problems(
         linked)[0]
+
+
+@needs_root
+@pytest.mark.skipif(not SYSTEM_PY.is_file(), reason="needs /usr/bin/python3.11")
+def test_bin_nbgrader_says_when_this_account_cannot_list_the_checkout(shared_tmp, accounts):
+    """A checkout secured by its owner (0711) run by another account outside the staff group:
+    nbgrader would silently run without the course's configuration (Python cannot import
+    from a folder it cannot list); bin/nbgrader says so instead."""
+    checkout = shared_tmp / "checkout"
+    (checkout / "bin").mkdir(parents=True)
+    shutil.copy2(NBGRADER, checkout / "bin" / "nbgrader")
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / ".venv" / "bin" / "python").symlink_to(SYSTEM_PY)
+    for d in (checkout / "bin", checkout / ".venv", checkout / ".venv" / "bin"):
+        d.chmod(0o755)
+    checkout.chmod(0o711)
+    ta = accounts("ta")
+    proc = ta.run([str(checkout / "bin" / "nbgrader"), "db", "student", "list"], cwd="/",
+                  env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot list {checkout} (owner root, mode 711)" in proc.stderr
+    assert "staff group" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_venv_under_a_closed_folder_is_reported():
