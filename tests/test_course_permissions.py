@@ -391,3 +391,43 @@ def test_grade_output_folders_are_closed_but_shared_folders_are_left_alone(tmp_p
     assert stat.S_IMODE(sticky.stat().st_mode) == 0o1777
     assert told and "shared folder" in told[0] and str(sticky / "hw1-grades") in told[0]
     assert permissions.shared_folder("/") and permissions.shared_folder(os.path.expanduser("~"))
+
+
+@needs_root
+def test_grade_collect_and_report_write_private_files_wherever_they_are_told(shared_tmp,
+                                                                             accounts):
+    """`grade collect --csv X` and `grade report --to X` outside any course root (e.g. a
+    folder a staff member shares): the grades and the class report are refused to a student
+    account (they are written under a private umask); the caller's umask is put back."""
+    from instructor_tools.grader.result import CheckResult, GradeResult, QuestionResult
+    out = shared_tmp / "graded"
+    for student, score in (("alice", 5), ("bob", 0)):
+        r = GradeResult(student, str(shared_tmp / student), grader={
+            "version": "t", "scale": "ci", "device": "cpu", "isolation": "bubblewrap"})
+        qr = QuestionResult("Q8.3", "Layers", 5, "layers", "autograde_q8_3")
+        qr.checks = [CheckResult("Q8.3", "relu_forward", 5, score,
+                                 "passed" if score else "failed", "")]
+        r.questions = [qr]
+        (out / student).mkdir(parents=True)
+        r.write_json(out / student / "result.json")
+    public = shared_tmp / "public"       # a folder the staff member left open (0755)
+    public.mkdir()
+    mallory = accounts("mallory")
+    grade = [str(REPO / ".venv" / "bin" / "grade")]
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([*grade, "collect", str(out), "--csv", str(public / "grades.csv"),
+                           "--no-report"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "alice" in (public / "grades.csv").read_text()
+
+    from instructor_tools.grader import cli
+    before = os.umask(0o022)
+    try:
+        assert cli.main(["report", str(out), "--to", str(public / "report")]) == 0
+        assert os.umask(0o022) == 0o022  # in-process callers keep their umask
+    finally:
+        os.umask(before)
+    assert (public / "report" / "index.html").is_file()
+    for rel in ("grades.csv", "report", "report/index.html"):
+        assert not mallory.can_read(public / rel), rel
+    assert mallory.can_read(public)      # the folder itself was not ours to close

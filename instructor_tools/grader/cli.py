@@ -417,6 +417,21 @@ def warn_repeated_submissions(results, out) -> list:
 
 def main(argv=None, prog: str = "grade") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["collect"], ["report"], ["similarity"]):
+        # what these write (grades.csv, the Canvas CSV, the class report, similarity reports
+        # quoting every student's code) is private wherever --csv/--to/--out put it: new files
+        # 0600, folders 0700 (0640/0750 with a staff group). Grading itself keeps the caller's
+        # umask (the docker executor's containers read its staging folders; its --out folder
+        # is closed instead). Issue 18.
+        old = permissions.private_umask()
+        try:
+            return _main(argv, prog)
+        finally:
+            os.umask(old)
+    return _main(argv, prog)
+
+
+def _main(argv: list, prog: str) -> int:
     _stop_on_sigterm()
     try:
         if argv[:1] == ["collect"]:
