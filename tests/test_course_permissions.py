@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -55,7 +56,12 @@ class Account:
                "--shell", "/usr/sbin/nologin", "--user-group"]
         if groups:
             cmd += ["--groups", ",".join(groups)]
-        subprocess.run([*cmd, self.name], check=True, capture_output=True)
+        for _ in range(20):   # another process may hold /etc/passwd's lock for a moment
+            made = subprocess.run([*cmd, self.name], capture_output=True, text=True)
+            if made.returncode == 0 or "lock" not in made.stderr:
+                break
+            time.sleep(0.25)
+        assert made.returncode == 0, made.stderr
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
         self.groups = [grp.getgrnam(g).gr_gid for g in groups]
