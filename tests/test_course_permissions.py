@@ -437,3 +437,17 @@ def test_grade_collect_and_report_write_private_files_wherever_they_are_told(sha
     for rel in ("grades.csv", "report", "report/index.html"):
         assert not mallory.can_read(public / rel), rel
     assert mallory.can_read(public)      # the folder itself was not ours to close
+
+
+@needs_root
+def test_setup_as_a_non_root_instructor_finds_the_system_libraries(accounts):
+    """scripts/system_packages.sh (make setup) run by a non-root account with a login PATH
+    (no /usr/sbin, where ldconfig is) does not report libseccomp missing when it is there."""
+    have = subprocess.run(["/usr/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    if "libseccomp.so.2 " not in have:
+        pytest.skip("libseccomp2 is not installed here")
+    instructor = accounts("instructor")
+    proc = instructor.run(["bash", str(REPO / "scripts" / "system_packages.sh")],
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "libseccomp2" not in proc.stderr, proc.stderr
