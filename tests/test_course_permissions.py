@@ -451,3 +451,19 @@ def test_setup_as_a_non_root_instructor_finds_the_system_libraries(accounts):
                           env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "libseccomp2" not in proc.stderr, proc.stderr
+
+
+@needs_root
+def test_the_leaderboard_database_is_private(shared_tmp, accounts):
+    """`leaderboard create` (hidden labels and every student's predictions end up in its
+    database): the database and its folder are closed to a student account."""
+    folder = shared_tmp / "lb"
+    folder.mkdir()
+    folder.chmod(0o755)
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "leaderboard"), "--db",
+                           str(folder / "leaderboard.db"), "create"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    student = accounts("student")
+    assert not student.can_read(folder) and not student.can_read(folder / "leaderboard.db")
+    assert stat.S_IMODE((folder / "leaderboard.db").stat().st_mode) == 0o600
