@@ -56,6 +56,7 @@ def test_hyperparams_with_bom_and_crlf_are_read(sub):
     assert SubmissionInfo(sub).hyperparams("softmax", ("learning_rate", "reg")) == want
 
 
+@pytest.mark.slow
 def test_windows_saved_files_grade_full_marks(sub):
     """hyperparams.json with a BOM (Notepad) and a CRLF run script whose one command is
     continued over lines: Q8.1 3/3 and Q8.5 2/2, as the reference."""
@@ -155,6 +156,7 @@ def test_run_script_logs_are_known():
     assert runscripts.parse(ACCEPTED["python3, path, options"]).logs == ["softmax.log"]
 
 
+@pytest.mark.slow
 def test_argparse_message_is_passed_through(sub):
     """A misspelt option: train.py's own parser message, not "sys.exit(2) was called"."""
     words = reference_command(sub, "softmax")
@@ -200,6 +202,7 @@ def _scores(db):
         return {s.id: gb.find_submission("hw1", s.id).score for s in gb.students}
 
 
+@pytest.mark.slow
 def test_regrading_one_student_never_touches_another(tmp_path):
     db = tmp_path / "gradebook.db"
     zhang, li = tmp_path / "张伟", tmp_path / "李娜"
@@ -241,6 +244,7 @@ PART2_FILES = ["2_pytorch/train.py", "2_pytorch/run_softmax.sh", "2_pytorch/mode
                "2_pytorch/models/mymodel.py"]
 
 
+@pytest.mark.slow
 def test_loose_files_are_placed_and_graded(tmp_path):
     """Gradescope's drag and drop: files side by side (two named softmax.py), plus junk."""
     ref = copy_reference(tmp_path / "ref")
@@ -320,6 +324,7 @@ def student_copy(tmp_path_factory):
     return work
 
 
+@pytest.mark.slow
 def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
     import nbformat
     work = student_copy
@@ -359,6 +364,7 @@ def test_collect_submission_survives_junk_and_a_damaged_notebook(student_copy):
     assert pdf_images(softmax_pdf) == pdf_images(layers_pdf) + 1  # the sketch is printed
 
 
+@pytest.mark.slow
 def test_collect_submission_outside_the_course_environment(student_copy, tmp_path):
     bare = tmp_path / "bare-python"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -405,6 +411,7 @@ def test_integer_output_is_explained(sub):
         "an integer array")
 
 
+@pytest.mark.slow
 def test_cuda_on_a_cpu_grader_is_explained(sub):
     alter(sub, "2_pytorch/models/convnet.py", "        scores = self.fc(x.flatten(1))",
           "        scores = self.fc(x.flatten(1)).cuda()")
@@ -414,6 +421,7 @@ def test_cuda_on_a_cpu_grader_is_explained(sub):
     assert "the grading machine has no GPU" in message and "device=x.device" in message, message
 
 
+@pytest.mark.slow
 def test_breakpoint_input_and_print_flood_are_explained(sub):
     alter(sub, LAYERS, "    out = np.maximum(x, 0)", "    breakpoint()\n    out = np.maximum(x, 0)")
     alter(sub, LAYERS, "    out = x.reshape(x.shape[0], -1) @ w + b",
@@ -429,6 +437,7 @@ def test_breakpoint_input_and_print_flood_are_explained(sub):
 
 # ---------------------------------------------------------------- 7. a module that hangs on import
 
+@pytest.mark.slow
 def test_import_hang_costs_one_timeout(sub):
     path = sub / LAYERS
     path.write_text(path.read_text() + "\nimport time\nwhile True:\n    time.sleep(0.01)\n")
@@ -453,6 +462,7 @@ def test_import_hang_costs_one_timeout(sub):
 
 # ---------------------------------------------------------------- 8. fair, single, explained
 
+@pytest.mark.slow
 def test_conv_with_pad_past_half_the_kernel_is_checked(sub):
     """Windows that start in the padding below the input (pad >= half the kernel) skipped:
     conv_forward_naive fails on x (1, 1, 4, 4), w (1, 1, 2, 2), stride 2, pad 1; a broken naive
@@ -472,6 +482,7 @@ def test_conv_with_pad_past_half_the_kernel_is_checked(sub):
     assert check(result, "fast_layers").passed
 
 
+@pytest.mark.slow
 def test_a_loss_convention_costs_the_loss_checks_only(sub):
     """0.5 * reg * sum(W**2) (CS7643's older convention): the loss checks fail, train's SGD
     steps are judged with the student's own loss and pass."""
@@ -490,6 +501,7 @@ def test_a_loss_convention_costs_the_loss_checks_only(sub):
         fails["softmax_loss_naive"], fails
 
 
+@pytest.mark.slow
 def test_quick_trial_num_train_left_in_a_run_script_is_named(sub):
     """--num-train from quick trials left in run_softmax.sh: the accuracy message says so."""
     alter(sub, "2_pytorch/run_softmax.sh", "--model softmax --epochs 5",
@@ -501,6 +513,7 @@ def test_quick_trial_num_train_left_in_a_run_script_is_named(sub):
             "leave it out") in message, message
 
 
+@pytest.mark.slow
 def test_a_loss_of_the_wrong_shape_is_named_where_train_fails(sub):
     """dW transposed in softmax_loss_vectorized: Softmax.train fails at its update line, and
     the message names the loss as the cause instead of leaving the student at line 54."""
@@ -516,6 +529,7 @@ def test_a_loss_of_the_wrong_shape_is_named_where_train_fails(sub):
     assert "softmax_loss_naive" not in fails
 
 
+@pytest.mark.slow
 def test_relu_gradient_at_zero_is_named(sub):
     """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is."""
     alter(sub, LAYERS, "dx = dout * (x > 0)", "dx = dout * (x >= 0)")
@@ -658,6 +672,7 @@ def test_every_run_script_reads_the_same_when_continued_over_lines_with_crlf(mod
         assert runscripts.read(tmp_path / "run.sh").args == args
 
 
+@pytest.mark.slow
 def test_two_layer_train_is_judged_with_its_own_loss(sub):
     """The same convention in TwoLayerNet.loss: train's SGD steps still pass."""
     path = "1_cs231n/cs231n/classifiers/neural_net.py"
@@ -671,6 +686,7 @@ def test_two_layer_train_is_judged_with_its_own_loss(sub):
     assert check(result, "train_predict").passed and check(result, "scores").passed
 
 
+@pytest.mark.slow
 def test_cli_id_map_names_students_and_regrading_one_keeps_the_other(tmp_path, tmp_path_factory):
     """`grade --id-map`: folders 张伟/ (complete) and 李娜/ (untouched release) land on the
     roster ids the CSV gives; re-grading 李娜 alone never writes over 张伟's score."""

@@ -22,6 +22,7 @@ def only_failures(result):
     return {c.name: (c.status, c.message) for q in result.questions for c in q.checks if not c.passed}
 
 
+@pytest.mark.slow
 def test_syntax_error(sub):
     alter(sub, "1_cs231n/cs231n/classifiers/softmax.py", "def softmax_loss_naive(W, X, y, reg):",
           "def softmax_loss_naive(W, X, y, reg)")
@@ -44,6 +45,7 @@ def test_missing_file(sub):
         "from the submission?)"))
 
 
+@pytest.mark.slow
 def test_missing_part(sub):
     import shutil
     shutil.rmtree(sub / "2_pytorch")
@@ -53,6 +55,7 @@ def test_missing_part(sub):
                for c in r.question("Q8.5").checks)
 
 
+@pytest.mark.slow
 def test_wrong_output_shape(sub):
     alter(sub, LAYERS, "out = x.reshape(x.shape[0], -1) @ w + b", "out = (x.reshape(x.shape[0], -1) @ w + b).T")
     r = grade(sub, ["Q8.3"])
@@ -61,6 +64,7 @@ def test_wrong_output_shape(sub):
         "failed", "out has shape (5, 2); it should have shape (2, 5)")}
 
 
+@pytest.mark.slow
 def test_nans(sub):
     alter(sub, LAYERS, "out = np.maximum(x, 0)", "out = np.maximum(x, 0) * np.nan")
     r = grade(sub, ["Q8.3"])
@@ -68,6 +72,7 @@ def test_nans(sub):
     assert only_failures(r) == {"relu_forward": ("failed", "out contains NaN or infinite values")}
 
 
+@pytest.mark.slow
 def test_hang(sub):
     alter(sub, LAYERS, "    N, C, _, _ = x.shape\n    out = np.empty(",
           "    while True:\n        pass\n    N, C, _, _ = x.shape\n    out = np.empty(")
@@ -81,6 +86,7 @@ def test_hang(sub):
                            "stopped (an endless loop, or far too slow?)")
 
 
+@pytest.mark.slow
 def test_os_exit(sub):
     alter(sub, LAYERS, "    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n    out = np.zeros(",
           "    import os\n    os._exit(0)\n    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n    out = np.zeros(")
@@ -94,6 +100,7 @@ def test_os_exit(sub):
                                   "code exited (exit code 0)")
 
 
+@pytest.mark.slow
 def test_sys_exit(sub):
     alter(sub, LAYERS, "    class_scores_and_labels(x, y, layer=\"svm_loss\")",
           "    import sys\n    sys.exit(0)")
@@ -106,6 +113,7 @@ def test_sys_exit(sub):
                               "instead) (at 1_cs231n/cs231n/layers.py, line ")
 
 
+@pytest.mark.slow
 def test_prints_passed(sub):
     alter(sub, LAYERS, "    loss = -log_probs[rows, y].sum() / N",
           "    print('PASSED: all tests passed, score 5/5'); print('{\"score\": 5}')\n"
@@ -117,6 +125,7 @@ def test_prints_passed(sub):
     assert "PASSED" not in message
 
 
+@pytest.mark.slow
 def test_monkeypatches_numpy_testing(sub):
     alter(sub, LAYERS, "import numpy as np\n",
           "import numpy as np\nimport numpy.testing\n"
@@ -130,6 +139,7 @@ def test_monkeypatches_numpy_testing(sub):
     assert message.startswith("out is wrong for x of shape (2, 3, 4) (relative error")
 
 
+@pytest.mark.slow
 def test_reads_hidden_tests_and_labels(sub):
     """Had the reads worked, both functions would return correct values and pass. In the
     sandbox the hidden files do not exist at all."""
@@ -150,6 +160,7 @@ def test_reads_hidden_tests_and_labels(sub):
         f"relu_backward raised FileNotFoundError: [Errno 2] No such file or directory: '{labels}'")
 
 
+@pytest.mark.slow
 def test_allocates_too_much_memory(sub):
     alter(sub, LAYERS, "    x, w, b, conv_param = cache\n",
           "    x, w, b, conv_param = cache\n    hoard = []\n    while True:\n"

@@ -63,6 +63,7 @@ def victim(tmp_path):
     sandbox.remove_tree(root)
 
 
+@pytest.mark.slow
 def test_a_daemon_dies_with_its_sandbox_and_reaches_nothing(tmp_path, victim):
     layers, marks = victim
     g = grader()
@@ -76,6 +77,7 @@ def test_a_daemon_dies_with_its_sandbox_and_reaches_nothing(tmp_path, victim):
     assert_honest_after(g, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_daemon_is_alive_while_its_worker_runs_and_gone_after(tmp_path, victim):
     """The same daemon, watched from outside: it does run (as the worker's uid) until the
     worker stops, and the grader does not wait for it."""
@@ -107,6 +109,7 @@ def test_a_daemon_is_alive_while_its_worker_runs_and_gone_after(tmp_path, victim
     assert list(marks.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_b_fork_bomb_is_capped_and_cleared(tmp_path):
     g = grader()
     saved = g.policy
@@ -151,6 +154,7 @@ def test_c_secret_outside_the_project_never_reaches_the_feedback(tmp_path):
     assert_honest_after(g, tmp_path)
 
 
+@pytest.mark.slow
 def test_d_disk_quota(tmp_path):
     g = grader()
     assert g.policy.scratch_mb == 1024  # as configured by default
@@ -167,6 +171,7 @@ def test_d_disk_quota(tmp_path):
     assert_honest_after(g, tmp_path)
 
 
+@pytest.mark.slow
 def test_e_kill_everything(tmp_path):
     g = grader()
     sentinel = subprocess.Popen(["sleep", "120"], user=65534 if IS_ROOT else None)
@@ -194,6 +199,7 @@ def test_e_kill_everything(tmp_path):
     assert_honest_after(g, tmp_path)
 
 
+@pytest.mark.slow
 def test_f_worker_killed_from_outside_once_is_retried(tmp_path):
     """A SIGKILL that neither the grader nor the student sent (an operator, the machine) in
     the middle of a check: the check is retried with a fresh worker and scores full marks."""
@@ -248,6 +254,7 @@ def _tight_root(limit_bytes: int):
     return cgroups.Root(folder, base.version)
 
 
+@pytest.mark.slow
 def test_f_worker_oom_killed_by_the_kernel_is_a_grader_error(tmp_path):
     """A correct submission whose worker the kernel's OOM killer stops (a memory cgroup too
     tight for the training data, as on a machine short of memory): retried once, then the
