@@ -467,3 +467,28 @@ def test_the_leaderboard_database_is_private(shared_tmp, accounts):
     student = accounts("student")
     assert not student.can_read(folder) and not student.can_read(folder / "leaderboard.db")
     assert stat.S_IMODE((folder / "leaderboard.db").stat().st_mode) == 0o600
+
+
+@needs_root
+def test_leaderboard_outputs_are_private_but_the_published_images_are_not(shared_tmp, accounts,
+                                                                          cifar10_dir):
+    """`leaderboard` under its private umask: the database (hidden labels, every student's
+    predictions), the tokens and the standings written into an open folder are refused to a
+    student account; the images published for students stay readable by them."""
+    db, public = shared_tmp / "board" / "leaderboard.db", shared_tmp / "public"
+    db.parent.mkdir()
+    db.parent.chmod(0o755)               # a database folder left open: closed by the command
+    public.mkdir()
+    mallory = accounts("mallory")
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"}
+    board = [str(REPO / ".venv" / "bin" / "leaderboard"), "--db", str(db)]
+    for args in (["create"], ["publish", "--out", str(public / "images.npy"),
+                              "--cifar10-dir", str(cifar10_dir)],
+                 ["export", "--out", str(public / "standings.csv")]):
+        proc = subprocess.run([*board, *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    for secret in (db, db.parent, public / "standings.csv"):
+        assert not mallory.can_read(secret), secret
+    read = mallory.run(["sh", "-c", 'head -c1 "$0" >/dev/null', str(public / "images.npy")])
+    assert read.returncode == 0, read.stderr     # (binary: not through can_read's text)

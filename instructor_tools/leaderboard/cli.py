@@ -145,8 +145,12 @@ def cmd_publish(args):
     board = _service(args)
     images, labels = _test_set(_cifar10_dir(args.cifar10_dir))
     info = board.publish(images, labels, args.out, seed=args.seed)
+    # the one staff output meant for students: readable by everyone (0644) whatever the
+    # private umask; the folder it is in decides who can reach it (out/leaderboard: nobody
+    # but staff; the server hands it out at /images.npy)
+    pathlib.Path(info["path"]).chmod(0o644)
     print(f"published {info['n_images']} images to {info['path']} ({info['n_public']} in the "
-          "public split); their labels stay in the database")
+          "public split; the file is readable by everyone); their labels stay in the database")
 
 
 def cmd_baseline(args):
