@@ -291,3 +291,13 @@ def test_a_twolayernn_that_ignores_its_input_fails(tmp_path):
     path.write_text(text[:start] + body.replace("images", "(images * 0)") + text[end:])
     res = _run_model_check(sub, "Q8.6", "twolayernn_model")
     assert res.status == "failed" and "the same for every image" in res.message, res.message
+
+
+def test_a_cnn_that_refuses_the_graders_weights_fails(tmp_path):
+    """load_state_dict overridden to keep the model's own (zero) weights: the check sees it."""
+    sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
+    alter(sub, MODEL_FILE, "    def forward(self, images):\n",
+          "    def load_state_dict(self, state, strict=True, assign=False):\n"
+          "        return None\n\n    def forward(self, images):\n")
+    res = _run_model_check(sub, "Q8.7", "cnn_model")
+    assert res.status == "failed" and "load_state_dict did not set" in res.message, res.message
