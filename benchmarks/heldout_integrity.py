@@ -74,12 +74,13 @@ class PairedData(D.GradingData):
 
 
 def reference_accuracies(args) -> list[dict]:
-    thresholds = json.loads((REPO / "autograder_tests/thresholds.json").read_text())["scales"]["ci"]
+    scale = args.scale
+    thresholds = json.loads((REPO / "autograder_tests/thresholds.json").read_text())["scales"][scale]
     rows = []
     for run in range(args.runs):
         seeds = [1000 * run + k for k in range(args.draws)]
-        g = Grader(GraderConfig(scale="ci", device="cpu", seed=run), log=lambda m: None)
-        paired = PairedData(g.config.cifar10_dir, "ci", args.draws, seeds)
+        g = Grader(GraderConfig(scale=scale, device="cpu", seed=run), log=lambda m: None)
+        paired = PairedData(g.config.cifar10_dir, scale, args.draws, seeds)
         g._data = Lazy(lambda: paired)
         started = time.perf_counter()
         result = g.grade(REPO / "source" / "hw1", student="reference",
@@ -92,7 +93,7 @@ def reference_accuracies(args) -> list[dict]:
                              f"{len(paired.log)} predictions")
         for c, segs in zip(checks, paired.log):
             entry = thresholds.get(c.metrics["key"]) or thresholds.get(c.metrics["key"] + "@cpu")
-            rows.append({"run": run, "key": c.metrics["key"], "old": segs[0], "new": segs[1:],
+            rows.append({"run": run, "scale": scale, "key": c.metrics["key"], "old": segs[0], "new": segs[1:],
                          "threshold": entry["threshold"], "ref_mean": entry["mean"],
                          "status": c.status})
         print(f"run {run}: graded in {seconds:.0f} s", file=sys.stderr)
@@ -150,9 +151,14 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--draws", type=int, default=3)
     p.add_argument("--questions", default="Q8.1,Q8.2,Q8.4,Q8.5,Q8.6,Q8.7")
+    p.add_argument("--scale", default="ci", choices=("ci", "full"))
+    p.add_argument("--append", action="store_true",
+                   help="add the table of section 1 to --out instead of writing the whole file")
     p.add_argument("--out", type=pathlib.Path, default=REPO / "benchmarks/results/heldout_integrity.md")
     p.add_argument("--skip-training", action="store_true", help="only the trick and literal figures")
     args = p.parse_args(argv)
+    if args.append and args.skip_training:
+        p.error("--append adds the training table: leave out --skip-training")
     cifar = pathlib.Path(os.environ.get("CIFAR10_DIR", REPO / "data/cifar-10-batches-py"))
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     tricks = trick_figures(cifar)
@@ -165,21 +171,28 @@ def main(argv=None):
              f"benchmarks/heldout_integrity.py --runs {args.runs} --draws {args.draws} "
              f"--questions {args.questions}`", ""]
     if rows:
-        lines += ["## 1. The reference at the ci scale, CPU: old held-out images vs new draws", "",
+        n = D.HELDOUT[args.scale]
+        old = f"test_batch[:{n}]" if n < 10000 else "test_batch"
+        section = [f"## 1. The reference at the {args.scale} scale, CPU: old held-out images vs new draws", "",
+                  f"Command: `... benchmarks/heldout_integrity.py --scale {args.scale} --runs "
+                  f"{args.runs} --draws {args.draws} --questions {args.questions}`", "",
                   "One training per row (grader seed = run); its predictions on the old images "
-                  "(test_batch[:2000], published order, unchanged) and on "
+                  f"({old}, published order, unchanged) and on "
                   f"{args.draws} new draws (seeds 1000*run+k). margin = reference mean in "
                   "thresholds.json - threshold; shift = mean(new) - old.", "",
                   "| check | run | old | new draws | mean new | shift | threshold | margin | |shift| < margin |",
                   "|---|---|---|---|---|---|---|---|---|"]
+        lines += section
         for r in rows:
             mean_new = float(np.mean(r["new"]))
             shift = mean_new - r["old"]
             margin = r["ref_mean"] - r["threshold"]
-            lines.append(f"| {r['key']} | {r['run']} | {r['old']:.4f} | "
+            row = (f"| {r['key']} | {r['run']} | {r['old']:.4f} | "
                          + ", ".join(f"{a:.4f}" for a in r["new"])
                          + f" | {mean_new:.4f} | {shift:+.4f} | {r['threshold']} | {margin:.3f} | "
                          f"{'yes' if abs(shift) < margin else 'NO'} |")
+            lines.append(row)
+            section.append(row)
         lines += ["", "GPU entries (@cuda; full scale on the H200) were not re-measured: no "
                   "device machine in this session. The transform is the same at every scale; "
                   "the CPU shift above is the expected size of the change there too.", ""]
@@ -209,6 +222,11 @@ def main(argv=None):
               f"(limit {literal_data.DISPLAY_LIMIT})",
               f"- time to measure a submission: {lit['seconds']:.2f} s", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.append:
+        with args.out.open("a") as f:
+            f.write("\n" + "\n".join(section) + "\n")
+        print("\n".join(section))
+        return
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 

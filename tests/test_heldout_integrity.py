@@ -82,6 +82,21 @@ def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch)
         D.grading_data(CIFAR, "ci")
 
 
+def test_accuracy_beyond_what_the_training_allows_is_flagged():
+    """A lookup that scores well (a thumbnail table: ~80%) is above any model the caps allow."""
+    import importlib
+    grader()   # loads the hidden checks as a package
+    training = importlib.import_module("hw1_hidden_checks._training")
+    entry = grader().settings.threshold("Q8.5/part2/softmax")
+    best = max(entry["reference_runs"])
+    assert training.ceiling_flag(best, entry) == ""
+    assert training.ceiling_flag(best + training.CEILING_MARGIN - 0.01, entry) == ""
+    flag = training.ceiling_flag(0.8, entry)
+    assert "above what this model's training allows" in flag
+    metrics = training.with_flags({"accuracy": 0.8, "flag": "published order"}, flag, "")
+    assert metrics["flag"].startswith("published order; accuracy 80.0%")
+
+
 # ---------------------------------------------------------------- literal data (fast)
 
 def test_the_reference_carries_no_literal_data_and_a_table_is_flagged(tmp_path):

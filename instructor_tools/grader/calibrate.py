@@ -11,7 +11,8 @@ autograder_tests/thresholds.json, per check:
     threshold = chance + FRACTION * (lowest reference accuracy - chance)
 
 i.e. a submission must get FRACTION (0.8) of the reference's gain over guessing (10%), in
-its worst run. The runs, seeds, device, machine and date are stored beside each threshold.
+its worst run. The runs, seeds (training; held-out draws where recorded), device, machine
+and date are stored beside each threshold.
 Keys of the challenge (Q8.8) carry the device (`@cpu`, `@cuda`): it trains under a time cap.
 """
 from __future__ import annotations
@@ -44,9 +45,11 @@ def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, 
     accuracies: dict[str, list[float]] = {}
     seconds: dict[str, list[float]] = {}
     failures: list = []
+    heldout_seeds: list[int] = []
     for seed in range(runs):
         cfg = GraderConfig(**{**config.__dict__, "seed": seed})
         grader = Grader(cfg, log=log)
+        heldout_seeds.append(grader.heldout_seed)
         result = grader.grade(cfg.reference_dir, student="reference", questions=questions)
         for qr in result.questions:
             for c in qr.checks:
@@ -60,7 +63,8 @@ def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, 
         if result.grader_errors and not all("no threshold for" in e for e in result.errors):
             raise SystemExit(f"calibrate: grader errors: {result.errors}")
     return {"accuracies": accuracies, "seconds": seconds, "device": grader.device,
-            "failed_checks": failures, "grading_seconds": round(result.seconds, 1)}
+            "failed_checks": failures, "grading_seconds": round(result.seconds, 1),
+            "heldout_seeds": heldout_seeds}
 
 
 def main(argv=None) -> int:
@@ -116,6 +120,7 @@ def entry(batch, key, runs):
     return {
         "threshold": threshold_from(runs), "reference_runs": runs,
         "mean": round(statistics.fmean(runs), 4), "seeds": list(range(len(runs))),
+        **({"heldout_seeds": batch["heldout_seeds"]} if batch.get("heldout_seeds") else {}),
         "check_seconds": batch["seconds"].get(key), "device": batch["device"],
         "scale_measured": batch["scale"], "machine": batch["machine"], "date": batch["date"],
         "command": batch["command"]}
