@@ -157,6 +157,7 @@ def test_flags_reach_the_grades_csv_and_the_leaderboard_export(tmp_path):
     assert json.loads(path.read_text())["flags"] == r.flags
     rows = list(csv.DictReader(reports.write_csv([r], tmp_path / "grades.csv").open()))
     assert "published test labels" in rows[0]["flags"]
+    assert "flagged for staff: 1" in reports.score_table([r])      # what `grade` prints
     board = Leaderboard(open_database(tmp_path / "board.db"))
     board.create("challenge", dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7), "UTC")
     board.add_students([("ada", None), ("bob", None)])

@@ -203,6 +203,8 @@ def score_table(results) -> str:
             flag = "  (grader fault: not scored, see errors)"
         elif r.errors and not any(c.passed for qr in r.questions for c in qr.checks):
             flag = "  (not graded: see errors)"
+        elif getattr(r, "flags", None):
+            flag = f"  (flagged for staff: {len(r.flags)}, see flags in result.json)"
         lines.append(f"{r.student:<{width}}  {cells}  {fmt(r.score):>3}/{fmt(r.max_score)}{flag}")
     return "\n".join(lines)
 

@@ -847,7 +847,8 @@ def same_text(a: bytes, b: bytes) -> bool:
 WORKER_SUFFIXES = (".py", ".pyx", ".pxd", ".sh", ".json", ".txt", ".cfg", ".toml",
                    ".ini", ".yml", ".yaml", "")
 # Left out without a note: what every hand-in holds besides code.
-QUIETLY_LEFT_OUT = (".ipynb", ".md", ".c", ".h", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".log", ".html")
+QUIETLY_LEFT_OUT = (".ipynb", ".md", ".c", ".h", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf",
+                    ".log", ".html")
 
 
 def worker_file(name: str) -> bool:
@@ -876,7 +877,8 @@ def copy_for_worker(sub: Submission, dest: pathlib.Path) -> pathlib.Path:
 
     shutil.copytree(sub.root, target, symlinks=True, ignore=ignore)
     if left_out:
-        shown = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else "")
+        more = len(left_out) - 5
+        shown = ", ".join(left_out[:5]) + (f" and {more} more" if more > 0 else "")
         sub.notes.append(f"not given to your code while grading: {shown} (the grader trains "
                          "your code from its own copy of the training images; code that reads "
                          "data files of its own cannot use them here)")
