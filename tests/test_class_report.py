@@ -38,6 +38,7 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_csvs_hold_what_the_results_say(report):
     batch, folder = report
     results = read_results(batch["out"])
@@ -69,6 +70,7 @@ def test_csvs_hold_what_the_results_say(report):
     assert late[0]["students"] == "2"          # alice, carol (extended); erin has no time
 
 
+@pytest.mark.slow
 def test_collect_writes_the_report_too(report, tmp_path):
     batch, _ = report
     out = tmp_path / "out"
@@ -91,6 +93,7 @@ def test_messages_are_escaped_and_grouped():
     assert tables["checks.csv"][1][0]["failed"] == 1
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium_with_every_plot(report):
     from playwright.sync_api import sync_playwright
     _, folder = report

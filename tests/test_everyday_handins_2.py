@@ -136,6 +136,7 @@ def test_nbgrader_submit_leaves_environments_out_and_names_them(tmp_path):
     assert not (submitted / ".venv").exists() and not (submitted / "conda_env").exists()
 
 
+@pytest.mark.slow
 def test_nbgrader_submit_of_a_folder_still_too_big_says_what_to_move(tmp_path):
     exchange, hw1 = _exchange(tmp_path)
     for k in range(25):                     # 25 x 90 MB of the student's own files: 2.25 GB
@@ -351,6 +352,7 @@ def test_the_test_zipcrypto_is_a_real_encrypted_zip(tmp_path):
             zf.read("a.txt")
 
 
+@pytest.mark.slow
 def test_an_encrypted_zip_is_the_students_problem_in_a_batch(part1, tmp_path):
     """The issue's example through `grade`: the student is told the zip is encrypted and what
     to upload; status "error" (not a grader fault), the batch exits 1 (not 2); a .tgz beside it
@@ -475,6 +477,7 @@ def test_a_copy_without_its_original_is_used(tmp_path, tmp_path_factory):
                             "softmax.ipynb): name it softmax.ipynb, as staff grade that notebook"]
 
 
+@pytest.mark.slow
 def test_copies_are_named_when_the_student_submits_or_collects(tmp_path, tmp_path_factory):
     exchange, hw1 = _exchange(tmp_path)
     _answered_copy(hw1, hw1 / "softmax-Copy1.ipynb")
@@ -540,6 +543,7 @@ def test_training_that_runs_out_of_its_time_says_so_with_the_figures(tmp_path):
     assert int(found[1]) >= 24 and 1 <= int(found[2]) < 32, message
 
 
+@pytest.mark.slow
 def test_checkpoints_of_a_compiled_model_load(tmp_path):
     """A model wrapped by torch.compile (the student's own runs): save_checkpoint stores the
     model's own weight names, and a checkpoint holding the wrapper's "_orig_mod." names (saved

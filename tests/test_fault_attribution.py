@@ -75,6 +75,7 @@ def test_a_worker_that_kills_itself_is_the_students_fault(tmp_path, how):
     assert g.policy.accounting["signals_and_keyring"].startswith("seccomp")
 
 
+@pytest.mark.slow
 def test_a_worker_that_lowers_its_own_cpu_limit_is_the_students_fault(tmp_path):
     """The kernel's SIGKILL at a hard RLIMIT_CPU the student lowered is the student's: the
     supervisor reads the limit the worker died with."""

@@ -110,6 +110,7 @@ def graded(student: str, points: dict) -> GradeResult:
     return r
 
 
+@pytest.mark.slow
 def test_collect_writes_every_output_from_results_whatever_made_them(tmp_path):
     out = tmp_path / "out"
     config = GraderConfig(questions=("Q8.3",))

@@ -34,6 +34,7 @@ def test_the_same_folder_twice_with_the_same_id_is_fine(tmp_path):
     assert G.read_id_map(path) == {"alice": "gt1", "bob": "gt2"}
 
 
+@pytest.mark.slow
 def test_collect_names_repeated_submissions_and_a_new_gradebook(tmp_path):
     out = tmp_path / "grades"
     proc = subprocess.run([GRADE, str(REPO / "release" / "hw1"), "--student", "gt1",
@@ -95,6 +96,7 @@ def test_questions_that_name_nothing_are_refused(tmp_path):
     assert "--questions names no question" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_an_empty_student_folder_in_a_batch_is_named_not_dropped_silently(tmp_path):
     batch = tmp_path / "submitted"
     shutil.copytree(REPO / "release" / "hw1" / "1_cs231n", batch / "alice" / "1_cs231n")

@@ -222,6 +222,7 @@ def test_batch_discovery(tmp_path):
         S.discover([tmp_path / "batch" / "notes.txt"])
 
 
+@pytest.mark.slow
 def test_cli_batch_goes_on_past_a_broken_submission_and_matches_the_api(tmp_path):
     import csv
     import subprocess

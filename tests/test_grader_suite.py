@@ -79,6 +79,7 @@ def test_reports_from_one_result(tmp_path):
     assert rows[0]["score"] == "14.5" and rows[0]["Q8.8"] == "5" and rows[0]["failed_checks"] == "8"
 
 
+@pytest.mark.slow
 def test_gradebook_keeps_scores_entered_by_hand(tmp_path):
     from nbgrader.api import Gradebook
     db = tmp_path / "gradebook.db"

@@ -63,6 +63,7 @@ def test_each_run_draws_other_images_that_no_lookup_recognises():
     assert a.accuracy(truth) == 1.0 and a.integrity_flags(truth) == []
 
 
+@pytest.mark.slow
 @needs_cifar
 def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch):
     test_x, _ = _test_set()
@@ -269,6 +270,7 @@ def _run_model_check(sub, qid, name):
         assert errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_cnn_model_judges_the_students_computation(tmp_path, kind):
     init, body, says = KINDS[kind]
@@ -285,6 +287,7 @@ def test_cnn_model_judges_the_students_computation(tmp_path, kind):
         assert says in res.message and "CNN(" in res.message, res.message
 
 
+@pytest.mark.slow
 def test_a_softmax_that_starts_at_zero_still_passes(tmp_path):
     """Zero initial weights are fine for a linear model (not for a network of several layers)."""
     sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
@@ -296,6 +299,7 @@ def test_a_softmax_that_starts_at_zero_still_passes(tmp_path):
     assert res.status == "passed", res.message
 
 
+@pytest.mark.slow
 def test_a_twolayernn_that_ignores_its_input_fails(tmp_path):
     sub = copy_reference(tmp_path / "sub", parts=("2_pytorch",))
     path = sub / "2_pytorch" / "models" / "twolayernn.py"

@@ -96,6 +96,7 @@ raise Bad('\ud800 \x1b[31m' + 'x' * 1000000)
 """)
 
 
+@pytest.mark.slow
 def test_a_surrogate_student_in_a_batch_does_not_stop_it(tmp_path):
     """`grade` on a batch: a student whose exception message holds a lone surrogate (and
     escapes, and a megabyte), a folder named like a spreadsheet formula, then an honest

@@ -207,6 +207,7 @@ def gradebook_lateness(db) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_moving_the_due_date_gives_the_new_result(tmp_path):
     """nbgrader #723: a penalty must not survive a due date that moved past the submission."""
     batch = L.graded_batch()
@@ -271,6 +272,7 @@ def test_checks_hidden_until_the_due_date_or_publishing():
         Visibility.from_settings(checks="later")
 
 
+@pytest.mark.slow
 def test_gradescope_run_with_metadata_and_visibility(tmp_path):
     """Gradescope's layout end to end: /autograder/submission with its metadata beside it,
     `grade --gradescope-results`, the penalty in the score, details hidden until the due."""

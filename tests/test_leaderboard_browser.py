@@ -77,6 +77,7 @@ def server(tmp_path):
     log.close()
 
 
+@pytest.mark.slow
 def test_student_submits_through_the_form_in_chromium(server):
     from playwright.sync_api import sync_playwright
     assert pathlib.Path(BROWSER).exists(), f"no Chromium at {BROWSER} (apt-get install chromium)"

@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from conftest import REPO
 from instructor_tools.leaderboard import cli
 
@@ -70,6 +72,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_up_finishes_a_set_up_that_stopped_half_way(tmp_path):
     db = tmp_path / "board.db"
     env = {k: v for k, v in os.environ.items() if k not in ("LEADERBOARD_DB",)}

@@ -90,6 +90,7 @@ def test_canvas_columns_and_points(exported):
     assert "roster student(s) with no grade" in proc.stdout and "ggray3" in proc.stdout
 
 
+@pytest.mark.slow
 def test_nbgrader_exporter_writes_the_same_file(exported, tmp_path):
     batch, out, roster, _ = exported
     dest = tmp_path / "canvas from nbgrader.csv"

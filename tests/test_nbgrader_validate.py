@@ -72,6 +72,7 @@ def test_student_config_loads(student_folders):
                                   ",".join(course_config.IGNORE)], out.stderr
 
 
+@pytest.mark.slow
 def test_complete_notebook_validates_clean(student_folders, cifar10_dir):
     complete, _ = student_folders
     log = validate(complete, "layers.ipynb", cifar10_dir)
@@ -79,6 +80,7 @@ def test_complete_notebook_validates_clean(student_folders, cifar10_dir):
     assert "VALIDATION FAILED" not in log
 
 
+@pytest.mark.slow
 def test_incomplete_notebook_names_what_is_missing(student_folders, cifar10_dir):
     _, untouched = student_folders
     nb = nbformat.read(untouched / "layers.ipynb", as_version=4)

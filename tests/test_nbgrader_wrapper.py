@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from conftest import REPO, SOURCE_HW1
 from instructor_tools.release import fingerprints
@@ -24,6 +25,7 @@ def course_root(tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_plain_nbgrader_runs_without_an_activated_venv(tmp_path):
     root = course_root(tmp_path)
     proc = subprocess.run([str(REPO / ".venv" / "bin" / "nbgrader"), "generate_assignment", "hw1",
@@ -35,6 +37,7 @@ def test_plain_nbgrader_runs_without_an_activated_venv(tmp_path):
     assert "[hw1 release hook]" in log
 
 
+@pytest.mark.slow
 def test_a_failed_generate_puts_the_release_back(tmp_path):
     root = course_root(tmp_path)
     release = root / "release" / "hw1"
@@ -72,6 +75,7 @@ def test_an_unknown_autograde_question_stops_before_nbgrader(tmp_path):
     assert (autograded / "kept.txt").is_file()
 
 
+@pytest.mark.slow
 def test_export_writes_grades_csv_to_the_course_root_from_any_folder(tmp_path):
     root = tmp_path / "course"
     root.mkdir()
@@ -97,6 +101,7 @@ def test_autograde_before_generate_says_which_step_is_missing(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_a_second_autograde_of_the_course_waits_for_the_first(tmp_path):
     """The lock bin/nbgrader takes (flock on gradebook.db) is held here, as by a running
     autograde: a second one says it waits, and does wait, until the lock is released."""

@@ -51,6 +51,7 @@ def test_load_cifar10_shapes_dtypes_and_labels(cifar10_dir):
     assert np.array_equal(np.bincount(yte), [1000] * 10)
 
 
+@pytest.mark.slow
 def test_get_cifar10_data_splits_nchw_and_subtracts_the_training_mean(cifar10_dir, data):
     expected = {"X_train": (49000, 3, 32, 32), "y_train": (49000,), "X_val": (1000, 3, 32, 32),
                 "y_val": (1000,), "X_test": (1000, 3, 32, 32), "y_test": (1000,)}

@@ -83,6 +83,7 @@ def test_help_explains_every_option_and_gpu_nondeterminism():
     assert "cuDNN" in text and "same --seed" in text
 
 
+@pytest.mark.slow
 def test_train_py_as_a_program_reports_bad_model_without_traceback():
     result = run_script("train.py", "--model", "resnet")
     assert result.returncode == 2
@@ -212,6 +213,7 @@ def test_read_run_script_reads_what_the_grader_reads(tmp_path):
             train.read_run_script(path)
 
 
+@pytest.mark.slow
 def test_a_part_still_to_write_is_named_without_a_traceback(cifar10_dir):
     """The release's starter code: train.py names the file, line and function still raising
     NotImplementedError instead of printing a traceback."""

@@ -133,6 +133,7 @@ def test_audit_catches_the_autograder_tests(release_copy, tmp_path):
     assert any(f.path == "autograder_tests/" for f in audit.audit(release_copy, hidden=hidden))
 
 
+@pytest.mark.slow
 def test_audit_catches_a_gradebook(release_copy, monkeypatch):
     from nbgrader.api import Gradebook
     # nbgrader runs `alembic` from PATH to set the database up.
@@ -168,6 +169,7 @@ def test_audit_catches_tuned_hyperparameters_and_outputs(release_copy):
     assert {"hyperparams", "notebook-output"} <= _kinds(audit.audit(release_copy))
 
 
+@pytest.mark.slow
 def test_audit_command_exits_non_zero_on_a_leak(release_copy):
     ok = subprocess.run([sys.executable, "-m", "instructor_tools.release", "audit",
                          str(release_copy)], cwd=REPO, capture_output=True, text=True)
@@ -187,6 +189,7 @@ def _source_copy(tmp_path) -> pathlib.Path:
     return src
 
 
+@pytest.mark.slow
 def test_an_error_reported_by_nbgrader_fails_the_build(tmp_path):
     src = _source_copy(tmp_path)
     path = src / "softmax.ipynb"
@@ -202,6 +205,7 @@ def test_an_error_reported_by_nbgrader_fails_the_build(tmp_path):
     assert not out.exists(), "a failed build must not write a release"
 
 
+@pytest.mark.slow
 def test_a_failing_hook_fails_the_build(tmp_path):
     # nbgrader logs an exception in its post-convert hook at INFO level and exits 0.
     src = _source_copy(tmp_path)

@@ -21,6 +21,7 @@ def test_nbgrader_loads_course_config():
     assert loaded["exclude_overwriting"]["hw1"] == list(course_config.STUDENT_WRITTEN)
 
 
+@pytest.mark.slow
 def test_an_exception_in_the_config_is_caught(tmp_path):
     # nbgrader itself would only log this and go on with its defaults (exit status 0).
     shutil.copy(REPO / "course_config.py", tmp_path / "course_config.py")

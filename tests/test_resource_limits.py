@@ -52,6 +52,7 @@ raise RuntimeError('held %d MiB and was not stopped' % (64 * len(held)))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("way", ["memfd", "shared_map", "sysv", "tmp_file"])
 def test_memory_beyond_the_limit_is_stopped_whatever_holds_it(tmp_path, way):
     """--memory-mb 512: memfds, shared mappings, SysV segments and /tmp files are stopped at

@@ -45,6 +45,7 @@ def clone_under_tmp():
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_grading_from_a_checkout_under_tmp_with_spaces_through_a_symlink(clone_under_tmp,
                                                                         tmp_path):
     checkout = clone_under_tmp

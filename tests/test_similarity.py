@@ -118,6 +118,7 @@ def test_honest_independent_work_scores_low(report):
         assert _score(rows, a, b) < 0.4, (a, b)
 
 
+@pytest.mark.slow
 def test_a_folder_of_zips_gives_the_same_scores(report, tmp_path):
     zips = tmp_path / "zips"
     zips.mkdir()
@@ -133,6 +134,7 @@ def test_a_folder_of_zips_gives_the_same_scores(report, tmp_path):
         assert _score(rows, a, b) == pytest.approx(_score(report["rows"], a, b), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium(report):
     from playwright.sync_api import sync_playwright
     assert pathlib.Path(BROWSER).exists(), f"no Chromium at {BROWSER} (apt-get install chromium)"
@@ -182,6 +184,7 @@ def test_bad_input_is_one_sentence_no_traceback(tmp_path, capsys):
     assert "nothing to compare" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_broken_zip_is_named_and_the_rest_compared(report, tmp_path):
     zips = tmp_path / "zips"
     zips.mkdir()
