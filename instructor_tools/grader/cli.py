@@ -447,6 +447,7 @@ def _main(argv: list, prog: str) -> int:
                                  "requirements.txt)") from None
             return similarity.main(argv[1:], prog=f"{prog} similarity")
         args = build_parser(prog).parse_args(argv)
+        check_output_paths(args)   # refused before --out is made (nothing left behind)
         # results are private: the --out folder (or the course root holding it) is closed to
         # other accounts before anything lands in it and again after (issue 18)
         permissions.close_output(args.out)
