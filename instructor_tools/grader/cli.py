@@ -89,8 +89,6 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
                    help="multiply every check's time limit (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and of "
                    "training (default: %(default)s)")
-    p.add_argument("--no-protect", action="store_true", help="obsolete, does nothing (the "
-                   "grader no longer changes permissions: student code runs in a sandbox)")
     p.add_argument("--no-sandbox", action="store_true", help="grade WITHOUT isolation, as your "
                    "own user: only for your own trusted code (also GRADER_NO_SANDBOX=1)")
     p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
@@ -181,8 +179,7 @@ def config_from(args) -> GraderConfig:
             kw[field] = getattr(args, flag)
     return GraderConfig(worker_user=args.worker_user, questions=args.questions or None,
                         memory_mb=args.memory_mb, timeout_factor=args.timeout_factor,
-                        seed=args.seed, protect_hidden=not args.no_protect,
-                        assignment=args.assignment, **kw,
+                        seed=args.seed, assignment=args.assignment, **kw,
                         **({"isolation": "same-user"} if getattr(args, "no_sandbox", False) else {}))
 
 
@@ -196,11 +193,6 @@ def host_paths_given(args) -> list[str]:
 # Kept for callers of the old names (demo.py): the one writer lives in reports.py.
 score_table = reports.score_table
 write_outputs = reports.write_student
-
-
-def unique_ids(paths, given: str | None) -> list[str]:
-    """Distinct student ids for `paths` (submission.assign_ids)."""
-    return S.assign_ids(paths, given)
 
 
 def _stop_on_sigterm():

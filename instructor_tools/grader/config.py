@@ -58,7 +58,6 @@ class GraderConfig:
     timeout_factor: float = 1.0                # multiplies every check's time limit
     memory_mb: int = 6144
     threads: int = 0                           # worker threads; 0 = all cores
-    protect_hidden: bool = True                # obsolete, ignored: the grader changes no permissions
     # "sandbox" (bubblewrap, the default) | "same-user" (trusted code only: --no-sandbox,
     # GRADER_NO_SANDBOX=1) | "container" (inside the grading image); see grader/sandbox.py
     isolation: str = dataclasses.field(default_factory=lambda: "same-user" if os.environ.get(
@@ -111,6 +110,7 @@ class GraderConfig:
         if not isinstance(data, dict):
             raise UsageError("grader settings must be a JSON object")
         data.update(overrides)
+        data.pop("protect_hidden", None)  # retired (did nothing); Slurm state written before it went
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -123,7 +123,7 @@ class GraderConfig:
     def fingerprint(self) -> dict:
         """What changes a grade (besides the submission and the grader's code): scale, device,
         questions, limits, seed. Host folders and the worker's user do not."""
-        return self.to_dict(exclude=(*HOST_PATHS, "worker_user", "threads", "protect_hidden"))
+        return self.to_dict(exclude=(*HOST_PATHS, "worker_user", "threads"))
 
     # -------------------------------------------------------------- derived
     def resolved_device(self) -> str:
