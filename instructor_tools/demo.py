@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         jobs = [("reference", REPO / "source" / "hw1", None),
                 ("release", release, None),
                 ("broken-sample", broken, ["Q8.3"])]
-        grader = Grader(GraderConfig(), log=say, extra_hidden=[out])
+        grader = Grader(GraderConfig(), log=say)
         say(f"==> grading {len(jobs)} submissions (scale {grader.config.scale}, "
             f"device {grader.device}, student code as uid {grader.info()['worker_uid']})")
         total = sum(len(q or qmap.QUESTIONS) for _, _, q in jobs)

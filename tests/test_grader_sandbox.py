@@ -133,7 +133,7 @@ def test_grading_changes_no_permissions(tmp_path):
     before = _modes(watched)
     sub = copy_reference(tmp_path / "alice", parts=("1_cs231n",))
     sub_before = _modes([sub])
-    result = Grader(config, log=lambda m: None, extra_hidden=[sub]).grade(sub, questions=["Q8.3"])
+    result = Grader(config, log=lambda m: None).grade(sub, questions=["Q8.3"])
     assert result.score == 5 and result.grader["isolation"] == "bubblewrap"
     assert _modes(watched) == before and _modes([sub]) == sub_before
 

@@ -33,12 +33,11 @@ VERSION = "1.0"
 class Grader:
     """Holds what every submission shares: the hidden suite, the reference, the worker policy."""
 
-    def __init__(self, config: GraderConfig | None = None, log=None, extra_hidden=()):
+    def __init__(self, config: GraderConfig | None = None, log=None):
         """Raises errors.SandboxUnavailable when student code cannot be sandboxed here (see
         sandbox.py; config.isolation "same-user" grades trusted code without a sandbox) and
         errors.SetupError when the worker pool or interpreter is missing. The grader changes
-        no file permissions; `extra_hidden` is accepted for compatibility and unused (the
-        sandbox shows student code nothing but its own submission)."""
+        no file permissions (the sandbox shows student code nothing but its own submission)."""
         self.config = config or GraderConfig()
         self.log = safetext.logger(log or (lambda msg: print(msg, file=sys.stderr)))
         self.suite = Suite(self.config.tests_dir)

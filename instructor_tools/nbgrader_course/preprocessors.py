@@ -236,16 +236,7 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         config = self.grader_config(coursedir)
         key = repr(config)
         if key not in _GRADERS:
-            root = pathlib.Path(coursedir.root)
-            db = coursedir.db_url[len("sqlite:///"):] if coursedir.db_url.startswith(
-                "sqlite:///") else None
-            hidden = [root / d for d in (coursedir.source_directory, coursedir.submitted_directory,
-                                         coursedir.autograded_directory,
-                                         coursedir.feedback_directory, self.results_directory)]
-            if db:
-                hidden.append(pathlib.Path(db))
-            _GRADERS[key] = Grader(config, log=lambda m: self.log.info("grader: %s", m),
-                                   extra_hidden=[p for p in hidden if p.exists()])
+            _GRADERS[key] = Grader(config, log=lambda m: self.log.info("grader: %s", m))
         return _GRADERS[key]
 
     def result_for(self, student: str, assignment: str):
