@@ -156,6 +156,3 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray | None = None, h: floa
             gflat[i] = np.sum((plus - minus) * dout) / (2 * h)
     return grad
 
-
-def shape_text(*arrays) -> str:
-    return ", ".join(str(tuple(np.shape(a))) for a in arrays)

@@ -72,9 +72,6 @@ class Suite:
         spec.loader.exec_module(package)
         return package
 
-    def module(self, name: str):
-        return importlib.import_module(f"{SUITE_PACKAGE}.{name}")
-
 
 # ---------------------------------------------------------------- fixtures
 

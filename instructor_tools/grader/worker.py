@@ -181,10 +181,6 @@ def handle(codec, req, blobs):
     elif op == "setitem":
         resolve(codec, req["target"])[args[0]] = args[1]
         result = None
-    elif op == "release":
-        for n in req["refs"]:
-            codec.handles.pop(n, None)
-        result = None
     elif op == "seed":
         seed_everything(int(req["seed"]))
         result = None
@@ -193,8 +189,6 @@ def handle(codec, req, blobs):
         result = np.load(req["path"], allow_pickle=False, mmap_mode=req.get("mmap"))
     elif op == "helper":
         result = HELPERS[req["name"]](*args, **kwargs)
-    elif op == "ping":
-        result = {"pid": os.getpid(), "uid": os.getuid()}
     else:
         raise ValueError(f"unknown op {op}")
     out_blobs = []
