@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from nbgrader.api import Gradebook
 
 from instructor_tools.leaderboard import cli, scoring
 from instructor_tools.leaderboard.app import create_app
@@ -34,6 +33,7 @@ class Clock:
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory):
     """A real nbgrader gradebook with two students (made once: nbgrader runs alembic)."""
+    from nbgrader.api import Gradebook  # imported here: nbgrader takes seconds to import
     path = tmp_path_factory.mktemp("nbgrader") / "gradebook.db"
     old_path = os.environ["PATH"]
     os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), old_path])

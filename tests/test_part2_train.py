@@ -12,11 +12,18 @@ import pytest
 import torch
 from PIL import Image
 
-import plots
 import train
 from cifar10 import load_cifar10
 from conftest import PART2, REPO
 from _part2_support import load_predict_cli, one_torch_thread  # noqa: F401 (autouse fixture)
+
+
+@pytest.fixture(scope="module")
+def plots():
+    """source's plots.py, imported by the tests that use it (matplotlib and torchvision take
+    seconds to import, which every test run would pay at collection)."""
+    import plots as module
+    return module
 
 
 predict_cli = load_predict_cli()
@@ -116,7 +123,7 @@ def test_augmenter_alternates_flips_between_epochs():
 
 # ---------------------------------------------------------------- fit, logs, determinism
 
-def test_log_lines_have_the_documented_format_and_parse_back(cifar):
+def test_log_lines_have_the_documented_format_and_parse_back(cifar, plots):
     args = small_args(epochs=2)
     _, history, lines = fit_small(args, cifar)
     assert all(LOG_LINE.match(line) for line in lines), lines
@@ -208,7 +215,7 @@ def softmax_run(cifar10_dir, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_softmax_reaches_its_reference_accuracy_in_one_epoch(softmax_run):
+def test_softmax_reaches_its_reference_accuracy_in_one_epoch(softmax_run, plots):
     """Measured 0.379 after 1 epoch (0.402 after the script's 5); 0.35 leaves room for noise."""
     out, results, log = softmax_run
     assert results["test_acc"] >= 0.35
@@ -279,7 +286,7 @@ def image_size(path):
 
 
 @pytest.mark.slow
-def test_plots_from_a_real_log_and_checkpoint(softmax_run, tmp_path):
+def test_plots_from_a_real_log_and_checkpoint(softmax_run, tmp_path, plots):
     out, _, _ = softmax_run
     written = plots.main(["--model", "softmax", "--log", str(out / "softmax.log"),
                           "--checkpoint", str(out / "softmax.pt"), "--out-dir", str(tmp_path)])
@@ -293,7 +300,7 @@ def test_plots_from_a_real_log_and_checkpoint(softmax_run, tmp_path):
 
 @pytest.mark.parametrize("name,shape", [("softmax", (10, 3, 32, 32)), ("twolayernn", (8, 3, 32, 32)),
                                         ("convnet", (8, 3, 5, 5)), ("mymodel", (24, 3, 2, 2))])
-def test_filter_grid_for_every_model(tmp_path, name, shape):
+def test_filter_grid_for_every_model(tmp_path, name, shape, plots):
     args = train.parse_args(["--model", name, "--hidden-dim", "8", "--kernel-size", "5"])
     model = train.build_model(args)
     assert tuple(plots.first_layer_filters(model).shape) == shape
@@ -301,7 +308,7 @@ def test_filter_grid_for_every_model(tmp_path, name, shape):
     assert path.stat().st_size > 3_000
 
 
-def test_filter_rows_keep_the_rgb_channel_order():
+def test_filter_rows_keep_the_rgb_channel_order(plots):
     model = train.build_model(train.parse_args(["--model", "softmax"]))
     with torch.no_grad():
         model.linear.weight.zero_()
@@ -315,7 +322,7 @@ def test_filter_rows_keep_the_rgb_channel_order():
     assert model(image)[0, 2] == model.linear.bias[2] + 1.0
 
 
-def test_plots_cli_needs_an_existing_input(tmp_path, capsys):
+def test_plots_cli_needs_an_existing_input(tmp_path, capsys, plots):
     with pytest.raises(SystemExit):
         plots.main(["--model", "softmax", "--log", str(tmp_path / "missing.log")])
     assert "no log file at" in capsys.readouterr().err
@@ -326,7 +333,7 @@ def test_plots_cli_needs_an_existing_input(tmp_path, capsys):
     assert "No 'Train Epoch:' lines" in str(exc.value.code)
 
 
-def test_plots_cli_finds_a_log_named_by_a_crlf_run_script(tmp_path, capsys, monkeypatch):
+def test_plots_cli_finds_a_log_named_by_a_crlf_run_script(tmp_path, capsys, monkeypatch, plots):
     """`| tee softmax.log` with CRLF line endings writes "softmax.log\r": plots.py reads it
     and says how to fix the script, instead of silently skipping the loss plots."""
     monkeypatch.chdir(tmp_path)
