@@ -97,6 +97,33 @@ def test_file_times_ignore_the_environment(tmp_path):
     assert when.at.timestamp() == 1_700_000_000
 
 
+
+def test_a_venv_made_in_hw1_itself_leaves_out_only_its_folders(tmp_path, part1):
+    """`python -m venv .` run inside hw1/ (hw1/pyvenv.cfg beside 1_cs231n/): the environment's
+    bin/ and lib/ are left out, the hand-in is graded (it was "holds none of the assignment's
+    files ... it is empty", the whole hw1/ taken for the environment), zip and folder alike."""
+    files = _files_of(part1)
+    files.update({"hw1/pyvenv.cfg": "home = /usr/bin\n", "hw1/bin/activate": "x",
+                  "hw1/lib/python3.11/site-packages/torch/__init__.py": "x"})
+    staged = S.stage(_zip(tmp_path / "hw1.zip", files), tmp_path / "zip")
+    assert staged.root == tmp_path / "zip" / "hw1"
+    assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
+    assert not (staged.root / "lib").exists() and not (staged.root / "bin").exists()
+    assert staged.notes == ["left out hw1/bin/ (a Python environment), hw1/lib/ (a Python "
+                            "environment): not part of the hand-in (never graded, never counted "
+                            "toward the size limit)"]
+    sub = tmp_path / "folder" / "hw1"
+    shutil.copytree(part1, sub)
+    make_venv(sub, 0)
+    staged = S.stage(sub, tmp_path / "staged")
+    assert (staged.root / LAYERS).exists() and not (staged.root / "lib").exists()
+    assert staged.notes == ["left out bin/ (a Python environment), lib/ (a Python environment): "
+                            "not part of the hand-in (never graded, never counted toward the "
+                            "size limit)"]
+    assert sub / "lib" / "python3.11" / "site-packages" / "torch" / "lib" / "module_0.py" \
+        not in set(S.walk_files(sub))
+
+
 def _exchange(tmp_path):
     exchange = tmp_path / "exchange"
     (exchange / "cs7643" / "inbound").mkdir(parents=True)
@@ -412,6 +439,24 @@ def test_both_spellings_name_both(tmp_path, part1):
     assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
     assert staged.notes == ["1_cs231n/cs231n/layers.py and Layers.py are both there (names that "
                             "differ only in case): graded layers.py, not Layers.py"]
+
+
+
+def test_two_spellings_neither_the_assignments_one_is_graded(tmp_path, part1):
+    """Layers.py and layers.PY, no layers.py: Layers.py (same suffix) is graded as layers.py,
+    both named (it was: neither used, no note, the layers checks failing as missing)."""
+    sub = tmp_path / "hw1"
+    shutil.copytree(part1, sub)
+    pkg = sub / "1_cs231n" / "cs231n"
+    (pkg / "layers.py").rename(pkg / "Layers.py")
+    (pkg / "layers.PY").write_text("# an old copy\n")
+    staged = S.stage(sub, tmp_path / "staged")
+    assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
+    assert staged.notes == [
+        "used 1_cs231n/cs231n/Layers.py as layers.py: the grading machine tells upper and lower "
+        "case apart (Windows and macOS do not); name your files as the assignment does",
+        "1_cs231n/cs231n/Layers.py and layers.PY are both there (names that differ only in "
+        "case): graded Layers.py, not layers.PY"]
 
 
 def test_loose_files_in_another_case_are_placed(tmp_path, part1):

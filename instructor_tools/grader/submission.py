@@ -83,13 +83,29 @@ def archive_stem(name: str) -> str:
     return name
 
 
+# `python -m venv .` run inside hw1/ makes hw1/ itself the environment: then only the
+# environment's own folders are left out, not the hand-in around them.
+VENV_PARTS = ("bin", "Scripts", "lib", "Lib", "lib64", "include", "Include", "share", "etc")
+
+
+def _venv_in_place(folder: pathlib.Path) -> bool:
+    """Whether `folder` is both a venv (pyvenv.cfg) and the hand-in (holds a part folder)."""
+    try:
+        return (folder / "pyvenv.cfg").is_file() and any(
+            c.name.lower() in PART_DIRS and c.is_dir() for c in folder.iterdir())
+    except OSError:
+        return False
+
+
 def environment_kind(folder: pathlib.Path) -> str | None:
     """What `folder` is when it holds the student's own tools rather than the hand-in (a
     name of ENVIRONMENT_NAMES, or any folder holding pyvenv.cfg or conda-meta/), else None."""
     if folder.name in ENVIRONMENT_NAMES:
         return ENVIRONMENT_NAMES[folder.name]
     try:
-        if (folder / "pyvenv.cfg").is_file():
+        if folder.name in VENV_PARTS and _venv_in_place(folder.parent):
+            return "a Python environment"
+        if (folder / "pyvenv.cfg").is_file() and not _venv_in_place(folder):
             return "a Python environment"
         if (folder / "conda-meta").is_dir():
             return "a conda environment"
@@ -100,16 +116,26 @@ def environment_kind(folder: pathlib.Path) -> str | None:
 
 def _environment_prefixes(entries) -> dict:
     """{folder parts: kind} of the environments among archive entries (lists of parts)."""
-    found = {}
+    found, venvs = {}, set()
     for parts in entries:
         for k, part in enumerate(parts[:-1]):
             if part in ENVIRONMENT_NAMES:
                 found.setdefault(tuple(parts[:k + 1]), ENVIRONMENT_NAMES[part])
                 break
-        if len(parts) > 1 and parts[-1] == "pyvenv.cfg":
-            found.setdefault(tuple(parts[:-1]), "a Python environment")
+        if parts and parts[-1] == "pyvenv.cfg":
+            venvs.add(tuple(parts[:-1]))
         if "conda-meta" in parts[1:-1]:
             found.setdefault(tuple(parts[:parts.index("conda-meta")]), "a conda environment")
+    for venv in venvs:     # a venv made in the hand-in's own folder: its folders only
+        k = len(venv)
+        inner = {tuple(parts[:k + 1]) for parts in entries
+                 if len(parts) > k + 1 and tuple(parts[:k]) == venv}
+        if venv and not any(p[-1].lower() in PART_DIRS for p in inner):
+            found.setdefault(venv, "a Python environment")
+            continue
+        for p in inner:
+            if p[-1] in VENV_PARTS:
+                found.setdefault(p, "a Python environment")
     # only the outermost of nested ones (a venv inside .git, site-packages inside a venv)
     return {p: kind for p, kind in found.items()
             if not any(p[:k] in found for k in range(1, len(p)))}
@@ -443,10 +469,15 @@ def _fix_case(root: pathlib.Path, notes: list) -> None:
             if want.exists():
                 if others and last:
                     both.append((want.relative_to(root).as_posix(), others[0].name))
-            elif len(others) == 1:
+            elif others:
+                # several spellings, none the assignment's (Layers.py and layers.PY): the one
+                # closest to it (same suffix), then by name; the others are named
+                others.sort(key=lambda c: (c.suffix != pathlib.PurePath(part).suffix, c.name))
+                rel_used = others[0].relative_to(root).as_posix()
                 others[0].rename(want)
-                renamed.append(f"{others[0].relative_to(root).as_posix()}"
-                               f"{'' if last else '/'} as {part}{'' if last else '/'}")
+                renamed.append(f"{rel_used}{'' if last else '/'} as {part}{'' if last else '/'}")
+                if len(others) > 1:
+                    both.append((rel_used, ", ".join(c.name for c in others[1:])))
             else:
                 break
             here = want
