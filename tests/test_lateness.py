@@ -76,6 +76,28 @@ def test_extensions_csv_forms(tmp_path):
     assert p.due_for("eve") == (L.DUE_UTC, False)
 
 
+def test_excel_extensions_and_ledger_with_ids_in_another_case(tmp_path):
+    """Excel's CSV (BOM, CRLF) with "Ann"/"BOB" for the folders ann/bob: the extension and the
+    ledger apply (they were silently ignored: the ids differ only in case)."""
+    ext, ledger = tmp_path / "ext.csv", tmp_path / "ledger.csv"
+    ext.write_bytes("\ufeffstudent_id,due\r\nAnn,2\r\n".encode("utf-8"))
+    ledger.write_bytes("\ufeffstudent_id,late_days_used\r\nBOB,6\r\n".encode("utf-8"))
+    p = policy(due=L.DUE, extensions=ext, ledger=ledger)
+    assert p.due_for("ann") == (L.DUE_UTC + dt.timedelta(days=2), True)
+    assert p.charge("bob", 86400) == lateness.Charge(1, 0, 0.25, 0)
+
+
+def test_lateness_across_the_end_of_daylight_saving_time():
+    """Due Saturday 2026-10-31 23:59 New York (EDT); clocks go back on Sunday. The same moment
+    (24 h 31 min later), written in the course's zone or with its offset, is 2 days late both
+    ways (it was 1 day for the first: same-zone datetimes subtracted as wall clocks)."""
+    p = policy(due="2026-10-31T23:59")
+    for text in ("2026-11-01T23:30", "2026-11-01T23:30-05:00", "2026-11-02T04:30+00:00"):
+        at = lateness.parse_datetime(text, "America/New_York")
+        late = p.assess("x", lateness.SubmissionTime(at, "timestamp.txt"))
+        assert (late.seconds_late, late.days_late) == (24 * 3600 + 31 * 60, 2), text
+
+
 @pytest.mark.parametrize("settings, kw, words", [
     ({}, {"due": "next friday"}, "is not a date and time: write it as YYYY-MM-DDTHH:MM"),
     ({}, {"due": "2026-09-14"}, "is not a date and time"),

@@ -261,6 +261,15 @@ class Charge:
     refused: bool = False
 
 
+def _listed(table: dict, student: str):
+    """The key of `table` (extensions, ledger) for `student`: the id itself, else the one id
+    differing only in case (a spreadsheet's "Alice" for the folder alice), else None."""
+    if student in table:
+        return student
+    same = [k for k in table if str(k).casefold() == str(student).casefold()]
+    return same[0] if len(same) == 1 else None
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """The deadline rule with its inputs (dates aware). Build with `from_settings`."""
@@ -329,15 +338,17 @@ class Policy:
     def due_for(self, student: str, hint: dt.datetime | None = None):
         """(the student's due date or None, extended?): the extension, else the class due
         date, else the submission system's (`hint`)."""
-        if student in self.extensions:
-            return self.extensions[student], True
+        key = _listed(self.extensions, student)
+        if key is not None:
+            return self.extensions[key], True
         return (self.due if self.due is not None else hint), False
 
     def charge(self, student: str, seconds_late: float, has_due: bool = True) -> Charge:
         """What `seconds_late` seconds past the student's due date cost under this rule."""
         if not has_due:
             return Charge()
-        available = max(0, self.free_late_days - self.used_before.get(student, 0))
+        key = _listed(self.used_before, student)
+        available = max(0, self.free_late_days - (self.used_before[key] if key is not None else 0))
         seconds = seconds_late - 60.0 * self.grace_minutes
         days = int(math.ceil(seconds / DAY_S)) if seconds > 0 else 0
         used = min(days, available)
@@ -350,7 +361,10 @@ class Policy:
     def assess(self, student: str, when: SubmissionTime) -> "Lateness":
         """The lateness of `student`'s submission that came in `when`."""
         due, extended = self.due_for(student, when.due_hint)
-        seconds = max(0.0, (when.at - due).total_seconds()) if due and when.at else 0.0
+        # in UTC: two datetimes of the same zone subtract as wall clocks (an hour off across
+        # a daylight-saving change), whatever zone each was written in
+        seconds = (max(0.0, (when.at.astimezone(UTC) - due.astimezone(UTC)).total_seconds())
+                   if due and when.at else 0.0)
         c = self.charge(student, seconds, has_due=due is not None and when.at is not None)
         class_due = self.due if self.due is not None else when.due_hint
         return Lateness(submitted_at=iso(when.at), source=when.source,
