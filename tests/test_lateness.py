@@ -413,3 +413,22 @@ def test_nbgrader_exchange_round_trip_late_extension_on_time(tmp_path):
         late = json.loads((tmp_path / "out" / sid / "result.json").read_text())["lateness"]
         assert (late["source"], late["days_late"], late["penalty_fraction"]) == \
             ("timestamp.txt", days, fraction), (sid, late)
+
+
+def test_canvas_roster_from_excel_with_ids_in_another_case(tmp_path):
+    """Canvas's export re-saved by Excel (BOM, CRLF, its Points Possible row) with SIS Login
+    IDs "Ann" and "BOB" for the graded folders ann and bob: both get their points (they were
+    left empty and listed as not in the roster)."""
+    from instructor_tools.grader import lms_export
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(("\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,HW1 (77)\r\n"
+                        "    Points Possible,,,,,100\r\n"
+                        "\"Lee, Ann\",1,901,Ann,A,\r\n\"Ray, Bob\",2,902,BOB,A,\r\n"
+                        "\"Student, Test\",3,,,A,\r\n").encode("utf-8"))
+    out = lms_export.write_canvas(tmp_path / "canvas.csv", roster,
+                                  {"ann": lms_export.Points(80), "bob": lms_export.Points(60, 0.25)},
+                                  100, settings={})
+    rows = list(csv.reader((tmp_path / "canvas.csv").read_text(encoding="utf-8").splitlines()))
+    assert rows[0][-1] == "HW1 (77)" and rows[1][0].strip() == "Points Possible"
+    assert [(r[3], r[5]) for r in rows[2:]] == [("Ann", "80"), ("BOB", "45")]
+    assert out.written == 2 and out.not_in_roster == [] and out.without_grade == []

@@ -141,12 +141,18 @@ def write_canvas(path, roster_path, points: dict, points_possible: float, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     report = CanvasExport(path, column)
     known = set()
+    # ids differing only in case (Canvas's "Alice" for the folder alice) are the same student
+    folded: dict = {}
+    for sid in points:
+        folded.setdefault(str(sid).casefold(), []).append(sid)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([*IDENTITY, column])
         w.writerow(["    Points Possible", "", "", "", "", fmt(points_possible)])
         for row in rows:
             sid = row.get(key, "")
+            if sid not in points and len(folded.get(sid.casefold(), ())) == 1:
+                sid = folded[sid.casefold()][0]
             known.add(sid)
             p = points.get(sid)
             if p is None:
