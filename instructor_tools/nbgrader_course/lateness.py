@@ -90,7 +90,8 @@ class AssignCourseLatePenalties(AssignLatePenalties):
             if policy.due is not None:
                 submission.assignment.duedate = naive_utc(policy.due)
             if extensions_configured(self):
-                due = policy.extensions.get(student)
+                due, extended = policy.due_for(student)   # ids in another case too
+                due = due if extended else None
                 base = submission.assignment.duedate
                 if due is not None and base is not None:
                     submission.extension = max(dt.timedelta(0), naive_utc(due) - base)
