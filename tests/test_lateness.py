@@ -173,6 +173,7 @@ def test_unreadable_timestamp_is_a_sentence(tmp_path):
 
 # ---------------------------------------------------------------- `grade` on a real batch
 
+@pytest.mark.slow
 def test_grade_records_lateness_everywhere():
     batch = L.graded_batch()
     out = batch["out"]

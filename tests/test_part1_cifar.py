@@ -41,6 +41,7 @@ def hyperparams():
 
 # ---- loader ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_load_cifar10_shapes_dtypes_and_labels(cifar10_dir):
     Xtr, ytr, Xte, yte = load_CIFAR10(cifar10_dir)
     assert Xtr.shape == (50000, 32, 32, 3) and Xte.shape == (10000, 32, 32, 3)
