@@ -132,6 +132,27 @@ def test_the_reference_carries_no_literal_data_and_a_table_is_flagged(tmp_path):
     assert any("a list of 2000 constants" in f for f in literal_data.flags(listed, REFERENCE))
 
 
+def test_a_table_in_file_names_is_measured_like_text(tmp_path):
+    """Empty files whose names spell out a table (read back with os.listdir) carry it as a text
+    would: 24 KB of random data in 200-character names is flagged; the reference's names add
+    nothing. (Before: names were not measured; a 14 KB feature table of test images carried
+    this way scored 43% on Q8.5, threshold 27.5%, with no flag.)"""
+    import base64
+    names = base64.b32encode(np.random.default_rng(1).bytes(24 * 1024)).decode().lower()
+    sub = copy_reference(tmp_path / "names", parts=("2_pytorch",))
+    folder = sub / "2_pytorch" / "cache"
+    folder.mkdir()
+    for i in range(0, len(names), 200):
+        (folder / f"{i // 200:04d}{names[i:i + 200]}").touch()
+    assert S.worker_file(f"0000{names[:200]}")          # such files do reach the worker
+    m = literal_data.measure(sub, REFERENCE)
+    assert m["novel_name_bytes"] > 20 * 1024 and m["novel_bytes"] >= m["novel_name_bytes"], m
+    found = literal_data.flags(sub, REFERENCE)
+    assert any("in file and folder names" in f for f in found), found
+    honest = copy_reference(tmp_path / "honest", parts=("2_pytorch",))
+    assert literal_data.measure(honest, REFERENCE)["novel_name_bytes"] < 100
+
+
 def test_data_files_do_not_reach_the_worker(tmp_path):
     """Arrays, checkpoints and notebooks stay with the grader; a data file is named in a note."""
     root = copy_reference(tmp_path / "sub", parts=("2_pytorch",))

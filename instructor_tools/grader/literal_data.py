@@ -18,7 +18,8 @@ grades CSV, the leaderboard export); nothing here changes a score:
 - in all text: the new information of the submission's text files against the reference
   solution, measured by compression (lzma size of reference + file minus that of the
   reference alone; a file without a counterpart counts its own compressed size), above
-  NOVEL_LIMIT. The whole reference solution adds 4.9 KB to the starter code: the limit leaves
+  NOVEL_LIMIT. The names of the files and folders that travel count too (their list against
+  the reference's): empty files whose names spell out a table carry it as well as a text. The whole reference solution adds 4.9 KB to the starter code: the limit leaves
   a student three times that (benchmarks/heldout_integrity.py).
 
 Files that cannot carry code the worker runs (notebooks, images, arrays, checkpoints) are not
@@ -86,10 +87,26 @@ def _size(value) -> int:
     return len(value) if isinstance(value, bytes) else len(value.encode("utf-8", "replace"))
 
 
-def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set, bytes]:
+def _travels(path: pathlib.Path) -> bool:
+    """A folder, or a file of the kinds the worker gets (symbolic links never travel)."""
+    return not path.is_symlink() and (
+        path.is_dir() or (path.is_file() and path.suffix.lower() in TEXT_SUFFIXES))
+
+
+def names_text(root: pathlib.Path, paths) -> bytes:
+    """The relative paths (one a line, sorted) of the files and folders in `paths` that
+    travel to the worker: what their names can carry."""
+    root = pathlib.Path(root)
+    return "\n".join(sorted(p.relative_to(root).as_posix() for p in paths
+                            if _travels(p))).encode("utf-8", "surrogateescape")
+
+
+def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set, bytes, bytes]:
     texts, known, stream = {}, set(), []
-    for path in sorted(pathlib.Path(reference_dir).rglob("*")):
-        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES and ".git" not in path.parts:
+    paths = [p for p in sorted(pathlib.Path(reference_dir).rglob("*"))
+             if ".git" not in p.parts and "__pycache__" not in p.parts]
+    for path in paths:
+        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES:
             rel = path.relative_to(reference_dir).as_posix()
             texts[rel] = path.read_bytes()
             if path.suffix == ".py":
@@ -97,28 +114,32 @@ def _reference_texts(reference_dir: pathlib.Path) -> tuple[dict, set, bytes]:
                 if tree is not None:
                     known.update(constants(tree)[0])
                     stream.append(literal_stream(tree))
-    return texts, known, b"\x00".join(stream)
+    return texts, known, b"\x00".join(stream), names_text(reference_dir, paths)
 
 
 _ref_cache: dict = {}
 
 
 def measure(root: pathlib.Path, reference_dir: pathlib.Path) -> dict:
-    """{"novel_bytes", "largest_literal", "largest_literal_file", "largest_display",
-    "largest_display_file", "oversize_files"} of the staged submission at `root` (text files
-    as the worker gets them; paths relative to `root`)."""
+    """{"novel_bytes", "novel_name_bytes", "novel_literal_bytes", "largest_literal",
+    "largest_literal_file", "largest_display", "largest_display_file", "oversize_files"} of
+    the staged submission at `root` (text files as the worker gets them; paths relative to
+    `root`). novel_bytes includes novel_name_bytes, the new information in the names."""
     root = pathlib.Path(root)
     key = str(reference_dir)
     if key not in _ref_cache:
         _ref_cache[key] = _reference_texts(pathlib.Path(reference_dir))
-    ref_texts, known, ref_stream = _ref_cache[key]
+    ref_texts, known, ref_stream, ref_names = _ref_cache[key]
     by_name: dict[str, bytes] = {}
     for rel, data in ref_texts.items():
         by_name.setdefault(pathlib.PurePosixPath(rel).name, data)
     student_stream = []
     out = {"novel_bytes": 0, "novel_literal_bytes": 0, "largest_literal": 0, "largest_literal_file": "",
            "largest_display": 0, "largest_display_file": "", "oversize_files": []}
-    for path in sorted(root.rglob("*")):
+    paths = sorted(root.rglob("*"))
+    out["novel_name_bytes"] = novel_bytes(names_text(root, paths), ref_names)
+    out["novel_bytes"] = out["novel_name_bytes"]
+    for path in paths:
         if not path.is_file() or path.is_symlink() or path.suffix.lower() not in TEXT_SUFFIXES:
             continue
         rel = path.relative_to(root).as_posix()
@@ -163,7 +184,9 @@ def flags(root: pathlib.Path, reference_dir: pathlib.Path) -> list[str]:
                    f"reference's (limit {NOVEL_LITERAL_LIMIT // 1024} KB; the whole solution "
                    "adds under 1 KB)")
     if m["novel_bytes"] > NOVEL_LIMIT:
-        out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB "
+        names = (f", {m['novel_name_bytes'] // 1024} KB of it in file and folder names"
+                 if m["novel_name_bytes"] > 1024 else "")
+        out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB{names} "
                    f"of new information to the reference (limit {NOVEL_LIMIT // 1024} KB; a "
                    "whole solution adds about 5 KB)")
     for rel in m["oversize_files"]:
