@@ -184,11 +184,11 @@ def flags(root: pathlib.Path, reference_dir: pathlib.Path) -> list[str]:
                    f"reference's (limit {NOVEL_LITERAL_LIMIT // 1024} KB; the whole solution "
                    "adds under 1 KB)")
     if m["novel_bytes"] > NOVEL_LIMIT:
-        names = (f", {m['novel_name_bytes'] // 1024} KB of it in file and folder names"
+        names = (f"{m['novel_name_bytes'] // 1024} KB of it in file and folder names; "
                  if m["novel_name_bytes"] > 1024 else "")
-        out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB{names} "
-                   f"of new information to the reference (limit {NOVEL_LIMIT // 1024} KB; a "
-                   "whole solution adds about 5 KB)")
+        out.append(f"literal data: the submission's text adds {m['novel_bytes'] // 1024} KB "
+                   f"of new information to the reference ({names}limit {NOVEL_LIMIT // 1024} "
+                   "KB; a whole solution adds about 5 KB)")
     for rel in m["oversize_files"]:
         out.append(f"literal data: {rel} is larger than {MAX_SCAN_BYTES >> 20} MiB")
     return out
