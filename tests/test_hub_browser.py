@@ -1,8 +1,9 @@
 """The course through a real JupyterHub (scripts/jupyterhub.sh start, run by .ci/run): Debian's
-Chromium (Playwright) logs in as real Unix accounts with PAM. A student fetches from the
-Assignments tab with CIFAR-10 inside the folder and submits; the instructor's Formgrader tab
-shows the formgrader (not a blank frame) and collects; a second student cannot read the course
-root or write into a classmate's collected submission.
+Chromium (Playwright) logs in as real Unix accounts with PAM. The instructor generates and
+releases from the Formgrader tab (bin/nbgrader: release audit); a student fetches from the
+Assignments tab with CIFAR-10 inside the folder and submits (CIFAR-10 left out); the instructor
+collects and autogrades (Q8.1 earns points) in the Formgrader tab; a second student cannot read
+the course root or write into a classmate's collected submission.
 
 Without a hub these tests skip, unless HW1_REQUIRE_HUB=1 (CI), where they fail. They reset the
 hub's course (gradebook, release, exchange, the test accounts' hw1 folders): run them only
@@ -117,19 +118,55 @@ def step(hub, name, page=None):
     return _Step()
 
 
+def formgrader_frame(page):
+    return next(f for f in page.frames if "/formgrader" in f.url)
+
+
+def click_and_succeed(frame, selector, timeout=900_000):
+    """Click a formgrader button; wait for its Success dialog (an Error dialog fails)."""
+    frame.locator(selector).first.click()
+    frame.locator("#success-modal, #error-modal").first.wait_for(timeout=timeout)
+    if frame.locator("#error-modal").count():
+        pytest.fail("formgrader error: " + frame.locator("#error-modal").inner_text()[-3000:])
+    frame.locator("#success-modal .modal-footer button").first.click()
+    frame.locator("#success-modal").wait_for(state="detached")
+
+
+def gradebook_score(course, student, grade_id):
+    import sqlite3
+    con = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+    row = con.execute(
+        "select g.auto_score, g.manual_score from grade g join base_cell c on g.cell_id = c.id "
+        "join submitted_notebook n on g.notebook_id = n.id "
+        "join submitted_assignment a on n.assignment_id = a.id "
+        "where c.name = ? and a.student_id = ?", (grade_id, student)).fetchone()
+    con.close()
+    return row
+
+
 def test_round_trip_through_the_hub(hub, browser):
     prof, (s1, s2, *_) = hub["instructor"], hub["students"]
     course = hub["course"]
-    with step(hub, "generate-release-cli"):
-        as_user(prof, str(course / "bin/nbgrader"), "generate_assignment", "hw1", "--force",
-                env={"HW1_VENV": "/opt/cs7643-venv"})
-        as_user(prof, str(course / "bin/nbgrader"), "release_assignment", "hw1",
-                f"--Exchange.root={HUB_DIR / 'exchange'}", env={"HW1_VENV": "/opt/cs7643-venv"})
+    base = f"{URL}/user/{prof}/formgrader"
+
+    # -- instructor: Generate and Release from the Formgrader tab (bin/nbgrader: audit) --
+    with step(hub, "instructor-login"):
+        page = login(browser, hub, prof)
+    with step(hub, "formgrader-tab", page):
+        open_nbgrader(page, "Formgrader")
+        frame = page.frame_locator("iframe[src*='formgrader']")
+        frame.get_by_text("Manage Assignments").first.wait_for()
+        fg = formgrader_frame(page)
+    with step(hub, "formgrader-generate", page):
+        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-education")
+    with step(hub, "formgrader-release", page):
+        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-cloud-upload")
+    page.context.close()
 
     # -- student 1: log in, fetch, put CIFAR-10 where get_datasets.sh puts it, submit --
     with step(hub, "student-login"):
         page = login(browser, hub, s1)
-    with step(hub, "student-assignments-tab", page):
+    with step(hub, "student-fetch", page):
         open_nbgrader(page, "Assignment List")
         page.get_by_role("button", name="Fetch", exact=True).click()
         page.locator("#fetched_assignments_list").get_by_text("hw1").first.wait_for()
@@ -138,9 +175,13 @@ def test_round_trip_through_the_hub(hub, browser):
     assert (hw1 / "softmax.ipynb").is_file()
     data = hw1 / "1_cs231n/cs231n/datasets/cifar-10-batches-py"
     shutil.copytree(CIFAR, data)
-    subprocess.run(["chown", "-R", f"{s1}:{s1}", str(data)], check=True)
+    # the student's work: the reference softmax (Q8.1 then earns its points)
+    shutil.copy(course / "source/hw1/1_cs231n/cs231n/classifiers/softmax.py",
+                hw1 / "1_cs231n/cs231n/classifiers/softmax.py")
+    subprocess.run(["chown", "-R", f"{s1}:{s1}", str(hw1)], check=True)
     with step(hub, "student-submit", page):
-        page.locator("#fetched_assignments_list").get_by_role("button", name="Submit", exact=True).click()
+        page.locator("#fetched_assignments_list").get_by_role("button", name="Submit",
+                                                             exact=True).click()
         page.locator("#submitted_assignments_list").get_by_text("hw1").first.wait_for()
     inbound = list((HUB_DIR / "exchange/cs7643/inbound").iterdir())
     assert len(inbound) == 1 and inbound[0].name.startswith(f"{s1}+hw1+")
@@ -148,17 +189,20 @@ def test_round_trip_through_the_hub(hub, browser):
     assert not list(inbound[0].rglob("cifar-10-batches-py")), "CIFAR-10 was handed in"
     page.context.close()
 
-    # -- instructor: the Formgrader tab shows the formgrader; Collect through it --
-    with step(hub, "instructor-login"):
+    # -- instructor: collect, autograde (Q8.1), grade by hand, feedback, in the Formgrader tab --
+    with step(hub, "instructor-login-2"):
         page = login(browser, hub, prof)
-    with step(hub, "formgrader-tab", page):
         open_nbgrader(page, "Formgrader")
-        frame = page.frame_locator("iframe[src*='formgrader']")
-        frame.get_by_text("Manage Assignments").first.wait_for()
+        page.frame_locator("iframe[src*='formgrader']").get_by_text("Manage Assignments").first.wait_for()
+        fg = formgrader_frame(page)
     with step(hub, "formgrader-collect", page):
-        frame.locator("tr", has_text="hw1").locator(".glyphicon-cloud-download").click()
-        frame.locator("#success-modal").wait_for()
+        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-cloud-download")
     assert (course / "submitted" / s1 / "hw1" / "softmax.ipynb").is_file()
+    with step(hub, "formgrader-autograde", page):
+        fg.goto(f"{base}/manage_submissions/hw1")
+        click_and_succeed(fg, f"tr:has-text('{s1}') .glyphicon-flash")
+    auto, _ = gradebook_score(course, s1, "autograde_q8_1")
+    assert auto and auto > 0, f"Q8.1 autograde score {auto}"
     page.context.close()
 
     # -- student 2 cannot read the course or touch s1's collected work --
