@@ -26,8 +26,11 @@
 #                        checkout is put there when it has no course_config.py)
 #   HW1_VENV             the course venv the single-user servers and bin/nbgrader run (default
 #                        .venv of this checkout); every account must be able to read it
-#   HW1_AUTOGRADE_QUESTIONS, GRADER_SCALE, GRADER_DEVICE, CIFAR10_DIR, OPENBLAS_NUM_THREADS:
+#   HW1_AUTOGRADE_QUESTIONS, GRADER_SCALE, GRADER_DEVICE, OPENBLAS_NUM_THREADS:
 #                        passed on to the instructors' servers (their formgrader buttons)
+#   CIFAR10_DIR          where the course copy's private CIFAR-10 is copied from (default:
+#                        data/ of this checkout: run `make data` first); instructors' servers
+#                        use <course root>/data/cifar-10-batches-py
 #
 # Who is who: Unix group hw1-instructors (instructors) and hw1-students (students); the hub
 # gives each its role's Jupyter config dir ($HW1_HUB_DIR/etc/<role>, first on
@@ -104,6 +107,17 @@ install_course() {
       | tar -C "$root" -xf -
     chown -R "$first_instructor:hw1-instructors" "$root"
   fi
+  # The instructors' own copy of CIFAR-10, private to them (the held-out images are in it):
+  # the checkout's data/ is its owner's alone (make data), and may be under /root.
+  local src="${CIFAR10_DIR:-$repo/data/cifar-10-batches-py}"
+  if [[ ! -f "$root/data/cifar-10-batches-py/test_batch" ]]; then
+    [[ -f "$src/test_batch" ]] || die "no CIFAR-10 at $src: run 'make data' first (or set CIFAR10_DIR)"
+    echo "==> copying CIFAR-10 into $root/data (the instructors' private copy)"
+    mkdir -p "$root/data"
+    cp -r "$src" "$root/data/"
+    chown -R "$first_instructor:hw1-instructors" "$root/data"
+    chmod -R u+rwX,g+rX,o-rwx "$root/data"
+  fi
   # Students have no business in the course root: the release reaches them by the exchange.
   chmod 750 "$root"
   chgrp hw1-instructors "$root"
@@ -163,7 +177,7 @@ EOF
   chmod -R a+rX "$dir/etc"
 
   local pass_env="" v
-  for v in HW1_AUTOGRADE_QUESTIONS GRADER_SCALE GRADER_DEVICE CIFAR10_DIR OPENBLAS_NUM_THREADS; do
+  for v in HW1_AUTOGRADE_QUESTIONS GRADER_SCALE GRADER_DEVICE OPENBLAS_NUM_THREADS; do
     [[ -n "${!v:-}" ]] && pass_env+="    \"$v\": \"${!v}\",\n"
   done
   cat >"$dir/jupyterhub_config.py" <<EOF
@@ -215,8 +229,10 @@ def pre_spawn_hook(spawner):
     spawner.environment["JUPYTER_CONFIG_PATH"] = "$dir/etc/" + role
     spawner.environment["HW1_HUB_ROLE"] = role
     if role == "instructor":
-        spawner.environment["CIFAR10_DIR"] = spawner.environment.get(
-            "CIFAR10_DIR", "$repo/data/cifar-10-batches-py")
+        spawner.environment["CIFAR10_DIR"] = "$root/data/cifar-10-batches-py"
+        # bin/nbgrader keeps the course root the group's (instructor_tools/permissions.py),
+        # so every instructor of the hub can work in it
+        spawner.environment["HW1_STAFF_GROUP"] = "hw1-instructors"
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
@@ -244,10 +260,12 @@ shared_venv() {
     "$target/bin/python" -m pip install -q -r "$repo/requirements.txt" 2>&1 \
       | { grep -v "is ignored: it is neither" || true; } >&2
     test "${PIPESTATUS[0]}" -eq 0
-    "$target/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall "$repo" >&2
     rm -f "$target"/.pins-*
     touch "$stamp"
   fi
+  # the course's own code at every start (a few seconds): a copy made once would keep serving
+  # the buttons of an older checkout after a git pull
+  "$target/bin/python" -m pip install -q --no-deps --no-build-isolation --force-reinstall "$repo" >&2
   chmod -R a+rX "$target"
   venv="$target"
 }
