@@ -250,7 +250,7 @@ usable_by_all() {  # can the first student run $1/bin/python?
 # copy (not an editable link) of instructor_tools.
 shared_venv() {
   local target="${HW1_HUB_VENV:-/opt/cs7643-venv}" py stamp
-  stamp="$target/.pins-$(sha256sum "$repo/requirements.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-16)"
+  stamp="$target/.pins-$(cat "$repo/requirements.txt" "$repo/pyproject.toml" | sha256sum | cut -c1-16)"
   if [[ ! -f "$stamp" ]]; then
     py="$(command -v /usr/bin/python3.11 || command -v python3.11 || true)"
     [[ -n "$py" ]] || die "no python3.11 outside /root to build a shared venv with (apt-get install python3.11-venv)"
