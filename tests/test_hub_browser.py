@@ -86,7 +86,10 @@ def browser():
         b.close()
 
 
-def login(browser, hub, user):
+def login(browser, hub, user, fresh_server=False):
+    """Log `user` in; `fresh_server`: first stop the server a previous run left running (the
+    formgrader keeps its gradebook.db connection for the server's life, so after the fixture
+    removed gradebook.db its grading pages answer 404 "Invalid submission")."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(180_000)
@@ -94,6 +97,14 @@ def login(browser, hub, user):
     page.fill("#username_input", user)
     page.fill("#password_input", hub["passwords"][user])
     page.click("#login_submit")
+    if fresh_server:
+        page.wait_for_url("**/user/**", timeout=240_000)
+        page.goto(URL + "/hub/home")
+        stop = page.locator("#stop")
+        if stop.is_visible():
+            stop.click()
+            stop.wait_for(state="hidden", timeout=120_000)
+        page.goto(URL + "/hub/spawn")
     page.wait_for_url(f"**/user/{user}/lab**", timeout=240_000)
     page.wait_for_selector(".jp-LabShell", timeout=240_000)
     return page
@@ -151,7 +162,7 @@ def test_round_trip_through_the_hub(hub, browser):
 
     # -- instructor: Generate and Release from the Formgrader tab (bin/nbgrader: audit) --
     with step(hub, "instructor-login"):
-        page = login(browser, hub, prof)
+        page = login(browser, hub, prof, fresh_server=True)
     with step(hub, "formgrader-tab", page):
         open_nbgrader(page, "Formgrader")
         frame = page.frame_locator("iframe[src*='formgrader']")
@@ -173,6 +184,20 @@ def test_round_trip_through_the_hub(hub, browser):
     home1 = pathlib.Path(os.path.expanduser("~" + s1))
     hw1 = home1 / "hw1"
     assert (hw1 / "softmax.ipynb").is_file()
+    # Validate (the student config: validate_all) on the unanswered release: nbgrader's
+    # "Validation Results" dialog lists the failing cells
+    with step(hub, "student-validate", page):
+        fetched = page.locator("#fetched_assignments_list")
+        fetched.get_by_text("hw1", exact=True).first.click()
+        row = fetched.locator("div.col-md-12", has=page.get_by_text("softmax", exact=True))
+        row.get_by_role("button", name="Validate").click()
+        dialog = page.locator(".jp-Dialog", has_text="Validation Results")
+        dialog.wait_for()
+        message = dialog.locator("#validation-message")
+        assert "validation-failed" in (message.get_attribute("class") or ""), message.inner_text()
+        assert "The following cell failed" in message.inner_text()
+        page.screenshot(path=str(SHOTS / "validate-dialog.png"))
+        dialog.get_by_role("button", name=re.compile("Ok", re.I)).click()
     data = hw1 / "1_cs231n/cs231n/datasets/cifar-10-batches-py"
     shutil.copytree(CIFAR, data)
     # the student's work: the reference softmax (Q8.1 then earns its points)
@@ -203,6 +228,41 @@ def test_round_trip_through_the_hub(hub, browser):
         click_and_succeed(fg, f"tr:has-text('{s1}') .glyphicon-flash")
     auto, _ = gradebook_score(course, s1, "autograde_q8_1")
     assert auto and auto > 0, f"Q8.1 autograde score {auto}"
+    # manual grade of a written answer: gradebook > hw1 > softmax > the submission's page
+    with step(hub, "formgrader-manual-grade", page):
+        fg.goto(f"{base}/gradebook/hw1/softmax")
+        fg.get_by_role("link", name=re.compile(rf"^(Submission #1|{re.escape(s1)})$")).first.click()
+        fg.wait_for_url("**/formgrader/submissions/**")
+        score = fg.locator("input.score#softmax-q1")
+        score.fill("1")
+        score.press("Tab")  # "change" saves the grade
+        for _ in range(100):
+            if gradebook_score(course, s1, "softmax-q1")[1] == 1:
+                break
+            page.wait_for_timeout(200)
+    assert gradebook_score(course, s1, "softmax-q1")[1] == 1, "the manual score was not saved"
+    with step(hub, "formgrader-feedback", page):
+        fg.goto(f"{base}/manage_assignments")
+        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-comment")
+        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-envelope")
+    assert (course / "feedback" / s1 / "hw1" / "softmax.html").is_file()
+    page.context.close()
+
+    # -- student 1 fetches the feedback from the Assignments tab --
+    with step(hub, "student-login-2"):
+        page = login(browser, hub, s1)
+        open_nbgrader(page, "Assignment List")
+    with step(hub, "student-fetch-feedback", page):
+        page.get_by_role("button", name="Fetch Feedback").first.click()
+        for _ in range(150):
+            feedback = list((hw1 / "feedback").glob("*/softmax.html"))
+            if feedback:
+                break
+            page.wait_for_timeout(200)
+    assert feedback, f"no feedback HTML under {hw1 / 'feedback'}"
+    # the written answer's manual point is in the student's feedback
+    assert re.search(r'href="#softmax-q1">Written response</a> \(Score: 1\.0 / 1\.0\)',
+                     feedback[0].read_text()), feedback[0]
     page.context.close()
 
     # -- student 2 cannot read the course or touch s1's collected work --
