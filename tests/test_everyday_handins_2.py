@@ -569,6 +569,24 @@ def test_torch_compile_on_mymodel_is_graded_as_the_model(tmp_path):
     assert not any("torch.compile" in n for n in reference.notes)
 
 
+def test_torch_compile_named_only_where_code_calls_it(tmp_path):
+    """The note is for code that calls torch.compile: the reference and the release (whose
+    train.py mentions torch.compile in a docstring and a comment) get none; a mention in a
+    string or comment gets none; a call, a decorator or `from torch import compile` does."""
+    from instructor_tools.grader.api import compile_note
+    for hw1 in (REPO / "source" / "hw1", REPO / "release" / "hw1"):
+        assert compile_note(hw1) == "", hw1
+    sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
+    alter(sub, MYMODEL, "class MyModel(nn.Module):",
+          "NOTE = 'torch.compile is not used'  # torch.compile(model) would need a compiler\n"
+          "class MyModel(nn.Module):")
+    assert compile_note(sub) == ""
+    for code in ("model = torch.compile(model)", "from torch import nn, compile"):
+        alter(sub, MYMODEL, "class MyModel(nn.Module):", f"{code}\nclass MyModel(nn.Module):")
+        assert "your code uses torch.compile (2_pytorch/models/mymodel.py line" in compile_note(sub)
+        alter(sub, MYMODEL, f"{code}\nclass MyModel(nn.Module):", "class MyModel(nn.Module):")
+
+
 @pytest.mark.slow
 def test_training_that_runs_out_of_its_time_says_so_with_the_figures(tmp_path):
     """A MyModel whose training steps take 2 s: the run stops at the time cap (240 s x the

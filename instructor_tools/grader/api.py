@@ -243,7 +243,30 @@ def _built_modules(modules, detail: list) -> list[tuple[str, bytes]]:
     return out
 
 
-COMPILE_CALL = re.compile(r"\btorch\s*\.\s*compile\b|\bfrom\s+torch\s+import\s+.*\bcompile\b")
+def _compile_call_line(text: str) -> int:
+    """The first line (1-based) whose code names torch.compile (`torch.compile`, `from torch
+    import compile`), or 0. Read as Python tokens, so strings, docstrings and comments that
+    mention it do not count; an untokenizable rest of the file is ignored."""
+    import io
+    import tokenize
+    names: list[tuple[str, int]] = []   # significant tokens of the current logical line
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.NEWLINE:
+                names = []
+                continue
+            if tok.type not in (tokenize.NAME, tokenize.OP):
+                continue
+            names.append((tok.string, tok.start[0]))
+            tail = [n for n, _ in names[-3:]]
+            if tail == ["torch", ".", "compile"]:
+                return tok.start[0]
+            if (tok.string == "compile" and len(names) >= 3 and names[0][0] == "from"
+                    and names[1][0] == "torch" and names[2][0] == "import"):
+                return tok.start[0]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return 0
 
 
 def compile_note(root: pathlib.Path) -> str:
@@ -255,17 +278,15 @@ def compile_note(root: pathlib.Path) -> str:
         return ""
     for path in sorted(part2.rglob("*.py")):
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            number = _compile_call_line(path.read_text(encoding="utf-8", errors="replace"))
         except OSError:
             continue
-        for number, line in enumerate(lines, 1):
-            code = line.split("#", 1)[0]
-            if COMPILE_CALL.search(code):
-                where = safetext.line(f"{path.relative_to(root).as_posix()} line {number}", 200)
-                return (f"your code uses torch.compile ({where}): the grader runs your model "
-                        "without compilation, which computes the same (compiling needs a C++ "
-                        "compiler the grading machine does not have, and its first steps would "
-                        "take minutes of the training time cap); nothing to change")
+        if number:
+            where = safetext.line(f"{path.relative_to(root).as_posix()} line {number}", 200)
+            return (f"your code uses torch.compile ({where}): the grader runs your model "
+                    "without compilation, which computes the same (compiling needs a C++ "
+                    "compiler the grading machine does not have, and its first steps would "
+                    "take minutes of the training time cap); nothing to change")
     return ""
 
 
