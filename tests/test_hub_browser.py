@@ -1,12 +1,9 @@
 """The course through a real JupyterHub (scripts/jupyterhub.sh start, run by .ci/run): Debian's
 Chromium (Playwright) logs in as real Unix accounts with PAM. The instructor generates and
-releases from the Formgrader tab (bin/nbgrader: release audit); three students fetch from the
-Assignments tab; the first validates (nbgrader's failing cells) and submits with CIFAR-10 inside
-the folder (left out); the second first hands in a folder over the course's 2 GB limit and reads
-one sentence, not a traceback; the instructor collects, autogrades the first (Q8.1 earns points),
-grades a written answer by hand in the formgrader's grade page, generates and releases feedback;
-the first student fetches it from the tab; a second student cannot read the course root or write
-into a classmate's collected submission.
+releases from the Formgrader tab (bin/nbgrader: release audit); a student fetches from the
+Assignments tab with CIFAR-10 inside the folder and submits (CIFAR-10 left out); the instructor
+collects and autogrades (Q8.1 earns points) in the Formgrader tab; a second student cannot read
+the course root or write into a classmate's collected submission.
 
 Without a hub these tests skip, unless HW1_REQUIRE_HUB=1 (CI), where they fail. They reset the
 hub's course (gradebook, release, exchange, the test accounts' hw1 folders): run them only
@@ -55,9 +52,7 @@ def hub():
                      (HUB_DIR / "passwords").read_text().split() if ":" in line)
     instructor = os.environ.get("HW1_HUB_INSTRUCTORS", "hw1-prof").split()[0]
     students = os.environ.get("HW1_HUB_STUDENTS", "hw1-s1 hw1-s2 hw1-s3").split()
-    if len(students) < 3:
-        _skip_or_fail(f"three student accounts needed, HW1_HUB_STUDENTS has {students}")
-    if not {instructor, *students[:3]} <= set(passwords):
+    if not {instructor, *students[:2]} <= set(passwords):
         _skip_or_fail("the hub's accounts were not created by scripts/jupyterhub.sh")
     course = pathlib.Path(os.environ.get("HW1_HUB_COURSE_ROOT",
                                          f"{os.path.expanduser('~' + instructor)}/cs7643"))
@@ -91,10 +86,7 @@ def browser():
         b.close()
 
 
-def login(browser, hub, user, fresh_server=False):
-    """Log `user` in; `fresh_server`: first stop the server a previous run left running (the
-    formgrader keeps its gradebook.db connection for the server's life, so after the fixture
-    removed gradebook.db its grading pages answer 404 "Invalid submission")."""
+def login(browser, hub, user):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(180_000)
@@ -102,14 +94,6 @@ def login(browser, hub, user, fresh_server=False):
     page.fill("#username_input", user)
     page.fill("#password_input", hub["passwords"][user])
     page.click("#login_submit")
-    if fresh_server:
-        page.wait_for_url("**/user/**", timeout=240_000)
-        page.goto(URL + "/hub/home")
-        stop = page.locator("#stop")
-        if stop.is_visible():
-            stop.click()
-            stop.wait_for(state="hidden", timeout=120_000)
-        page.goto(URL + "/hub/spawn")
     page.wait_for_url(f"**/user/{user}/lab**", timeout=240_000)
     page.wait_for_selector(".jp-LabShell", timeout=240_000)
     return page
@@ -161,14 +145,13 @@ def gradebook_score(course, student, grade_id):
 
 
 def test_round_trip_through_the_hub(hub, browser):
-    prof, students = hub["instructor"], hub["students"]
-    s1, s2 = students[:2]
+    prof, (s1, s2, *_) = hub["instructor"], hub["students"]
     course = hub["course"]
     base = f"{URL}/user/{prof}/formgrader"
 
     # -- instructor: Generate and Release from the Formgrader tab (bin/nbgrader: audit) --
     with step(hub, "instructor-login"):
-        page = login(browser, hub, prof, fresh_server=True)
+        page = login(browser, hub, prof)
     with step(hub, "formgrader-tab", page):
         open_nbgrader(page, "Formgrader")
         frame = page.frame_locator("iframe[src*='formgrader']")
@@ -190,23 +173,6 @@ def test_round_trip_through_the_hub(hub, browser):
     home1 = pathlib.Path(os.path.expanduser("~" + s1))
     hw1 = home1 / "hw1"
     assert (hw1 / "softmax.ipynb").is_file()
-    # Validate (the student config: validate_all) on the unanswered release: nbgrader's
-    # "Validation Results" dialog lists the failing cells
-    with step(hub, "student-validate", page):
-        fetched = page.locator("#fetched_assignments_list")
-        fetched.get_by_text("hw1", exact=True).first.click()
-        row = fetched.locator("div.col-md-12", has=page.get_by_text("softmax", exact=True))
-        row.get_by_role("button", name="Validate").click()
-        dialog = page.locator(".jp-Dialog", has_text="Validation Results")
-        dialog.wait_for()
-        message = dialog.locator("#validation-message")
-        assert "validation-failed" in (message.get_attribute("class") or ""), message.inner_text()
-        # validate_all: the data-loading cell's error (no CIFAR-10 yet), not only the
-        # unanswered graded cells
-        assert "The following cell failed" in message.inner_text()
-        assert "CIFAR10NotFoundError" in message.inner_text(), message.inner_text()[:2000]
-        page.screenshot(path=str(SHOTS / "validate-dialog.png"))
-        dialog.get_by_role("button", name=re.compile("Ok", re.I)).click()
     data = hw1 / "1_cs231n/cs231n/datasets/cifar-10-batches-py"
     shutil.copytree(CIFAR, data)
     # the student's work: the reference softmax (Q8.1 then earns its points)
@@ -223,45 +189,6 @@ def test_round_trip_through_the_hub(hub, browser):
     assert not list(inbound[0].rglob("cifar-10-batches-py")), "CIFAR-10 was handed in"
     page.context.close()
 
-    # -- students 2 and 3 fetch and submit; student 2 first tries a folder over the limit --
-    for student in students[1:3]:
-        with step(hub, f"{student}-login"):
-            page = login(browser, hub, student)
-        with step(hub, f"{student}-fetch", page):
-            open_nbgrader(page, "Assignment List")
-            page.get_by_role("button", name="Fetch", exact=True).click()
-            page.locator("#fetched_assignments_list").get_by_text("hw1").first.wait_for()
-        hw = pathlib.Path(os.path.expanduser("~" + student)) / "hw1"
-        submit = page.locator("#fetched_assignments_list").get_by_role("button", name="Submit",
-                                                                      exact=True)
-        if student == s2:
-            # 21 sparse files of 99 MB (each under max_file_size, so all counted): 2.1 GB over
-            # the course's 2 GB limit, no disk used
-            runs = hw / "my_runs"
-            runs.mkdir()
-            for i in range(21):
-                with open(runs / f"run{i}.bin", "wb") as f:
-                    f.truncate(99_000_000)
-            subprocess.run(["chown", "-R", f"{student}:{student}", str(runs)], check=True)
-            with step(hub, "student-submit-too-large", page):
-                submit.click()
-                dialog = page.locator(".jp-Dialog", has_text="Invalid Submission")
-                text = dialog.locator("#submission-message pre").inner_text().strip()
-                page.screenshot(path=str(SHOTS / "submit-too-large-dialog.png"))
-                dialog.get_by_role("button", name=re.compile("Ok", re.I)).click()
-            assert text.startswith("Nothing was submitted: "), text
-            assert "Traceback" not in text and len(text.splitlines()) == 1, text
-            assert "over the course limit of 2.0 GB" in text and "my_runs" in text, text
-            assert not [p for p in (HUB_DIR / "exchange/cs7643/inbound").iterdir()
-                        if p.name.startswith(student + "+")], "a too-large hand-in was stored"
-            shutil.rmtree(runs)
-        with step(hub, f"{student}-submit", page):
-            submit.click()
-            page.locator("#submitted_assignments_list").get_by_text("hw1").first.wait_for()
-        page.context.close()
-    inbound = sorted(p.name.split("+")[0] for p in (HUB_DIR / "exchange/cs7643/inbound").iterdir())
-    assert inbound == sorted(students[:3]), inbound
-
     # -- instructor: collect, autograde (Q8.1), grade by hand, feedback, in the Formgrader tab --
     with step(hub, "instructor-login-2"):
         page = login(browser, hub, prof)
@@ -270,48 +197,12 @@ def test_round_trip_through_the_hub(hub, browser):
         fg = formgrader_frame(page)
     with step(hub, "formgrader-collect", page):
         click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-cloud-download")
-    for student in students[:3]:
-        assert (course / "submitted" / student / "hw1" / "softmax.ipynb").is_file(), student
+    assert (course / "submitted" / s1 / "hw1" / "softmax.ipynb").is_file()
     with step(hub, "formgrader-autograde", page):
         fg.goto(f"{base}/manage_submissions/hw1")
         click_and_succeed(fg, f"tr:has-text('{s1}') .glyphicon-flash")
     auto, _ = gradebook_score(course, s1, "autograde_q8_1")
     assert auto and auto > 0, f"Q8.1 autograde score {auto}"
-    # manual grade of a written answer: gradebook > hw1 > softmax > the submission's page
-    with step(hub, "formgrader-manual-grade", page):
-        fg.goto(f"{base}/gradebook/hw1/softmax")
-        fg.get_by_role("link", name=re.compile(rf"^(Submission #1|{re.escape(s1)})$")).first.click()
-        fg.wait_for_url("**/formgrader/submissions/**")
-        score = fg.locator("input.score#softmax-q1")
-        score.fill("1")
-        score.press("Tab")  # "change" saves the grade
-        for _ in range(100):
-            if gradebook_score(course, s1, "softmax-q1")[1] == 1:
-                break
-            page.wait_for_timeout(200)
-    assert gradebook_score(course, s1, "softmax-q1")[1] == 1, "the manual score was not saved"
-    with step(hub, "formgrader-feedback", page):
-        fg.goto(f"{base}/manage_assignments")
-        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-comment")
-        click_and_succeed(fg, "tr:has-text('hw1') .glyphicon-envelope")
-    assert (course / "feedback" / s1 / "hw1" / "softmax.html").is_file()
-    page.context.close()
-
-    # -- student 1 fetches the feedback from the Assignments tab --
-    with step(hub, "student-login-2"):
-        page = login(browser, hub, s1)
-        open_nbgrader(page, "Assignment List")
-    with step(hub, "student-fetch-feedback", page):
-        page.get_by_role("button", name="Fetch Feedback").first.click()
-        for _ in range(150):
-            feedback = list((hw1 / "feedback").glob("*/softmax.html"))
-            if feedback:
-                break
-            page.wait_for_timeout(200)
-    assert feedback, f"no feedback HTML under {hw1 / 'feedback'}"
-    # the written answer's manual point is in the student's feedback
-    assert re.search(r'href="#softmax-q1">Written response</a> \(Score: 1\.0 / 1\.0\)',
-                     feedback[0].read_text()), feedback[0]
     page.context.close()
 
     # -- student 2 cannot read the course or touch s1's collected work --
