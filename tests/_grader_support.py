@@ -52,5 +52,17 @@ def scores(result) -> dict:
     return {q.qid: q.points for q in result.questions}
 
 
+def grade(path, questions, student="student", **overrides):
+    """Grade `path` in process with the cached ci-scale grader; a grader fault fails the test."""
+    result = grader(**overrides).grade(path, student=student, questions=questions)
+    assert not result.grader_errors, result.errors
+    return result
+
+
+def failures(result) -> dict:
+    """{check name: message} of the checks that failed."""
+    return {c.name: c.message for q in result.questions for c in q.checks if not c.passed}
+
+
 def check(result, name):
     return next(c for q in result.questions for c in q.checks if c.name == name)

@@ -13,20 +13,11 @@ import zipfile
 
 import pytest
 
-from _grader_support import REPO, alter, copy_reference, grader, release_dir, scores
+from _grader_support import (REPO, alter, copy_reference, failures, grade, grader, release_dir,
+                             scores)
 from instructor_tools.grader import submission as S
 
 LAYERS = "1_cs231n/cs231n/layers.py"
-
-
-def grade(path, questions, student="student", **overrides):
-    result = grader(**overrides).grade(path, student=student, questions=questions)
-    assert not result.grader_errors, result.errors
-    return result
-
-
-def failures(result):
-    return {c.name: c.message for q in result.questions for c in q.checks if not c.passed}
 
 
 def sparse(path: pathlib.Path, size: int) -> None:
@@ -95,7 +86,6 @@ def test_file_times_ignore_the_environment(tmp_path):
     make_venv(sub / ".venv", 0)
     when = lateness.submission_time(sub, file_times=True)
     assert when.at.timestamp() == 1_700_000_000
-
 
 
 def test_a_venv_made_in_hw1_itself_leaves_out_only_its_folders(tmp_path, part1):
@@ -439,7 +429,6 @@ def test_both_spellings_name_both(tmp_path, part1):
     assert (staged.root / LAYERS).read_bytes() == (part1 / LAYERS).read_bytes()
     assert staged.notes == ["1_cs231n/cs231n/layers.py and Layers.py are both there (names that "
                             "differ only in case): graded layers.py, not Layers.py"]
-
 
 
 def test_two_spellings_neither_the_assignments_one_is_graded(tmp_path, part1):

@@ -13,7 +13,8 @@ import pytest
 
 from _everyday_support import (BOM, apple_double, loose_upload, pdf_images, png, reference_command,
                                run_script, windows)
-from _grader_support import REFERENCE, REPO, alter, check, copy_reference, grader, release_dir, scores
+from _grader_support import (REFERENCE, REPO, alter, check, copy_reference, failures, grade,
+                             grader, release_dir, scores)
 from instructor_tools.grader import deliverables as D
 from instructor_tools.grader import gradebook as G
 from instructor_tools.grader import runscripts
@@ -28,16 +29,6 @@ LAYERS = "1_cs231n/cs231n/layers.py"
 @pytest.fixture
 def sub(tmp_path):
     return copy_reference(tmp_path / "student")
-
-
-def grade(path, questions, student="student", **overrides):
-    result = grader(**overrides).grade(path, student=student, questions=questions)
-    assert not result.grader_errors, result.errors
-    return result
-
-
-def failures(result):
-    return {c.name: c.message for q in result.questions for c in q.checks if not c.passed}
 
 
 # ---------------------------------------------------------------- 1. Windows files
