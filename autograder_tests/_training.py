@@ -46,7 +46,7 @@ CAPS = {
 # batch is capped (the learning rate scaled down in proportion, the linear scaling rule) so
 # that training still takes a few dozen steps. Predictions: the first `heldout` images.
 CPU_CHALLENGE_CAP = {"num_train": 1024, "epochs": 1, "batch_size": 32, "num_val": 200,
-                     "max_train_seconds": 240, "heldout": 500}
+                     "max_train_seconds": 240, "heldout": 1000}
 
 PART1_KEYS = {
     "softmax": ("learning_rate", "reg", "num_iters", "batch_size"),
@@ -90,9 +90,13 @@ def _predictions(value, data, what, n=None):
 
 
 def _scored(data, preds) -> tuple[float, dict]:
-    """(accuracy, {"flag": text} when the predictions look copied, else {})."""
-    flags = data.integrity_flags(preds)
-    return data.accuracy(preds), ({"flag": "; ".join(flags)} if flags else {})
+    """(the accuracy that counts, {"score": data.Score, "flag": text when the predictions
+    look copied})."""
+    score = data.score(preds)
+    extra = {"score": score}
+    if score.flags:
+        extra["flag"] = "; ".join(score.flags)
+    return score.accuracy, extra
 
 
 # Staff are flagged where a training check's accuracy exceeds the reference's best calibrated
@@ -306,14 +310,15 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
         acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed)
         source = f'hyperparams.json ("{kind}")'
     key = key or f"{QUESTION_OF[kind]}/{kind}"
-    metrics = with_flags({"accuracy": round(acc, 4), "key": key}, extra.get("flag", ""))
+    score = extra["score"]
+    metrics = with_flags({"accuracy": round(acc, 4), "key": key, **score.metrics()},
+                         extra.get("flag", ""))
     entry = settings.threshold(key, metrics)
     need = entry["threshold"]
     metrics["threshold"] = need
     with_flags(metrics, ceiling_flag(acc, entry))
     text = (f"trained with your {source} settings (grader caps: {describe_caps(caps)}"
-            f"{budget_text(caps, extra)}), "
-            f"{100 * acc:.1f}% of the held-out images were classified right")
+            f"{budget_text(caps, extra)}), {score.text()}")
     if acc < need:
         raise Fail(f"{text}; at least {100 * need:.1f}% is needed", metrics)
     return f"{text} (needed {100 * need:.1f}%)", metrics

@@ -64,25 +64,32 @@ class PairedData(D.GradingData):
                 xs.append(D.transform(test_x[:n], rng, **steps))
                 ys.append(test_y[:n])
             draws = 0
+        self.draws = []
         for seed in seeds[:draws]:
             d = D.GradingData(cifar10_dir, scale, seed=seed, raw=D.load_raw(cifar10_dir))
-            xs.append(d.heldout_x)
-            ys.append(d._heldout_y)
+            xs.append(d.heldout_x[:n])
+            ys.append(d._heldout_y[:n])
+            self.draws.append(d)
         self.segment = n
         self.heldout_x = np.concatenate(xs)
         self._heldout_y = np.concatenate(ys)
         self.log: list[list[float]] = []
 
-    def accuracy(self, predictions) -> float:
+    def score(self, predictions) -> D.Score:
+        """Records the accuracy on the old images and each new draw's accuracy that counts
+        (the lower of its parts; a draw's held-back images may have been in this run's
+        training set: the new draws here measure the change of images, not of training);
+        returns the old images' accuracy."""
         p = np.asarray(predictions)
         n = self.segment
-        segs = [float(np.mean(p[i:i + n] == self._heldout_y[i:i + n]))
-                for i in range(0, len(self._heldout_y), n)]
+        old = float(np.mean(p[:n] == self._heldout_y[:n]))
+        segs = [old]
+        for k in range(len(p) // n - 1):
+            chunk = p[(k + 1) * n:(k + 2) * n]
+            segs.append(self.draws[k].score(chunk).accuracy if self.draws
+                        else float(np.mean(chunk == self._heldout_y[(k + 1) * n:(k + 2) * n])))
         self.log.append(segs)
-        return segs[0]
-
-    def integrity_flags(self, predictions):
-        return []
+        return D.Score(old, old, old, n, n)
 
 
 def reference_accuracies(args) -> list[dict]:

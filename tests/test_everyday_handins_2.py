@@ -550,7 +550,8 @@ def test_torch_compile_on_mymodel_is_graded_as_the_model(tmp_path):
     assert scores(result) == scores(reference) and scores(result)["Q8.8"] >= 5, failures(result)
     assert [c.message for c in result.question("Q8.8").checks] == \
         [c.message for c in reference.question("Q8.8").checks]
-    assert "% of 500 held-out images right" in result.question("Q8.8").checks[0].message
+    assert "% of the held-out images were classified right (the lower of" in \
+        result.question("Q8.8").checks[0].message
     assert (f"your code uses torch.compile ({MYMODEL} line 30): the grader runs your model "
             "without compilation, which computes the same (compiling needs a C++ compiler the "
             "grading machine does not have, and its first steps would take minutes of the "

@@ -46,21 +46,56 @@ def _image_key(image) -> str:
 @needs_cifar
 def test_each_run_draws_other_images_that_no_lookup_recognises():
     test_x, test_y = _test_set()
+    train_x, train_y = D.load_raw(CIFAR)[:2]
     a, b = D.grading_data(CIFAR, "ci"), D.grading_data(CIFAR, "ci")
     assert a.seed != b.seed and not np.array_equal(a.heldout_index, b.heldout_index)
     assert a.heldout_x.shape == (2000, 32, 32, 3) and a.heldout_x.dtype == np.uint8
-    assert len(set(a.heldout_index)) == 2000 and not np.array_equal(a.heldout_index, np.arange(2000))
+    assert len(set(a.heldout_index)) == 1000 and len(set(a.heldback_index)) == 1000
+    assert a.heldback_index.max() < D.VALIDATION_START
+    # the held-back training images are not in the training set the worker gets
+    assert len(a.train_x) == len(a.train_y) == 49000
+    given = {_image_key(x) for x in a.train_x}
+    assert not any(_image_key(x) in given for x in train_x[a.heldback_index])
+    assert np.array_equal(a.train_x[-1000:], train_x[49000:])   # validation images kept
     # the labels CIFAR-10 publishes, in its order: chance, and flagged
     published = test_y[:2000]
     assert a.accuracy(published) < 0.15
     assert any("published order" in f for f in a.integrity_flags(published))
-    # a table of all 10000 test images by content: no held-out image is found in it
-    table = {_image_key(x): y for x, y in zip(test_x, test_y)}
+    # a table of every test and training image by content: no held-out image is found in it
+    table = {_image_key(x) for x in np.concatenate([test_x, train_x])}
     assert sum(_image_key(x) in table for x in test_x[:2000]) == 2000   # it works on the originals
     assert sum(_image_key(x) in table for x in a.heldout_x) == 0
     # honest predictions (the true labels of the draw, as a perfect model gives) raise no flag
-    truth = test_y[a.heldout_index]
+    truth = a._heldout_y
     assert a.accuracy(truth) == 1.0 and a.integrity_flags(truth) == []
+    score = a.score(truth)
+    assert (score.n_test, score.n_heldback) == (1000, 1000)
+
+
+@needs_cifar
+def test_a_copy_of_the_test_set_earns_the_held_back_parts_chance_and_a_flag():
+    """A lookup table of the test images (any size) recognises test images only: the held-back
+    training images could be any of 49000. The lower part counts; the gap is flagged. A
+    model that learnt (right with the same odds on both parts) is not flagged."""
+    a = D.grading_data(CIFAR, "ci", seed=11)
+    rng = np.random.default_rng(0)
+    truth, from_test = a._heldout_y, a._from_test
+    guess = rng.integers(0, 10, len(truth))
+    for coverage in (1.0, 0.3, 0.15):           # a whole copy; copies small enough to carry
+        known = from_test & (rng.random(len(truth)) < coverage)
+        score = a.score(np.where(known, truth, guess))
+        assert score.heldback < 0.15 and score.accuracy == score.heldback
+        assert score.test > score.heldback
+        assert any("held back from training" in f for f in score.flags), coverage
+    # a learner right 40% of the time on either part, 20 draws: never flagged, lower part counts
+    for seed in range(20):
+        right = rng.random(len(truth)) < 0.4
+        score = a.score(np.where(right, truth, (truth + 1) % 10))
+        assert score.flags == () and score.accuracy == min(score.test, score.heldback)
+        assert abs(score.accuracy - 0.4) < 0.06
+    # a prefix (the CPU challenge predicts the first images) holds both parts
+    head = a.score(truth[:1000])
+    assert head.n_test > 400 and head.n_heldback > 400 and head.accuracy == 1.0
 
 
 @pytest.mark.slow
@@ -71,12 +106,16 @@ def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch)
     a, b = D.grading_data(CIFAR, "full"), D.grading_data(CIFAR, "full")
     assert a.seed == b.seed == 1234 and np.array_equal(a.heldout_x, b.heldout_x)
     assert sorted(a.heldout_index) == list(range(10000))          # full: every test image
-    src = test_x[a.heldout_index].astype(int)
+    train_x = D.load_raw(CIFAR)[0]
+    # each held-out image's source: the drawn test images, then the held-back ones, shuffled
+    sources = np.concatenate([test_x[a.heldout_index], train_x[a.heldback_index]])[a._order]
+    heldout = a.heldout_x
+    src = sources.astype(int)
     flipped = src[:, :, ::-1]
     # each image is within noise + one pixel of shift of its source, flipped or not
-    err = np.minimum(np.abs(a.heldout_x - src).mean(axis=(1, 2, 3)),
-                     np.abs(a.heldout_x - flipped).mean(axis=(1, 2, 3)))
-    assert np.median(err) < 20 and not np.any(np.all(a.heldout_x == test_x[a.heldout_index], axis=(1, 2, 3)))
+    err = np.minimum(np.abs(heldout - src).mean(axis=(1, 2, 3)),
+                     np.abs(heldout - flipped).mean(axis=(1, 2, 3)))
+    assert np.median(err) < 20 and not np.any(np.all(heldout == sources, axis=(1, 2, 3)))
     monkeypatch.setenv("GRADER_HELDOUT_SEED", "twelve")
     from instructor_tools.grader.errors import UsageError
     with pytest.raises(UsageError, match="GRADER_HELDOUT_SEED"):
@@ -245,6 +284,45 @@ def test_a_content_hash_lookup_gets_no_points_and_a_staff_flag(tmp_path):
     c = check(result, "softmax_accuracy")
     assert c.status == "failed" and c.points == 0 and c.metrics["accuracy"] < 0.15, c.message
     assert any("literal data" in f and "lookup.py" in f for f in result.flags), result.flags
+
+
+def _bands(x) -> np.ndarray:
+    """(N, 10): mean R,G,B of four 8-row bands (flip-invariant; benchmarks/heldout_band_lookup.py)."""
+    x = np.asarray(x, dtype=np.float32)
+    return x.reshape(len(x), 4, 8, 32, 3).mean(axis=(2, 3)).reshape(len(x), -1)[:, :10]
+
+
+@needs_cifar
+@pytest.mark.slow
+def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagged(tmp_path):
+    """The residual of the first round (benchmarks/results/heldout_integrity.md section 7): a
+    nearest-neighbour table of band means of 2000 test images (about 9.5 KB compressed, under
+    literal_data's limits), in comments of train.py read back with open(__file__). It
+    recognises test images; the held-back training images it can only guess at, so the
+    accuracy that counts stays low (0 points) and the gap between the parts is flagged."""
+    test_x, test_y = _test_set()
+    table = np.round(_bands(test_x[:2000]) / 16).astype(np.uint8)
+    rows = "".join(f"#T{bytes(list(t) + [int(y)]).hex()}\n" for t, y in zip(table, test_y[:2000]))
+    sub = copy_reference(tmp_path / "table", parts=("2_pytorch",))
+    alter(sub, TRAIN, PREDICT, PREDICT + (
+        "    rows = [bytes.fromhex(l[2:].strip()) for l in open(__file__) if l.startswith('#T')]\n"
+        "    t = np.array([list(r[:10]) for r in rows], dtype=np.float32)\n"
+        "    labels = np.array([r[10] for r in rows])\n"
+        "    x = np.asarray(images, dtype=np.float32)\n"
+        "    q = x.reshape(len(x), 4, 8, 32, 3).mean(axis=(2, 3)).reshape(len(x), -1)[:, :10] / 16\n"
+        "    d = (q * q).sum(1)[:, None] - 2 * q @ t.T + (t * t).sum(1)[None]\n"
+        "    return labels[d.argmin(1)]\n"))
+    with open(sub / TRAIN, "a") as f:
+        f.write(rows)
+    assert not any("literal data" in f for f in literal_data.flags(sub, REFERENCE))  # under the limits
+    result = _grade_q85(sub)
+    c = check(result, "softmax_accuracy")
+    assert c.status == "failed" and c.points == 0, c.message
+    m = c.metrics
+    assert m["accuracy"] == m["accuracy_heldback"] < m["accuracy_test"], m
+    assert "held back" in c.message and "copy" not in c.message     # the student sees no flag
+    assert any("Q8.5/softmax_accuracy" in f and "held back from training" in f
+               for f in result.flags), result.flags
 
 
 # ---------------------------------------------------------------- model checks (item 2)

@@ -23,7 +23,7 @@ from .client import StudentProblem, WorkerClient
 from .errors import SetupError, WorkerLost
 from .config import GraderConfig
 from . import literal_data
-from .data import HELDOUT, TRANSFORM, grading_data, new_seed
+from .data import HELDBACK, HELDOUT, TRANSFORM, grading_data, new_seed
 from .result import CheckResult, GradeResult, QuestionResult
 from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_question
 
@@ -69,8 +69,12 @@ class Grader:
                 "memory_limit_mb": self.policy.memory_mb,
                 "accounting": dict(self.policy.accounting), "seed": self.config.seed,
                 "timeout_factor": self.config.timeout_factor,
-                "heldout": {"seed": self.heldout_seed, "images": HELDOUT[self.config.scale],
-                            "source": "CIFAR-10 test_batch", "transform": TRANSFORM}}
+                "heldout": {"seed": self.heldout_seed,
+                            "images": HELDOUT[self.config.scale] + HELDBACK[self.config.scale],
+                            "test_images": HELDOUT[self.config.scale],
+                            "heldback_training_images": HELDBACK[self.config.scale],
+                            "source": "CIFAR-10 test_batch + held-back data_batch images",
+                            "transform": TRANSFORM}}
 
     def selected(self, questions=None) -> list[str]:
         """Ids of the questions to grade (all when none are asked for), in the assignment's

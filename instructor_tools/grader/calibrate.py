@@ -11,7 +11,8 @@ autograder_tests/thresholds.json, per check:
     threshold = chance + FRACTION * (lowest reference accuracy - chance)
 
 i.e. a submission must get FRACTION (0.8) of the reference's gain over guessing (10%), in
-its worst run. The runs, seeds (training; held-out draws where recorded), device, machine
+its worst run. A run's accuracy is the one a student's counts: the lower of its two parts
+(test images; training images held back, grader/data.py). The runs, seeds (training; held-out draws where recorded), device, machine
 and date are stored beside each threshold.
 Keys of the challenge (Q8.8) carry the device (`@cpu`, `@cuda`): it trains under a time cap.
 """
@@ -43,6 +44,7 @@ def threshold_from(runs: list[float]) -> float:
 def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, list[float]]:
     from .api import Grader
     accuracies: dict[str, list[float]] = {}
+    parts: dict[str, list[list[float]]] = {}
     seconds: dict[str, list[float]] = {}
     failures: list = []
     heldout_seeds: list[int] = []
@@ -58,11 +60,14 @@ def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, 
                 key = c.metrics.get("key")
                 if key and "accuracy" in c.metrics and len(accuracies.get(key, [])) <= seed:
                     accuracies.setdefault(key, []).append(float(c.metrics["accuracy"]))
+                    if "accuracy_test" in c.metrics:
+                        parts.setdefault(key, []).append([c.metrics["accuracy_test"],
+                                                          c.metrics["accuracy_heldback"]])
                     seconds.setdefault(key, []).append(round(c.seconds, 1))
         log(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in accuracies.items()))
         if result.grader_errors and not all("no threshold for" in e for e in result.errors):
             raise SystemExit(f"calibrate: grader errors: {result.errors}")
-    return {"accuracies": accuracies, "seconds": seconds, "device": grader.device,
+    return {"accuracies": accuracies, "parts": parts, "seconds": seconds, "device": grader.device,
             "failed_checks": failures, "grading_seconds": round(result.seconds, 1),
             "heldout_seeds": heldout_seeds}
 
@@ -121,6 +126,8 @@ def entry(batch, key, runs):
         "threshold": threshold_from(runs), "reference_runs": runs,
         "mean": round(statistics.fmean(runs), 4), "seeds": list(range(len(runs))),
         **({"heldout_seeds": batch["heldout_seeds"]} if batch.get("heldout_seeds") else {}),
+        # [test images, held-back training images] per run; the lower one is the run's accuracy
+        **({"reference_parts": batch["parts"][key]} if batch.get("parts", {}).get(key) else {}),
         "check_seconds": batch["seconds"].get(key), "device": batch["device"],
         "scale_measured": batch["scale"], "machine": batch["machine"], "date": batch["date"],
         "command": batch["command"]}

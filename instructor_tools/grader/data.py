@@ -1,36 +1,60 @@
 """CIFAR-10 as the grader holds it, and the part of it the worker may see.
 
-The worker gets the 50000 training images with their labels and the held-out images
-WITHOUT labels, as .npy files in a folder it can read but not change. The held-out labels
-exist only in the grader's memory; accuracy is computed here.
+The worker gets CIFAR-10's training images with their labels, less a few held back, and the
+held-out images WITHOUT labels, as .npy files in a folder it can read but not change. The
+held-out labels exist only in the grader's memory; accuracy is computed here.
 
-The held-out images are drawn afresh for every grading run (issue 16): a random subset of
-CIFAR-10's test images (all 10000 at the full scale), in random order, each changed in a way
-that keeps its label: flipped left-right for a random half, shifted by up to one pixel
-(edges mirrored), plus a little noise (at most 1 of 255 per value). Labels therefore cannot
-be had from CIFAR-10's published order, nor by looking up an image's exact content (a hash
-table): a model has to learn from the training images. The draw's seed comes from
-os.urandom (or GRADER_HELDOUT_SEED, to repeat a run) and is recorded in each result.json
-(grader.heldout). What can still get through (a compact copy of the test set matched by
-nearest neighbour) is flagged for staff: see `integrity_flags` and literal_data.py.
+The held-out images are drawn afresh for every grading run (issue 16) and have two parts,
+shuffled together so that nothing tells them apart:
+- a random subset of CIFAR-10's test images (all 10000 at the full scale);
+- training images held back: a random set of the first 49000 training images, taken out of
+  the training set the worker gets (the 1000 validation images after them stay).
+Each image is changed in a way that keeps its label: flipped left-right for a random half,
+shifted by up to one pixel (edges mirrored), plus a little noise (at most 1 of 255 per value).
+Labels therefore cannot be had from CIFAR-10's published order, nor by looking up an image's
+exact content (a hash table): a model has to learn from the training images.
+
+The accuracy that counts is the LOWER of the two parts' accuracies. A model that learnt
+scores alike on both (both are images it never saw, from the same collection); a compact
+copy of the test set carried in the submission (a lookup table small enough to pass
+literal_data.py's limits) recognises some test images but no held-back training image, which
+could be any of 49000: its test part rises, its training part stays at chance, and so does
+its grade. A gap between the parts larger than sampling explains is flagged for staff
+(`integrity_flags`), as are predictions following the published test labels.
+
+The draw's seed comes from os.urandom (or GRADER_HELDOUT_SEED, to repeat a run) and is
+recorded in each result.json (grader.heldout).
 """
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import pathlib
 import pickle
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import sandbox
 
-# How many held-out (test) images the training checks predict at each scale.
-HELDOUT = {"ci": 2000, "full": 10000}
+# How many test images, and training images held back, the training checks predict at each
+# scale (ci: 2000 images, as before training images were held back; full: all test images).
+HELDOUT = {"ci": 1000, "full": 10000}
+HELDBACK = {"ci": 1000, "full": 1000}
+# Training images from this index on are the validation images; none is held back.
+VALIDATION_START = 49000
+# Staff are flagged when the test part beats the held-back part by more than this many
+# standard errors of the difference of two proportions (and by at least GAP_MIN): sampling
+# alone does that about once in 30000 checks (one-sided normal tail at 4 sigma).
+GAP_SIGMAS = 4.0
+GAP_MIN = 0.05
 SHIFT = 1        # pixels, each way
 NOISE = 1        # at most, of 255 (4 cost the CPU challenge model 5 points; see benchmarks)
-TRANSFORM = (f"random subset and order; left-right flip for a random half; shift of up to "
-             f"{SHIFT} pixel (mirrored edges); uniform noise of at most {NOISE}/255")
+TRANSFORM = (f"random subsets of the test images and of the first {VALIDATION_START} training "
+             f"images (the latter held back from training), shuffled together; left-right "
+             f"flip for a random half; shift of up to {SHIFT} pixel (mirrored edges); uniform "
+             f"noise of at most {NOISE}/255")
 # Predictions agreeing with CIFAR-10's published test labels, in published order, on more
 # than this fraction of images: the labels were copied, not learnt (an honest model agrees
 # with an unrelated label sequence ~10% of the time, as chance does).
@@ -81,47 +105,107 @@ def transform(images: np.ndarray, rng: np.random.Generator, flip: bool = True,
     return np.clip(out.astype(np.int16) + values, 0, 255).astype(np.uint8)
 
 
+@dataclass(frozen=True)
+class Score:
+    """How predictions fared on one draw. `accuracy`: the one that counts, the lower of
+    `test` (fraction right on the test images) and `heldback` (on the held-back training
+    images); `n_test`, `n_heldback`: how many of each were predicted; `flags`: staff flags
+    (never shown to students)."""
+    accuracy: float
+    test: float
+    heldback: float
+    n_test: int
+    n_heldback: int
+    flags: tuple[str, ...] = ()
+
+    def metrics(self) -> dict:
+        """The figures result.json keeps beside a check's accuracy."""
+        return {"accuracy_test": round(self.test, 4), "accuracy_heldback": round(self.heldback, 4),
+                "images_test": self.n_test, "images_heldback": self.n_heldback}
+
+    def text(self) -> str:
+        """For the student: both parts and which one counts."""
+        return (f"{100 * self.accuracy:.1f}% of the held-out images were classified right "
+                f"(the lower of {100 * self.test:.1f}% on {self.n_test} test images and "
+                f"{100 * self.heldback:.1f}% on {self.n_heldback} training images held back "
+                f"from training)")
+
+
 class GradingData:
-    """The training set and one draw of held-out images (see the module's docstring).
+    """The training set less the held-back images, and one draw of held-out images (see the
+    module's docstring).
 
     `seed`: the draw's seed (new_seed() when None); `raw`: the loaded (train_x, train_y,
     test_x, test_y), shared between draws. Raises errors.SetupError when CIFAR-10 is missing."""
 
     def __init__(self, cifar10_dir: pathlib.Path, scale: str, seed: int | None = None, raw=None):
-        self.train_x, self.train_y, test_x, test_y = raw or load_raw(cifar10_dir)
-        n = HELDOUT[scale]
+        train_x, train_y, test_x, test_y = raw or load_raw(cifar10_dir)
         self.seed = new_seed() if seed is None else int(seed)
         rng = np.random.default_rng(self.seed)
-        self.heldout_index = rng.choice(len(test_x), size=n, replace=False)
-        self.heldout_x = transform(test_x[self.heldout_index], rng)
-        self._heldout_y = test_y[self.heldout_index]
-        self._published_y = test_y[:n]      # what copying the published labels would give
+        self.heldout_index = rng.choice(len(test_x), size=HELDOUT[scale], replace=False)
+        self.heldback_index = np.sort(rng.choice(min(VALIDATION_START, len(train_x)),
+                                                 size=HELDBACK[scale], replace=False))
+        keep = np.ones(len(train_x), dtype=bool)
+        keep[self.heldback_index] = False
+        self.train_x, self.train_y = train_x[keep], train_y[keep]
+        images = np.concatenate([test_x[self.heldout_index], train_x[self.heldback_index]])
+        labels = np.concatenate([test_y[self.heldout_index], train_y[self.heldback_index]])
+        from_test = np.arange(len(images)) < len(self.heldout_index)
+        self._order = rng.permutation(len(images))   # heldout_x[i] is images[_order[i]]
+        self.heldout_x = transform(images[self._order], rng)
+        self._heldout_y = labels[self._order]
+        self._from_test = from_test[self._order]
+        self._published_y = test_y[:len(images)]   # what copying the published labels would give
         self.scale = scale
         self.worker_dir: pathlib.Path | None = None
 
     def describe(self) -> dict:
         """What result.json records of this draw (grader.heldout)."""
-        return {"seed": self.seed, "images": self.n_heldout, "source": "CIFAR-10 test_batch",
+        return {"seed": self.seed, "images": self.n_heldout, "test_images": len(self.heldout_index),
+                "heldback_training_images": len(self.heldback_index),
+                "source": "CIFAR-10 test_batch + held-back data_batch images",
                 "transform": TRANSFORM}
 
-    def accuracy(self, predictions) -> float:
-        """Fraction of held-out images whose label the predictions match (predictions for
-        the first len(predictions) held-out images)."""
+    def score(self, predictions) -> Score:
+        """Score predictions of the first len(predictions) held-out images (int labels).
+        A part with no image among them counts as 0 (a graded prefix always holds both)."""
         predictions = np.asarray(predictions)
-        return float(np.mean(predictions == self._heldout_y[:len(predictions)]))
+        n = len(predictions)
+        right = predictions == self._heldout_y[:n]
+        part = self._from_test[:n]
+        n_test, n_back = int(part.sum()), int((~part).sum())
+        test = float(right[part].mean()) if n_test else 0.0
+        back = float(right[~part].mean()) if n_back else 0.0
+        return Score(min(test, back), test, back, n_test, n_back,
+                     tuple(self._flags(predictions, test, back, n_test, n_back)))
+
+    def accuracy(self, predictions) -> float:
+        """The accuracy that counts (see score)."""
+        return self.score(predictions).accuracy
 
     def integrity_flags(self, predictions) -> list[str]:
-        """Staff flags about predictions that were not learnt: they follow CIFAR-10's
-        published test labels in published order (the labels of a draw are unrelated to it)."""
-        predictions = np.asarray(predictions)
-        if not len(predictions):
-            return []
-        agree = float(np.mean(predictions == self._published_y[:len(predictions)]))
-        if agree > PUBLISHED_ORDER_FLAG:
-            return [f"predictions match CIFAR-10's published test labels in published order "
-                    f"for {100 * agree:.0f}% of the images (the images graded were a random "
-                    f"draw: a trained model agrees ~10%); copied labels?"]
-        return []
+        """Staff flags about predictions that were not learnt (see score)."""
+        return list(self.score(predictions).flags)
+
+    def _flags(self, predictions, test, back, n_test, n_back) -> list[str]:
+        flags = []
+        if len(predictions):
+            m = min(len(predictions), len(self._published_y))
+            agree = float(np.mean(predictions[:m] == self._published_y[:m]))
+            if agree > PUBLISHED_ORDER_FLAG:
+                flags.append(f"predictions match CIFAR-10's published test labels in published "
+                             f"order for {100 * agree:.0f}% of the images (the images graded "
+                             f"were a random draw: a trained model agrees ~10%); copied labels?")
+        if n_test and n_back:
+            pooled = (test * n_test + back * n_back) / (n_test + n_back)
+            se = math.sqrt(max(pooled * (1 - pooled), 1e-6) * (1 / n_test + 1 / n_back))
+            if test - back > max(GAP_MIN, GAP_SIGMAS * se):
+                flags.append(f"{100 * test:.1f}% right on the test images but "
+                             f"{100 * back:.1f}% on training images held back from training "
+                             f"(a model that learnt scores alike on both; a gap of "
+                             f"{100 * (test - back):.1f} points is {(test - back) / se:.1f} "
+                             f"standard errors): test images recognised from a copy?")
+        return flags
 
     @property
     def n_heldout(self) -> int:

@@ -216,25 +216,38 @@ def describe_error(exc):
 # Data preparation the notebooks do for the student (not graded code): kept here so the
 # worker never needs grader files. The grader keeps their results in the worker (by reference).
 
+# The training set the grader hands over ends with CIFAR-10's 1000 validation images (its
+# training images 49000-49999); some images before them are held back (grader/data.py).
+VALIDATION_IMAGES = 1000
+
+
+def _split(train_x, num_train, num_val):
+    """(training slice, validation slice): the first num_train images (at most all before the
+    validation images) and the first num_val validation images."""
+    start = len(train_x) - VALIDATION_IMAGES
+    return slice(0, min(num_train, start)), slice(start, start + min(num_val, VALIDATION_IMAGES))
+
+
 def part1_columns(train_x, train_y, heldout_x, num_train):
     """softmax.ipynb: flatten, subtract the mean training image, one example per column
     with a row of ones appended: ((D+1, N) train, (N,) labels, (D+1, M) held out)."""
     import numpy as np
-    xtr, xte = _centred_rows(train_x[:num_train], heldout_x)
+    train, _ = _split(train_x, num_train, 0)
+    xtr, xte = _centred_rows(train_x[train], heldout_x)
     ones = lambda n: np.ones((1, n))
     # Column-major storage: sampling a minibatch of columns then reads contiguous memory
     # (10x faster than from a row-major array); the values are the same.
-    return (np.asfortranarray(np.vstack([xtr.T, ones(len(xtr))])), np.asarray(train_y[:num_train]),
+    return (np.asfortranarray(np.vstack([xtr.T, ones(len(xtr))])), np.asarray(train_y[train]),
             np.asfortranarray(np.vstack([xte.T, ones(len(xte))])))
 
 
 def part1_rows(train_x, train_y, heldout_x, num_train, num_val):
     """two_layer_net.ipynb: flatten and subtract the mean training image, one example per
-    row. Validation: the num_val images after the 49000 training ones."""
+    row. Validation: the first num_val validation images."""
     import numpy as np
-    val = slice(49000, 49000 + num_val)
-    xtr, xte, xval = _centred_rows(train_x[:num_train], heldout_x, train_x[val])
-    return xtr, np.asarray(train_y[:num_train]), xval, np.asarray(train_y[val]), xte
+    train, val = _split(train_x, num_train, num_val)
+    xtr, xte, xval = _centred_rows(train_x[train], heldout_x, train_x[val])
+    return xtr, np.asarray(train_y[train]), xval, np.asarray(train_y[val]), xte
 
 
 def _centred_rows(train, *others):
@@ -250,11 +263,11 @@ def part1_images(train_x, train_y, heldout_x, num_train, num_val):
     """convnet.ipynb (get_CIFAR10_data): (N, 3, 32, 32) float images minus the mean training
     image. Returns (the Solver's data dict, held-out images)."""
     import numpy as np
-    val = slice(49000, 49000 + num_val)
-    xtr = train_x[:num_train].astype(np.float64)
+    train, val = _split(train_x, num_train, num_val)
+    xtr = train_x[train].astype(np.float64)
     mean = xtr.mean(axis=0)
     nchw = lambda a: np.ascontiguousarray((a - mean).transpose(0, 3, 1, 2))
-    data = {"X_train": nchw(xtr), "y_train": np.asarray(train_y[:num_train]),
+    data = {"X_train": nchw(xtr), "y_train": np.asarray(train_y[train]),
             "X_val": nchw(train_x[val].astype(np.float64)), "y_val": np.asarray(train_y[val])}
     return data, nchw(heldout_x.astype(np.float64))
 
@@ -267,10 +280,10 @@ def predict_in_batches(model, X, batch_size):
 
 
 def part2_split(train_x, train_y, num_train, num_val):
-    """train.py's split: the first num_train images train, the images from 49000 validate."""
+    """train.py's split: the first num_train images train, the validation images validate."""
     import numpy as np
-    val = slice(49000, 49000 + num_val)
-    return (np.ascontiguousarray(train_x[:num_train]), np.asarray(train_y[:num_train]),
+    train, val = _split(train_x, num_train, num_val)
+    return (np.ascontiguousarray(train_x[train]), np.asarray(train_y[train]),
             np.ascontiguousarray(train_x[val]), np.asarray(train_y[val]))
 
 
