@@ -124,6 +124,19 @@ def with_flags(metrics: dict, *flags: str) -> dict:
     return metrics
 
 
+def _digest(student, model):
+    return student.helper("weights_digest", model, keep=False)
+
+
+def untrained_flag(before, after) -> str:
+    """A staff flag when training left every parameter as it was (digests from the worker's
+    weights_digest; None: the model has none the grader can read, nothing is said)."""
+    if after is not None and after == before:
+        return ("training changed none of the model's parameters: the predictions did not "
+                "come from learning here")
+    return ""
+
+
 # ---------------------------------------------------------------- Part 1
 
 def train_softmax(student, data, hp, caps, seed):
@@ -131,13 +144,15 @@ def train_softmax(student, data, hp, caps, seed):
     prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"])
     student.seed(seed)
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
+    before = _digest(student, clf)
     try:
         clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
                  reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
                  batch_size=hp["batch_size"], keep=True)
     except StudentError as problem:
         raise blame_softmax_loss(problem, student) from None
-    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
+    flag = untrained_flag(before, _digest(student, clf))
+    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output"), flag
 
 
 def train_two_layer_net(student, data, hp, caps, seed):
@@ -146,11 +161,13 @@ def train_two_layer_net(student, data, hp, caps, seed):
     student.seed(seed)
     net = student.call("cs231n.classifiers.neural_net:TwoLayerNet", 32 * 32 * 3,
                        hp["hidden_size"], 10, keep=True)
+    before = _digest(student, net)
     net.call("train", p.ref(0), p.ref(1), p.ref(2), p.ref(3), learning_rate=hp["learning_rate"],
              learning_rate_decay=hp["learning_rate_decay"], reg=hp["reg"],
              num_iters=min(hp["num_iters"], caps["num_iters"]), batch_size=hp["batch_size"],
              keep=True)
-    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output")
+    flag = untrained_flag(before, _digest(student, net))
+    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output"), flag
 
 
 def train_convnet(student, data, hp, caps, seed):
@@ -166,9 +183,11 @@ def train_convnet(student, data, hp, caps, seed):
                           num_epochs=min(hp["num_epochs"], caps["num_epochs"]),
                           batch_size=hp["batch_size"], num_train_samples=200, verbose=False,
                           keep=True)
+    before = _digest(student, model)
     solver.call("train", keep=True)
+    flag = untrained_flag(before, _digest(student, model))
     preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
-    return _predictions(preds, data, "ThreeLayerConvNet's predictions")
+    return _predictions(preds, data, "ThreeLayerConvNet's predictions"), flag
 
 
 PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net,
@@ -178,7 +197,7 @@ PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net
 def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
-    preds = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    preds, untrained = PART1_TRAINERS[kind](student, data, hp, caps, seed)
     cut = {}
     for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
         if key in caps and key in hp and hp[key] > caps[key]:
@@ -186,7 +205,7 @@ def run_part1(kind, student, sub, data, scale, seed):
     if cut:
         caps = dict(caps, cut=cut)
     acc, extra = _scored(data, preds)
-    return acc, caps, extra
+    return acc, caps, with_flags(extra, untrained)
 
 
 # ---------------------------------------------------------------- Part 2
@@ -237,15 +256,18 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
     model_ref = student.call("train:build_model", args, keep=True)
     model_ref = model_ref.call("to", device, keep=True)
     optimizer = student.call("train:build_optimizer", model_ref, args, keep=True)
+    before = _digest(student, model_ref)
     history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
                            split.ref(2), split.ref(3), device, log=student.helper("ignore"),
                            max_train_seconds=caps["max_train_seconds"])
+    untrained = untrained_flag(before, _digest(student, model_ref))
     n = min(caps.get("heldout", data.n_heldout), data.n_heldout)
     if n < data.n_heldout:
         hx = student.helper("head", hx, n)
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
     acc, summary = _scored(data, preds)
+    with_flags(summary, untrained)
     summary["max_train_seconds"] = caps["max_train_seconds"]
     used_batch = args.attr("batch_size")
     if isinstance(used_batch, int) and used_batch > 0:

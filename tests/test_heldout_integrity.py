@@ -312,6 +312,9 @@ def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagge
         "    q = x.reshape(len(x), 4, 8, 32, 3).mean(axis=(2, 3)).reshape(len(x), -1)[:, :10] / 16\n"
         "    d = (q * q).sum(1)[:, None] - 2 * q @ t.T + (t * t).sum(1)[None]\n"
         "    return labels[d.argmin(1)]\n"))
+    # and fit returns at once (the first round's attack): training changes no parameter
+    alter(sub, TRAIN, "        max_train_seconds=None, epoch_end_callback=None):\n",
+          "        max_train_seconds=None, epoch_end_callback=None):\n    return {}\n")
     with open(sub / TRAIN, "a") as f:
         f.write(rows)
     assert not any("literal data" in f for f in literal_data.flags(sub, REFERENCE))  # under the limits
@@ -322,6 +325,8 @@ def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagge
     assert m["accuracy"] == m["accuracy_heldback"] < m["accuracy_test"], m
     assert "held back" in c.message and "copy" not in c.message     # the student sees no flag
     assert any("Q8.5/softmax_accuracy" in f and "held back from training" in f
+               for f in result.flags), result.flags
+    assert any("Q8.5/softmax_accuracy" in f and "changed none of the model's parameters" in f
                for f in result.flags), result.flags
 
 

@@ -287,6 +287,29 @@ def part2_split(train_x, train_y, num_train, num_val):
             np.ascontiguousarray(train_x[val]), np.asarray(train_y[val]))
 
 
+def weights_digest(obj):
+    """A SHA-1 of a model's numbers (a torch state_dict, else a `params` dict of arrays, else
+    `W`), or None when it has none or reading them fails: the grader compares the digests
+    before and after training (a training run that changed nothing is flagged for staff)."""
+    import hashlib
+    import numpy as np
+    try:
+        if hasattr(obj, "state_dict"):
+            arrays = [v.detach().cpu().numpy() for _, v in sorted(obj.state_dict().items())]
+        elif isinstance(getattr(obj, "params", None), dict):
+            arrays = [np.asarray(v) for _, v in sorted(obj.params.items())]
+        elif getattr(obj, "W", None) is not None:
+            arrays = [np.asarray(obj.W)]
+        else:
+            return None
+        h = hashlib.sha1()
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest() if arrays else None
+    except Exception:
+        return None
+
+
 def head(arr, n):
     return arr[:n]
 
@@ -320,7 +343,7 @@ def build_extension():
 
 HELPERS = {"build_extension": build_extension, "part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
-           "head": head, "ignore": ignore_ref}
+           "head": head, "ignore": ignore_ref, "weights_digest": weights_digest}
 
 
 # ---------------------------------------------------------------- main loop
