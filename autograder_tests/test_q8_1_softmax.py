@@ -2,7 +2,7 @@
 from instructor_tools.grader.checks import check
 
 from . import _training
-from instructor_tools.grader.client import StudentError
+from instructor_tools.grader.outcomes import StudentError
 
 from ._common import (Fail, as_array, as_number, blame_softmax_loss, compare, np, numeric_check,
                       rel_error)

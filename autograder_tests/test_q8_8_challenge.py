@@ -3,7 +3,7 @@ run_mymodel.sh's settings, under a time cap (GPU when present; on a CPU, the sma
 of _training.CPU_CHALLENGE_CAP and its own threshold), and scores the accuracy it measures on
 held-out images: 5 points for clearly beating chance, 5 for reaching the staff threshold."""
 from instructor_tools.grader.checks import Fail, check
-from instructor_tools.grader.client import StudentProblem
+from instructor_tools.grader.outcomes import StudentProblem
 
 from . import _training
 

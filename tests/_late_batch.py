@@ -91,7 +91,7 @@ def add_fault(out: pathlib.Path) -> None:
                                GraderConfig(scale="ci", device="cpu", questions="Q8.3"),
                                status="grader_error", check_name="slurm task",
                                message="the cluster task ended before grading finished",
-                               error="grader error: the Slurm task was cancelled", grader={})
+                               fault="grader error: the Slurm task was cancelled", grader={})
     result.write_json(out / "frank" / "result.json")
 
 

@@ -19,7 +19,7 @@ from instructor_tools.grader import deliverables as D
 from instructor_tools.grader import gradebook as G
 from instructor_tools.grader import runscripts
 from instructor_tools.grader import submission as S
-from instructor_tools.grader.client import StudentError, describe_exception
+from instructor_tools.grader.diagnosis import describe_exception, student_error
 from instructor_tools.grader.errors import RunScriptError
 from instructor_tools.grader.runner import SubmissionInfo
 
@@ -388,8 +388,9 @@ def test_messages_for_common_failures():
     dtype = describe_exception("RuntimeError", "mat1 and mat2 must have the same dtype, but got "
                                "Double and Float", [])
     assert "x.float()" in dtype and "y.long()" in dtype
-    tab = StudentError({"type": "TabError", "message": "inconsistent use of tabs", "file": "a.py",
-                        "line": 3})
+    tab = student_error({"type": "TabError", "message": "inconsistent use of tabs", "file": "a.py",
+                         "line": 3})
+    assert tab.about_file and tab.type == "TabError"
     assert "indent with spaces only" in str(tab)
 
 

@@ -15,7 +15,7 @@ import _attack_submissions as A
 from _grader_support import alter, check, grader
 from instructor_tools.grader import runner, sandbox
 from instructor_tools.grader.checks import CheckSpec
-from instructor_tools.grader.client import StudentProblem
+from instructor_tools.grader.outcomes import StudentProblem
 from test_grader_sandbox import make_worker
 
 Q = ["Q8.3"]

@@ -116,7 +116,7 @@ def test_collect_writes_every_output_from_results_whatever_made_them(tmp_path):
     config = GraderConfig(questions=("Q8.3",))
     fault = not_graded_result(Job(pathlib.Path("/subs/carol"), "carol"), config,
                               status="grader_error", check_name="cluster task timeout",
-                              message="stopped", error="grader error: slurm task 1_2 TIMEOUT",
+                              message="stopped", fault="grader error: slurm task 1_2 TIMEOUT",
                               grader={"executor": "slurm"})
     for r in (graded("alice", {"Q8.3": 5}), graded("bob", {"Q8.3": 2}), fault):
         reports.write_student(r, out)

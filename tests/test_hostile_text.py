@@ -58,6 +58,7 @@ def test_a_result_holds_only_safe_text_whatever_path_it_took(tmp_path):
     q.checks.append(c)
     r.questions.append(q)
     r.errors.append(HOSTILE)
+    r.faults.append(HOSTILE)
     r.notes += [HOSTILE]
     r.deliverables.append(Deliverable(HOSTILE, False, HOSTILE))
     files = reports.write_all([r, GradeResult("honest", "/x", grader=GRADER)], tmp_path, csv=True)
@@ -79,7 +80,7 @@ def test_one_students_unwritable_outputs_do_not_stop_the_others(tmp_path):
     written = reports.write_all(results, tmp_path, csv=True)
     assert written.failed == ["alice"]
     assert (tmp_path / "bob" / "result.json").is_file() and written.csv.is_file()
-    assert any("could not be written" in e for e in results[0].errors)
+    assert any("could not be written" in e for e in results[0].faults)
 
 
 def _hostile_student(dest: pathlib.Path) -> pathlib.Path:

@@ -276,7 +276,7 @@ def test_f_worker_oom_killed_by_the_kernel_is_a_grader_error(tmp_path):
     assert c.status == "grader_error" and c.points == 0
     assert "not by your code" in c.message and "memory" not in c.message.lower()
     assert [x.name for x in result.grader_errors] == ["softmax_accuracy"]
-    assert any("out-of-memory killer" in e for e in result.errors), result.errors
+    assert any("out-of-memory killer" in e for e in result.faults), result.faults
     # the evidence: the worker's own cgroup never reached its limit
     assert "limit reached False" in c.metrics["evidence"], c.metrics
     assert sum("retrying the check once" in m for m in logs) == 1

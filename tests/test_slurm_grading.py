@@ -171,8 +171,8 @@ def test_timed_out_and_cancelled_tasks_are_grader_faults_with_their_logs(batch):
         statuses = {c.status for q in result.questions for c in q.checks}
         assert statuses == {"grader_error"}, (name, statuses)
         assert result.score == 0 and result.grader["slurm_state"] == state
-        assert f"slurm task {subs[name]['job_id']}_{subs[name]['task']} {state}" in result.errors[0]
-        assert subs[name]["log"] in result.errors[0]
+        assert f"slurm task {subs[name]['job_id']}_{subs[name]['task']} {state}" in result.faults[0]
+        assert subs[name]["log"] in result.faults[0]
         assert "not a problem in your code" in result.questions[0].checks[0].message
         # listed for staff with the log and the way to resubmit
         assert f"{name}: {state}  log {subs[name]['log']}" in batch["stderr"]

@@ -84,8 +84,10 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
             qr.checks = [CheckResult(q.qid, f"container {outcome.replace('_', ' ')}", q.points,
                                      0.0, status, message)]
             result.questions.append(qr)
-    prefix = "grader error: " if outcome == "container_error" else ""
-    result.errors.append(f"{prefix}container {outcome}: {detail}")
+    if outcome == "container_error":   # the grader's side: for staff only
+        result.faults.append(f"grader error: container {outcome}: {detail}")
+    else:                              # the submission's time or memory: the student's
+        result.errors.append(f"container {outcome}: {detail}")
     return result
 
 

@@ -19,8 +19,9 @@ import numpy as np
 from .. import questions as qmap
 from . import deliverables as D
 from . import safetext, sandbox, submission as S
-from .client import StudentProblem, WorkerClient
-from .errors import SetupError, WorkerLost
+from .client import WorkerClient
+from .errors import SetupError
+from .outcomes import StudentProblem, WorkerLost
 from .config import GraderConfig
 from . import literal_data
 from .data import HELDBACK, HELDOUT, TRANSFORM, grading_data, new_seed
@@ -131,6 +132,7 @@ class Grader:
                     result.notes.append(note)
             fixtures = dict(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
                                 settings=self.settings, parts=parts, errors=result.errors,
+                                faults=result.faults,
                                 hung_imports=set())
             paths = [str(p) for p in parts.values() if p]
             for qid in qids:

@@ -65,8 +65,8 @@ def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, 
                                                           c.metrics["accuracy_heldback"]])
                     seconds.setdefault(key, []).append(round(c.seconds, 1))
         log(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in accuracies.items()))
-        if result.grader_errors and not all("no threshold for" in e for e in result.errors):
-            raise SystemExit(f"calibrate: grader errors: {result.errors}")
+        if result.grader_errors and not all("no threshold for" in e for e in result.faults):
+            raise SystemExit(f"calibrate: grader errors: {result.faults}")
     return {"accuracies": accuracies, "parts": parts, "seconds": seconds, "device": grader.device,
             "failed_checks": failures, "grading_seconds": round(result.seconds, 1),
             "heldout_seeds": heldout_seeds}

@@ -22,22 +22,12 @@ import dataclasses
 
 import numpy as np
 
-
-class Fail(Exception):
-    """The check failed; the message is shown to the student."""
-
-    def __init__(self, message: str, metrics: dict | None = None):
-        super().__init__(message)
-        self.metrics = metrics or {}
+from .outcomes import CheckFailed, NotCalibrated  # noqa: F401 (C.NotCalibrated)
 
 
-class NotCalibrated(Exception):
-    """No threshold for this check at this scale/device: a grader problem, not the student's.
-    Carries the measured metrics so that calibration can read them."""
-
-    def __init__(self, message: str, metrics: dict | None = None):
-        super().__init__(message)
-        self.metrics = metrics or {}
+# what a check raises (outcomes.py holds every outcome): Fail, the check's verdict;
+# NotCalibrated, a grader fault (no threshold at this scale/device)
+Fail = CheckFailed
 
 
 @dataclasses.dataclass

@@ -115,7 +115,7 @@ def student_rows(results) -> list[dict]:
                      "days_late": late.get("days_late", ""),
                      "submitted_at": late.get("submitted_at") or "",
                      "seconds": f"{r.seconds:.1f}", "grader_faults": faults,
-                     "status": "grader_error" if not_graded(r) else ("error" if r.errors else "ok")})
+                     "status": "grader_error" if not_graded(r) else ("error" if r.errors or r.faults else "ok")})
     return rows
 
 

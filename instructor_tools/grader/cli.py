@@ -204,10 +204,10 @@ def _stop_on_sigterm():
 def exit_status(results) -> int:
     """2 when the grader itself failed somewhere, 1 when a submission had errors, else 0."""
     if any(r.grader_errors for r in results):
-        print("grade: the grader itself failed on some checks (see result.json 'errors')",
+        print("grade: the grader itself failed on some checks (see result.json 'faults')",
               file=sys.stderr)
         return 2
-    return 1 if any(r.errors for r in results) else 0
+    return 1 if any(r.errors or r.faults for r in results) else 0
 
 
 def finish(results, args) -> int:

@@ -3,9 +3,9 @@
 Everything that comes back from the worker is treated as hostile data: frames are size
 capped, arrays are read with allow_pickle=False, unknown tags are rejected, and a worker
 that dies, hangs past the deadline or speaks garbage is killed and restarted on the next
-call. Each of those surfaces as a `StudentProblem` that costs the current check only.
+call. Each of those surfaces as an outcomes.StudentProblem that costs the current check only.
 
-A worker that ends for a reason that is not the student's raises errors.WorkerLost instead
+A worker that ends for a reason that is not the student's raises outcomes.WorkerLost instead
 (the runner retries the check once): its sandbox did not start, or it was killed from
 outside. The rule, for a worker killed by SIGKILL/SIGTERM/SIGHUP/SIGINT that the grader did
 not send: the student's when the kernel stopped it at its own memory cgroup's limit (the
@@ -41,122 +41,15 @@ import time
 import numpy as np
 
 from . import safetext, sandbox
-from .errors import WorkerLost
+from .diagnosis import student_error
+from .outcomes import (FLOOD_LINES, ImportHung, ProtocolViolation, StudentCrash,  # noqa: F401
+                       StudentError, StudentProblem, StudentTimeout, WorkerLost)
 from .sandbox import Policy
 
 MAX_FRAME = 512 << 20
 MAX_HEADER = 64 << 20   # the JSON part of a frame (arrays travel as blobs)
 MAX_NESTING = 64        # brackets deep, checked before json.loads
 MAX_BLOBS = 100000
-FLOOD_LINES = 10000   # more printed lines than this during one call: a print flood
-
-
-class StudentProblem(Exception):
-    """Something the student's code did (raised, crashed, hung, garbled): fails one check."""
-
-    def __init__(self, message: str, kind: str = "error"):
-        super().__init__(message)
-        self.kind = kind  # error | crash | timeout | protocol
-        self.hint = ""    # said after the grader's own message (e.g. a print flood)
-
-
-class StudentError(StudentProblem):
-    """The student's code raised an exception. `output`: the last lines it printed (argparse
-    prints its message there before it exits)."""
-
-    def __init__(self, info: dict, output=()):
-        # everything here is the worker's (the student's) text: made safe as it enters
-        info = info if isinstance(info, dict) else {}
-        where = info.get("where")
-        self.type = safetext.line(info.get("type", "Exception"), 100) or "Exception"
-        self.detail = safetext.text(info.get("message", ""), 2000)
-        self.where = [safetext.line(w, 300) for w in
-                      (where[:6] if isinstance(where, list) else [])]
-        self.about_file = self.type in SYNTAX_ERRORS or self.type in IMPORT_ERRORS
-        if self.type in SYNTAX_ERRORS:
-            line = info.get("line")
-            text = (f"{safetext.line(info.get('file', 'a file'), 300)} has a syntax error at "
-                    f"line {line if type(line) is int else '?'}: {self.detail}")
-            if self.type == "TabError":
-                text += " (indent with spaces only: set your editor to insert 4 spaces for a tab)"
-        elif self.type in IMPORT_ERRORS:
-            text = f"your code could not be imported: {self.detail}"
-            if self.type == "ModuleNotFoundError" and any(
-                    f"No module named '{m}" in self.detail for m in ("cs231n", "models", "train")):
-                text += " (is the file missing from the submission?)"
-            elif self.type == "ModuleNotFoundError":
-                text += (" (the grader has only the course's packages, requirements.txt: import "
-                         "nothing else)")
-            if self.where:
-                text += f" (at {self.where[-1]})"
-        else:
-            text = describe_exception(self.type, self.detail, self.where, list(output))
-        super().__init__(text, "error")
-
-
-SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
-IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")
-NO_GPU = ("Found no NVIDIA driver", "Torch not compiled with CUDA enabled",
-          "No CUDA GPUs are available", "no CUDA-capable device", "CUDA driver version is insufficient",
-          "Attempting to deserialize object on a CUDA device", "CUDA error: no kernel image",
-          "cuda runtime error", "Cannot access accelerator device")
-TORCH_DTYPE = ("expected scalar type", "must have the same dtype", "Expected object of scalar type",
-               "expected m1 and m2 to have the same dtype", "not implemented for 'Int'",
-               "not implemented for 'Long'", "not implemented for 'Double'", "Found dtype Double",
-               "Found dtype Int", "but got Double", "Input type (double) and bias type",
-               "Input type (torch.DoubleTensor)", "Input type (torch.cuda.DoubleTensor)")
-
-
-def describe_exception(etype: str, detail: str, where: list[str], output=()) -> str:
-    """What the student's exception means, and what to change (the check's name is put
-    before it: "<function> raised ...")."""
-    if etype == "NotImplementedError":
-        text = "not implemented yet (it raises NotImplementedError)"
-    elif etype == "MemoryError" or "can't allocate memory" in detail or "DefaultCPUAllocator" in detail:
-        text = "ran out of memory (the grader allows each submission a fixed amount)"
-    elif any(k.lower() in detail.lower() for k in NO_GPU):
-        text = ("tried to use a GPU, but the grading machine has no GPU ("
-                + _first_line(detail).split(". ")[0].rstrip(".") + "). Write device-independent code: put new tensors and layers on the input's "
-                "device (torch.zeros(..., device=x.device), layer.to(x.device)) instead of "
-                "calling .cuda() or using device='cuda'")
-    elif "Expected all tensors to be on the same device" in detail:
-        text = ("mixes tensors on the CPU and on a GPU (" + _first_line(detail) + "). Write "
-                "device-independent code: put new tensors and layers on the input's device "
-                "(torch.zeros(..., device=x.device)) instead of calling .cuda() or .cpu()")
-    elif etype == "EOFError" or (etype == "OSError" and "reading from stdin" in detail):
-        text = ("waited for keyboard input (input()), but grading runs with no keyboard: "
-                "remove input() calls")
-    elif etype == "BdbQuit":
-        text = ("stopped at a breakpoint() (or pdb.set_trace()) left in the code; grading runs "
-                "with no keyboard: remove it")
-    elif etype == "SystemExit":
-        usage = [line for line in output if ": error: " in line or line.startswith("usage:")]
-        errors = [line for line in usage if ": error: " in line]
-        if errors:
-            text = ("rejected the arguments (argparse): " + errors[-1].strip()[:500]
-                    + " (check the train.py command of your run script against "
-                    "`python train.py --help`)")
-        else:
-            text = (f"stopped the program: {detail} (remove the exit call; the grader calls "
-                    "your functions, so return or raise instead)")
-    elif any(k in detail for k in TORCH_DTYPE):
-        text = (f"raised {etype}: {_first_line(detail)} (a tensor has the wrong dtype: model "
-                "inputs and weights are float32, use x.float(); class labels are int64, use "
-                "y.long(); numpy arrays become float64 tensors unless converted)")
-    elif etype in ("UFuncTypeError", "_UFuncOutputCastingError", "UFuncOutputCastingError") \
-            or "Cannot cast ufunc" in detail:
-        text = (f"raised {etype}: {_first_line(detail)} (an array has an integer dtype where "
-                "real numbers go: create it with np.zeros(shape) or np.zeros_like(x, dtype=float))")
-    else:
-        text = f"raised {etype}: {detail}" if detail else f"raised {etype}"
-    if where:
-        text += f" (at {where[-1]})"
-    return text
-
-
-def _first_line(detail: str) -> str:
-    lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
-    return (lines[0] if lines else detail)[:300]
 
 
 class Tensor:
@@ -177,7 +70,7 @@ class RemoteRef:
 
     def _target(self, attr=""):
         if self.generation != self.client.generation:
-            raise StudentProblem("an object from before the worker restarted was used", "crash")
+            raise StudentCrash("an object from before the worker restarted was used")
         return {"ref": self.handle, "attr": attr}
 
     def get(self, key):
@@ -199,7 +92,7 @@ class RemoteRef:
         if expected and not keep and not expected[0](value):
             raise StudentProblem(f"returned {_kind(value)} where {expected[1]} was expected "
                                  f"(the object your code returned is not a real "
-                                 f"{self.type_name})", "error")
+                                 f"{self.type_name})")
         return value
 
     def __call__(self, *args, keep=False, **kwargs):
@@ -336,8 +229,7 @@ class WorkerClient:
             self.stop()
             raise StudentProblem(
                 f"the submission does not fit in the {policy.scratch_mb} MB of scratch space "
-                f"the grader gives it ({safetext.line(self.confinement['setup_error'], 200)})",
-                "error")
+                f"the grader gives it ({safetext.line(self.confinement['setup_error'], 200)})")
 
     def _inside(self, path) -> str:
         return self.policy.inside(self.workdir, path)
@@ -452,34 +344,15 @@ class WorkerClient:
         the module as not importable for the rest of the run (`hung_imports`, shared by the
         checks): later calls into it fail at once instead of costing one timeout each."""
         hung = self._hung_dependency(module)
-        if hung == module:
-            problem = StudentProblem(
-                f"{module} could not be imported: importing it took longer than allowed in an "
-                "earlier check, so it was not tried again (does it run a loop or wait for "
-                "something at import time, outside any function?)", "timeout")
-            problem.about_file = True
-            raise problem
         if hung:
-            problem = StudentProblem(
-                f"{module} could not be imported: it imports {hung}, whose import took longer "
-                "than allowed in an earlier check, so it was not tried again (does "
-                f"{hung} run a loop or wait for something at import time?)", "timeout")
-            problem.about_file = True
-            raise problem
+            raise ImportHung(module, hung, earlier=True)
         if not module or (self.generation, module) in self._imported:
             return
         try:
             self.request({"op": "get", "target": {"module": module, "attr": ""}, "keep": True})
-        except StudentProblem as problem:
-            if problem.kind != "timeout":
-                raise
+        except StudentTimeout:
             self.hung_imports.add(module)
-            hung = StudentProblem(
-                f"importing {module} took longer than allowed and was stopped: something runs "
-                "at import time, outside any function (an endless loop, training, input()?); "
-                "the module's other checks are not run", "timeout")
-            hung.about_file = True
-            raise hung from None
+            raise ImportHung(module) from None
         self._imported.add((self.generation, module))
 
     def _hung_dependency(self, module: str, limit: int = 200) -> str | None:
@@ -562,16 +435,16 @@ class WorkerClient:
         self.replies += 1
         if not isinstance(reply, dict) or "ok" not in reply:
             self.stop()
-            raise StudentProblem("the worker sent a malformed reply", "protocol")
+            raise ProtocolViolation("the worker sent a malformed reply")
         if reply["ok"] is not True:
-            raise StudentError(reply.get("error") or {}, output=self._recent_output())
+            raise student_error(reply.get("error") or {}, output=self._recent_output())
         try:
             return self._decode(reply.get("value"), rblobs, 0)
         except Exception as exc:  # noqa: BLE001 (whatever the worker sent: its own doing)
             self.stop()
-            raise StudentProblem("the worker sent data the grader cannot read ("
-                                 + safetext.line(f"{type(exc).__name__}: {exc}", 200) + ")",
-                                 "protocol") from None
+            raise ProtocolViolation("the worker sent data the grader cannot read ("
+                                    + safetext.line(f"{type(exc).__name__}: {exc}", 200)
+                                    + ")") from None
 
     # -------------------------------------------------------------- framing
     def _send(self, header, blobs):
@@ -611,10 +484,10 @@ class WorkerClient:
     def _receive(self):
         """One frame: (header dict, blobs). Everything about it is checked before use (a
         hostile worker may send any bytes): sizes, a JSON header of bounded size and depth,
-        blob lengths that add up. StudentProblem("protocol") otherwise."""
+        blob lengths that add up. ProtocolViolation otherwise."""
         (size,) = struct.unpack(">Q", self._read_exact(8))
         if size > MAX_FRAME or size < 4:
-            raise StudentProblem("the worker sent an oversized or empty reply", "protocol")
+            raise ProtocolViolation("the worker sent an oversized or empty reply")
         payload = self._read_exact(size)
         (hlen,) = struct.unpack(">I", payload[:4])
         try:
@@ -632,9 +505,9 @@ class WorkerClient:
                     or sum(lengths) != size - 4 - hlen:
                 raise ValueError("blob sizes do not add up")
         except Exception as exc:  # noqa: BLE001 (RecursionError, MemoryError, ...)
-            raise StudentProblem("the worker sent a malformed reply ("
-                                 + safetext.line(f"{type(exc).__name__}: {exc}", 200) + ")",
-                                 "protocol") from None
+            raise ProtocolViolation("the worker sent a malformed reply ("
+                                    + safetext.line(f"{type(exc).__name__}: {exc}", 200)
+                                    + ")") from None
         blobs, pos = [], 4 + hlen
         for n in lengths:
             blobs.append(payload[pos:pos + n])
@@ -644,12 +517,7 @@ class WorkerClient:
     def _timeout(self):
         printed = self.lines_printed - self._lines_at_request
         self.stop()
-        problem = StudentProblem("took too long and was stopped (an endless loop, or far too "
-                                 "slow?)", "timeout")
-        if printed > FLOOD_LINES:
-            problem.hint = (f"; it printed {printed} lines meanwhile: printing inside loops "
-                            "slows code down a lot, remove those print calls")
-        return problem
+        return StudentTimeout(printed=printed)
 
     def _recent_output(self) -> list[str]:
         """The last lines printed (after a moment for the output to arrive)."""
@@ -699,10 +567,10 @@ class WorkerClient:
                     + (", signals sealed by seccomp" if sealed else ""))
         if cg and cg["hit_limit"] and cg["oom_kills"] and sig in (signal.SIGKILL, None):
             # the kernel killed inside this worker's own cgroup, at this worker's own limit
-            return StudentProblem(
+            return StudentCrash(
                 f"the process running your code used more than the {cg['limit_mb']} MB of "
                 "memory the grader allows and was stopped (everything counts: arrays, "
-                "shared memory, files written to /tmp and /dev/shm)", "crash")
+                "shared memory, files written to /tmp and /dev/shm)")
         if lost_supervisor:
             return WorkerLost(f"the worker's sandbox was killed from outside (exit status "
                               f"{code}{', the kernel OOM-killed a process' if oom else ''})",
@@ -718,10 +586,10 @@ class WorkerClient:
                       signal.SIGSEGV: "crashed (segmentation fault)",
                       signal.SIGXFSZ: "wrote a file larger than allowed"}.get(
                 sig, f"was ended by signal {name}")
-            return StudentProblem(f"the process running your code {reason}", "crash")
-        return StudentProblem(
+            return StudentCrash(f"the process running your code {reason}")
+        return StudentCrash(
             f"the process running your code exited (exit code {exit_code}) in the middle of "
-            "the check; remove calls such as os._exit() or exit() from your code", "crash")
+            "the check; remove calls such as os._exit() or exit() from your code")
 
     def _read_status(self) -> dict | None:
         """The supervisor's report (it has exited by now, or never will write)."""

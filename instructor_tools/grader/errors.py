@@ -52,20 +52,6 @@ class ContainerEngineError(SetupError):
     """The Docker engine is missing, not answering, or refused an operation."""
 
 
-class WorkerLost(GraderError):
-    """A grading worker ended for a reason that is not the student's: its sandbox did not
-    start, or it was killed from outside (the kernel's OOM killer, a signal the grader did not
-    send, memory pressure on the machine). The runner retries the check once, then records
-    it as `grader_error` (0 points, flagged for staff). `reason` is a short phrase;
-    `evidence` what the grader saw (signal, exit status, OOM counts, cgroup figures), for
-    staff."""
-
-    def __init__(self, reason: str, evidence: str = ""):
-        super().__init__(reason)
-        self.reason = reason
-        self.evidence = evidence
-
-
 class LeaderboardError(Exception):
     """Base of the challenge leaderboard's errors (instructor_tools/leaderboard). The message
     is meant for the person who caused it (a student's upload, a staff command) and says what

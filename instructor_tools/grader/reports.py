@@ -44,9 +44,9 @@ def gradescope(result: GradeResult, visibility: Visibility = VISIBLE) -> dict:
         if result.late_penalty:
             output.append(f"Score after the late penalty: {fmt(result.final_score)} / "
                           f"{fmt(result.max_score)}")
-    if result.errors:
-        output.append("This submission could not be graded fully: " + "; ".join(
-            e for e in result.errors if "grader error" not in e))
+    if result.errors or result.faults:   # as before faults had their own list: the
+        # sentence stands (empty after the colon) when only staff-only faults happened
+        output.append("This submission could not be graded fully: " + "; ".join(result.errors))
     missing = [d.path for d in result.deliverables if not d.found]
     if missing:
         output.append("Files for the hand-graded parts that were not found: " + ", ".join(missing))
@@ -91,7 +91,7 @@ def write_csv(results, path: pathlib.Path) -> pathlib.Path:
         w.writeheader()
         for r in results:
             row = {"student": r.student, "score": fmt(r.score), "max_score": fmt(r.max_score),
-                   "status": "error" if r.errors else "ok",
+                   "status": "error" if r.errors or r.faults else "ok",
                    "failed_checks": sum(1 for q in r.questions for c in q.checks if not c.passed),
                    "seconds": f"{r.seconds:.1f}", "submission": r.submission}
             for qr in r.questions:
@@ -139,9 +139,8 @@ def feedback_html(result: GradeResult, visibility: Visibility = VISIBLE) -> str:
             parts.append(f" Autograded score after the late penalty: <b>"
                          f"{fmt(result.final_score)} / {fmt(result.max_score)}</b>.")
         parts.append("</p>")
-    user_errors = [x for x in result.errors if "grader error" not in x]
-    if user_errors:
-        parts.append("<p class=bad>" + "<br>".join(e(x) for x in user_errors) + "</p>")
+    if result.errors:   # the student's problems; result.faults are for staff only
+        parts.append("<p class=bad>" + "<br>".join(e(x) for x in result.errors) + "</p>")
     if result.grader_errors:
         parts.append("<p class=note>Some checks could not run because of a problem on the "
                      "grader's side; staff will grade them.</p>")
@@ -201,7 +200,7 @@ def score_table(results) -> str:
         flag = ""
         if not_graded(r):
             flag = "  (grader fault: not scored, see errors)"
-        elif r.errors and not any(c.passed for qr in r.questions for c in qr.checks):
+        elif (r.errors or r.faults) and not any(c.passed for qr in r.questions for c in qr.checks):
             flag = "  (not graded: see errors)"
         elif getattr(r, "flags", None):
             flag = f"  (flagged for staff: {len(r.flags)}, see flags in result.json)"
@@ -229,7 +228,7 @@ def write_student_safely(result: GradeResult, out: pathlib.Path, failed: list | 
         return write_student(result, out, visibility)
     except Exception as exc:  # noqa: BLE001 (one student's files must not stop the batch)
         why = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:300]
-        result.errors.append(f"grader error: the outputs of this submission could not be "
+        result.faults.append(f"grader error: the outputs of this submission could not be "
                              f"written to {out} ({why})")
         print(f"grade: could not write the outputs of {result.student}: {why}", file=sys.stderr)
         if failed is not None:

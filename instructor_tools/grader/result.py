@@ -18,6 +18,9 @@ SCHEMA_VERSION = 1
 # reported to staff, never blamed on the student in the feedback).
 STATUSES = ("passed", "failed", "timeout", "crashed", "grader_error")
 MESSAGE_LIMIT = 4000
+# How a staff-only fault was told apart in "errors" before the "faults" field existed (read
+# only from such older result.json files; see GradeResult.from_dict).
+LEGACY_FAULT = "grader error"
 
 
 class TextList(list):
@@ -112,14 +115,19 @@ class Deliverable(_SafeFields):
 @dataclasses.dataclass
 class GradeResult(_SafeFields):
     _CLEAN = {"student": safetext.ident, "submission": safetext.formula_safe,
-              "errors": TextList, "notes": TextList, "flags": TextList,
+              "errors": TextList, "faults": TextList, "notes": TextList, "flags": TextList,
               "grader": safetext.value}
     student: str
     submission: str
     assignment: str = "hw1"
     questions: list[QuestionResult] = dataclasses.field(default_factory=list)
     deliverables: list[Deliverable] = dataclasses.field(default_factory=list)
-    errors: list[str] = dataclasses.field(default_factory=list)   # problems grading this submission
+    # problems grading this submission that the student is told (outcomes.SubmissionProblem,
+    # a container's time or memory limit): shown in the feedback
+    errors: list[str] = dataclasses.field(default_factory=list)
+    # the grader's own failures (outcomes.GraderFault and kin: a check's bug, a worker lost
+    # twice, outputs that could not be written): for staff, never shown to the student
+    faults: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)    # e.g. files left out of the copy
     # for staff, never the student: signs that a grade was not earned by code trained here
     # (copied labels, accuracy beyond what the model reaches, large literal data; issue 16)
@@ -175,6 +183,7 @@ class GradeResult(_SafeFields):
             } for q in self.questions],
             "deliverables": [dataclasses.asdict(d) for d in self.deliverables],
             "errors": list(self.errors),
+            "faults": list(self.faults),
             "notes": list(self.notes),
             "flags": list(self.flags),
             "grader": dict(self.grader),
@@ -185,8 +194,12 @@ class GradeResult(_SafeFields):
     @classmethod
     def from_dict(cls, data: dict) -> "GradeResult":
         validate(data)
+        errors, faults = list(data["errors"]), data.get("faults")
+        if faults is None:   # written before "faults" existed: its faults were in "errors"
+            errors, faults = ([e for e in errors if LEGACY_FAULT not in e],
+                              [e for e in errors if LEGACY_FAULT in e])
         result = cls(student=data["student"], submission=data["submission"],
-                     assignment=data["assignment"], errors=list(data["errors"]),
+                     assignment=data["assignment"], errors=errors, faults=list(faults),
                      notes=list(data.get("notes", [])), flags=list(data.get("flags", [])),
                      grader=dict(data["grader"]),
                      seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]),

@@ -21,8 +21,9 @@ import numpy as np
 from .. import questions as qmap
 from . import checks as C
 from . import runscripts
-from .client import StudentProblem, WorkerClient
-from .errors import SetupError, SuiteError, WorkerLost
+from .client import WorkerClient
+from .errors import SetupError, SuiteError
+from .outcomes import StudentProblem, WorkerLost
 from .result import CheckResult, QuestionResult
 
 SUITE_PACKAGE = "hw1_hidden_checks"
@@ -198,32 +199,35 @@ def run_question(qid: str, specs, fixtures: dict, client: WorkerClient, config, 
 
 
 def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, log) -> CheckResult:
-    """Run one check. A worker lost for a reason that is not the student's (errors.WorkerLost:
+    """Run one check. A worker lost for a reason that is not the student's (outcomes.WorkerLost:
     sandbox did not start, OOM kill or a signal from outside) gets one automatic retry with a
     fresh worker; lost again, the check is a `grader_error` (0 points, flagged for staff)."""
     for attempt in (1, 2):
-        res = _run_check_once(spec, fixtures, client, config, log)
-        if res.status != "worker_lost":
+        res, lost = _run_check_once(spec, fixtures, client, config, log)
+        if lost is None:
             return res
-        reason = res.message
+        reason = lost.reason
         log(f"{spec.question}/{spec.name}: the grader's worker was lost ({reason}); "
             + ("retrying the check once" if attempt == 1 else "not retried again"))
         memo = fixtures.get("memo")
         if isinstance(memo, dict):  # a remembered loss must not stand in for the retry's run
             for key in [k for k, v in memo.items() if isinstance(v, WorkerLost)]:
                 del memo[key]
-    evidence = res.metrics.get("evidence", "")
+    evidence = lost.evidence
     res.status, res.points, res.metrics = "grader_error", 0.0, {"evidence": evidence}
     res.message = ("the grader's own process running this check was stopped by the grading "
                    "machine, twice, not by your code; the check is not scored yet and staff "
                    "have been told")
-    fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: worker lost twice "
+    fixtures["faults"].append(f"{spec.question}/{spec.name}: grader error: worker lost twice "
                               f"({reason}; evidence: {evidence or 'none recorded'})")
     return res
 
 
 def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config,
-                    log) -> CheckResult:
+                    log) -> tuple[CheckResult, WorkerLost | None]:
+    """The check's result, and the WorkerLost that ended it (None when it ended otherwise:
+    then the result is final)."""
+    lost = None
     res = CheckResult(spec.question, spec.name, spec.points)
     fixtures = dict(fixtures, rng=np.random.default_rng(check_seed(config.seed, spec.name)))
     params = inspect.signature(spec.func).parameters
@@ -242,25 +246,15 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
         res.metrics = dict(metrics or {})
     except C.Fail as fail:
         res.message, res.metrics = str(fail), dict(fail.metrics)
-    except StudentProblem as problem:
-        res.status = {"timeout": "timeout", "crash": "crashed"}.get(problem.kind, "failed")
-        who = client.current or "your code"
-        if problem.kind == "timeout" and getattr(problem, "about_file", False):
-            res.message = str(problem)          # an import that hangs (client.import_module)
-        elif problem.kind == "timeout":
-            limit = spec.timeout_for(config.scale) * config.timeout_factor
-            res.message = f"{who} took longer than the {limit:.0f} s allowed and was stopped " \
-                          "(an endless loop, or far too slow?)" + getattr(problem, "hint", "")
-        elif problem.kind == "crash":
-            res.message = f"while running {who}, {problem}"
-        elif getattr(problem, "about_file", False):
-            res.message = str(problem)
-        else:
-            res.message = f"{who} {problem}"
-    except WorkerLost as lost:  # not the student's doing: run_check retries it once
+    except StudentProblem as problem:   # its type says the status and the words
+        res.status = problem.status
+        res.message = problem.message_for(client.current or "your code",
+                                          spec.timeout_for(config.scale) * config.timeout_factor)
+    except WorkerLost as exc:  # not the student's doing: run_check retries it once
         client.stop()
-        res.status, res.points, res.message = "worker_lost", 0.0, lost.reason
-        res.metrics = {"evidence": getattr(lost, "evidence", "")}
+        lost = exc
+        res.status, res.points, res.message = "grader_error", 0.0, exc.reason
+        res.metrics = {"evidence": exc.evidence}
     except Exception as exc:
         if isinstance(exc, DATA_ERRORS) and client.replies > replies:
             # The check choked on what the student's code returned (a value of the wrong
@@ -279,13 +273,13 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
             res.message = ("the grader could not finish this check (a problem on the grader's side, "
                            "not in your code); staff have been told")
             log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")
-            fixtures["errors"].append(f"{spec.question}/{spec.name}: grader error: "
+            fixtures["faults"].append(f"{spec.question}/{spec.name}: grader error: "
                                       f"{traceback.format_exc(limit=-3).strip()}")
     finally:
         client.deadline = None
         res.seconds = time.monotonic() - started
     res.message = res.message[:1500]
-    return res
+    return res, lost
 
 
 # What a check raises when the student's value is not what it tests for (wrong kind, shape,

@@ -35,6 +35,8 @@ import unicodedata
 import zipfile
 import zlib
 
+from .outcomes import SubmissionProblem  # noqa: F401 (raised here; S.SubmissionProblem)
+
 PART_DIRS = ("1_cs231n", "2_pytorch")
 MAX_FILE_BYTES = 100 << 20
 MAX_TOTAL_BYTES = 600 << 20
@@ -53,10 +55,6 @@ ENVIRONMENT_NAMES = {".venv": "a Python environment", "venv": "a Python environm
                      ".git": "git's history", ".tox": "tox environments",
                      ".nox": "nox environments", "site-packages": "installed packages"}
 SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".o", ".dll", ".dylib")
-
-
-class SubmissionProblem(Exception):
-    """The submission cannot be graded at all (unreadable zip, nothing of the assignment)."""
 
 
 # Archives as students and learning platforms make them. Zips and tars are unpacked (the

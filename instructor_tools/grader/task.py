@@ -69,7 +69,7 @@ def main(argv=None) -> int:
             job, config, status="grader_error", check_name="grader setup",
             message="the grader could not run (a problem on the grader's side, not in your "
                     "code); staff will grade it again",
-            error=f"grader error: {type(exc).__name__} on {socket.gethostname()}: {exc}",
+            fault=f"grader error: {type(exc).__name__} on {socket.gethostname()}: {exc}",
             grader={"version": "slurm-task", "scale": config.scale})
         outcome, status = "grader_error", 3
     data = result.to_dict()

@@ -398,9 +398,8 @@ def cell_outputs(q, qr, result, notes, graded_qids) -> list:
             lines.append(head + " - a problem on the course's side; the staff will regrade it")
         else:
             lines.append(head + (f" - {c.message}" if c.message else ""))
-    problems = [e for e in result.errors if "grader error" not in e]
-    if problems:
-        lines.append("This submission could not be graded fully: " + "; ".join(problems))
+    if result.errors:   # the student's problems; result.faults are for staff only
+        lines.append("This submission could not be graded fully: " + "; ".join(result.errors))
     if result.lateness and result.lateness.get("due"):
         from ..grader.lateness import Lateness
         lines.append(Lateness.from_dict(result.lateness).sentence(points=False))

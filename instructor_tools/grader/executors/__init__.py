@@ -44,10 +44,10 @@ def module(name: str):
 
 
 def not_graded_result(job: Job, config, *, status: str, check_name: str, message: str,
-                      error: str, grader: dict):
+                      fault: str, grader: dict):
     """A schema-valid result for a submission no grader could finish: every selected
     question gets one check with `status` (timeout, crashed or grader_error) and 0 points,
-    and `error` is recorded in result.errors for staff."""
+    and `fault` is recorded in result.faults for staff (never shown to the student)."""
     from ... import questions as qmap
     from ..result import CheckResult, GradeResult, QuestionResult
     # result_schema.json wants these; nothing ran, so they say what would have run
@@ -61,5 +61,5 @@ def not_graded_result(job: Job, config, *, status: str, check_name: str, message
             qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
             qr.checks = [CheckResult(q.qid, check_name, q.points, 0.0, status, message)]
             result.questions.append(qr)
-    result.errors.append(error)
+    result.faults.append(fault)
     return result

@@ -47,12 +47,12 @@ class LocalExecutor:
                         job, self.config, status="grader_error", check_name="grader failure",
                         message="the grader could not finish grading this submission (a "
                                 "problem on the grader's side, not in your code); staff have "
-                                "been told", error="grader error: " + detail, grader=grader.info())
+                                "been told", fault="grader error: " + detail, grader=grader.info())
                 if on_result:
                     try:  # writing this student's outputs is part of this student's handling
                         on_result(result)
                     except Exception as exc:  # noqa: BLE001
-                        result.errors.append(f"grader error: its outputs could not be written "
+                        result.faults.append(f"grader error: its outputs could not be written "
                                              f"({type(exc).__name__}: {exc})")
                         log(f"{result.student}: its outputs could not be written "
                             f"({type(exc).__name__}: {exc})")

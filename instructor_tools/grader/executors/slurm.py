@@ -516,7 +516,7 @@ def results_for(out, students: list[str], log=None) -> list:
             result = not_graded_result(
                 job, config, status="grader_error", check_name=f"cluster task {st.lower()}",
                 message=STUDENT_MESSAGE.format(why=why),
-                error=f"grader error: slurm {where} {st}: {why}; log {entry.get('log')}",
+                fault=f"grader error: slurm {where} {st}: {why}; log {entry.get('log')}",
                 grader={"version": "slurm", "scale": config.scale, "executor": "slurm",
                         "slurm_state": st, "slurm_task": where})
             result.notes.append(f"slurm {where}: {st} ({why}); log: {entry.get('log')}. "
