@@ -12,7 +12,7 @@ layers fail too: such a network cannot learn.
 import numpy as np
 
 from instructor_tools.grader.checks import Fail, as_array, rel_error
-from instructor_tools.grader.client import Tensor
+from instructor_tools.grader.codec import Tensor
 
 TOL = 1e-4  # float32 sums in a different order
 

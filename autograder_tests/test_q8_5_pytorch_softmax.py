@@ -3,7 +3,7 @@
 import numpy as np
 
 from instructor_tools.grader.checks import Fail, as_number, check, rel_error
-from instructor_tools.grader.client import Tensor
+from instructor_tools.grader.codec import Tensor
 
 from . import _torch_models, _training
 

@@ -203,7 +203,7 @@ def test_e_kill_everything(tmp_path):
 def test_f_worker_killed_from_outside_once_is_retried(tmp_path):
     """A SIGKILL that neither the grader nor the student sent (an operator, the machine) in
     the middle of a check: the check is retried with a fresh worker and scores full marks."""
-    from instructor_tools.grader.client import _descendants
+    from instructor_tools.grader.process import descendants as _descendants
     logs = []
     g = Grader(GraderConfig(scale="ci", device="cpu"), log=logs.append)
     if not pool_uids(g):

@@ -419,7 +419,7 @@ def confine(limits):
 
 
 # Signals that end a process and that a process does not bring on itself by running: the
-# grader reads a worker's death by one of them as a kill from outside (client._died), so
+# grader reads a worker's death by one of them as a kill from outside (attribution.who_ended), so
 # nothing inside the sandbox may send them (refuse_syscalls).
 TERMINATING = (9, 15, 1, 2)   # SIGKILL, SIGTERM, SIGHUP, SIGINT
 EPERM = 1
@@ -434,7 +434,7 @@ def refuse_syscalls():
     add_key, request_key: a pool uid's user keyring outlives its processes and would carry
     data to the next student on that uid). So a worker that dies of one of those signals was
     killed from outside the sandbox, and a student's attempt is the student's error.
-    Returns True, or the reason it could not be installed (then client._died falls back to
+    Returns True, or the reason it could not be installed (then attribution.who_ended falls back to
     counting the sandbox's other processes)."""
     import ctypes
     import errno
