@@ -26,8 +26,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from instructor_tools.container import docker_cli, hardening, image  # noqa: E402
-from instructor_tools.container.runner import ContainerOptions, Job, grade_all  # noqa: E402
+from instructor_tools.grader.executors.docker import docker_cli, hardening, image  # noqa: E402
+from instructor_tools.grader.executors.docker.runner import ContainerOptions, Job, grade_all  # noqa: E402
 from instructor_tools.grader.config import GraderConfig  # noqa: E402
 
 import docker_submissions as subs  # noqa: E402

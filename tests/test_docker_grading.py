@@ -17,8 +17,8 @@ import threading
 
 import pytest
 
-from instructor_tools.container import docker_cli, hardening, image, inputs
-from instructor_tools.container.runner import ContainerOptions, Job, grade_all
+from instructor_tools.grader.executors.docker import docker_cli, hardening, image, inputs
+from instructor_tools.grader.executors.docker.runner import ContainerOptions, Job, grade_all
 from instructor_tools.grader.config import GraderConfig
 from instructor_tools.grader.result import GradeResult
 
@@ -285,7 +285,7 @@ def test_command_line_writes_the_graders_outputs(grading_image, graded_batch, tm
 # ---------------------------------------------------------------- flags (no engine needed)
 
 def test_settings_reach_the_container_as_json_without_host_folders():
-    from instructor_tools.container.runner import config_json
+    from instructor_tools.grader.executors.docker.runner import config_json
     sent = json.loads(config_json(config(timeout_factor=0.5)))
     assert sent["questions"] == list(QUESTIONS) and sent["timeout_factor"] == 0.5
     assert not {"reference_dir", "tests_dir", "cifar10_dir", "worker_user"} & set(sent)

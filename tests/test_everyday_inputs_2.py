@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from instructor_tools.leaderboard import scoring
-from instructor_tools.grader.errors import SubmissionRejected
+from instructor_tools.leaderboard.errors import SubmissionRejected
 from test_leaderboard_api import DEADLINE, N, gradebook, split, submit  # noqa: F401 (fixture)
 from test_leaderboard_api import world as small_world  # noqa: F401 (fixture)
 

@@ -3,7 +3,7 @@
     python -m instructor_tools.container submissions/ --parallel 2 --csv --gradebook gradebook.db
 
 The same flags and outputs as `grade` (instructor_tools/grader/cli.py), always in containers
-(instructor_tools/grader/executors/docker.py). Container grading is used only when asked for
+(instructor_tools/grader/executors/docker/). Container grading is used only when asked for
 (`--executor docker`, `--docker`, or GRADE_DOCKER=1): the grader's own tests and Gradescope
 (already a container) grade in-process, and the image must be built first
 (`python -m instructor_tools.container.image build`). Re-running skips submissions whose

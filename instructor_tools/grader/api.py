@@ -298,7 +298,7 @@ def compile_note(root: pathlib.Path) -> str:
 
 def staged_sha256(root: pathlib.Path) -> str:
     """Hash of a staged submission's relative file names and contents (.pyc left out)."""
-    from ..container.inputs import tree_sha256
+    from .digest import tree_sha256
     return tree_sha256(root, skip_suffixes=(".pyc",))
 
 

@@ -9,8 +9,11 @@ what to do, in one or two sentences, without a traceback.
       SetupError                the grader's own environment is not ready (exit 2)
         SandboxUnavailable      student code cannot be isolated here (see sandbox.py)
         SchedulerError          Slurm is missing or refused a job (executors/slurm.py)
-        ContainerEngineError    Docker is missing or refused (container/docker_cli.py)
+        ContainerEngineError    Docker is missing or refused (executors/docker/docker_cli.py)
       SuiteError                the hidden checks are inconsistent (points, questions)
+      outcomes.GraderFault      a check the grader could not finish (outcomes.py holds
+                                every outcome of a check; the leaderboard's errors are in
+                                instructor_tools/leaderboard/errors.py)
 """
 from __future__ import annotations
 
@@ -50,53 +53,3 @@ class SchedulerError(SetupError):
 
 class ContainerEngineError(SetupError):
     """The Docker engine is missing, not answering, or refused an operation."""
-
-
-class LeaderboardError(Exception):
-    """Base of the challenge leaderboard's errors (instructor_tools/leaderboard). The message
-    is meant for the person who caused it (a student's upload, a staff command) and says what
-    to do; the web service turns it into an HTTP reply with `http_status`."""
-
-    exit_code = 2
-    http_status = 400
-
-
-class SubmissionRejected(LeaderboardError):
-    """An uploaded predictions file that cannot be scored (size, encoding, header, rows, ids,
-    labels); it does not count towards the daily limit."""
-
-
-class UploadTooLarge(SubmissionRejected):
-    """An upload over the service's size cap."""
-
-    http_status = 413
-
-
-class TokenRejected(LeaderboardError):
-    """A missing or unknown student token."""
-
-    http_status = 401
-
-
-class DailyLimitReached(LeaderboardError):
-    """The student has used today's submissions; `resets_at` (aware datetime) says when the
-    count starts again."""
-
-    http_status = 429
-
-    def __init__(self, message: str, resets_at):
-        super().__init__(message)
-        self.resets_at = resets_at
-
-
-class ChallengeClosed(LeaderboardError):
-    """A submission after the deadline."""
-
-    http_status = 403
-
-
-class ChallengeSetupError(LeaderboardError):
-    """A staff command that cannot work as asked (no challenge yet, images not published,
-    a roster or result file that cannot be read)."""
-
-    http_status = 503

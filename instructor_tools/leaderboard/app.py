@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from instructor_tools.grader.errors import ChallengeSetupError, LeaderboardError, UploadTooLarge
+from instructor_tools.leaderboard.errors import ChallengeSetupError, LeaderboardError, UploadTooLarge
 
 from .service import Leaderboard, utc_now
 from .store import Challenge, open_database

@@ -24,7 +24,7 @@ import os
 import pathlib
 import sys
 
-from instructor_tools.grader.errors import LeaderboardError
+from instructor_tools.leaderboard.errors import LeaderboardError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO / "out" / "leaderboard" / "leaderboard.db"

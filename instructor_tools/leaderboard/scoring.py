@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from instructor_tools.grader.errors import SubmissionRejected, UploadTooLarge
+from instructor_tools.leaderboard.errors import SubmissionRejected, UploadTooLarge
 
 HEADER = ("image_id", "label")
 N_CLASSES = 10

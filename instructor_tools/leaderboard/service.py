@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from instructor_tools.grader.errors import (ChallengeClosed, ChallengeSetupError,
+from instructor_tools.leaderboard.errors import (ChallengeClosed, ChallengeSetupError,
                                             DailyLimitReached, LeaderboardError,
                                             SubmissionRejected, TokenRejected)
 

@@ -138,7 +138,7 @@ NOT_GRADING = ("cli.py", "task.py", "reports.py", "gradebook.py", "calibrate.py"
 def grader_version(config) -> dict:
     """What identifies the grader: its VERSION, a hash of the code that judges (the grader
     package but NOT_GRADING, and questions.py) and of the hidden checks."""
-    from ...container.inputs import tree_sha256
+    from ..digest import tree_sha256
     from ..api import VERSION
     code = pathlib.Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
@@ -152,7 +152,7 @@ def grader_version(config) -> dict:
 
 def task_key(job: Job, config, node_executor: str, version: dict) -> str:
     """The key of a submission's result: same key, same grade (so it is not graded again)."""
-    from ...container.inputs import tree_sha256
+    from ..digest import tree_sha256
     inputs = {"student": job.student, "submission_sha256": tree_sha256(job.source),
               "grader": version, "settings": config.fingerprint(), "executor": node_executor}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]

@@ -21,10 +21,10 @@ import threading
 import time
 import uuid
 
-from .. import questions as qmap
-from ..grader.config import HOST_PATHS, GraderConfig
-from ..grader.executors import Job
-from ..grader.result import CheckResult, GradeResult, QuestionResult, validate
+from .... import questions as qmap
+from ...config import HOST_PATHS, GraderConfig
+from ...result import CheckResult, GradeResult, QuestionResult, validate
+from .. import Job
 from . import docker_cli, hardening, inputs
 
 SLOT_USERS = 16   # the image has student0..student15

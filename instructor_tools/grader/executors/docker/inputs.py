@@ -17,43 +17,14 @@ import json
 import os
 import pathlib
 
+from ...digest import tree_sha256
+
 REUSABLE_OUTCOMES = ("graded",)
 
 
 IMAGE_SOURCES = ("Dockerfile", ".dockerignore", "requirements.txt", "pyproject.toml",
                  "instructor_tools", "autograder_tests", "source/hw1", "scripts/docker")
 BUILD_PRODUCTS = (".so", ".c", ".o", ".pyc")
-
-
-def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoints"),
-                skip_suffixes=()) -> str:
-    """Hash of a file, or of a folder's relative file names and contents (order-free)."""
-    path = pathlib.Path(path)
-    digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(b"file\0")
-        _update_file(digest, path)
-        return digest.hexdigest()
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in skip_dirs)
-        for name in sorted(files):
-            if name.endswith(skip_suffixes):
-                continue
-            full = pathlib.Path(root, name)
-            rel = full.relative_to(path).as_posix()
-            digest.update(rel.encode() + b"\0")
-            if full.is_symlink():
-                digest.update(b"link\0" + os.readlink(full).encode() + b"\0")
-            else:
-                _update_file(digest, full)
-    return digest.hexdigest()
-
-
-def _update_file(digest, path: pathlib.Path) -> None:
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    digest.update(b"\0")
 
 
 def tests_sha256(repo: pathlib.Path) -> str:

@@ -10,7 +10,7 @@ import json
 import shutil
 import subprocess
 
-from ..grader.errors import ContainerEngineError as EngineError  # noqa: F401 (re-exported)
+from ...errors import ContainerEngineError as EngineError  # noqa: F401 (re-exported)
 
 
 @dataclasses.dataclass(frozen=True)

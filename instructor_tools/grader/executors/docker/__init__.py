@@ -1,5 +1,6 @@
 """The `docker` executor: one hardened container of the grading image per submission, N at a
-time (instructor_tools.container). The settings travel into each container as JSON; folders
+time (runner.py; hardening.py says how each is confined, inputs.py which results a re-run
+reuses, image.py builds the image, docker_cli.py talks to the engine). The settings travel into each container as JSON; folders
 of this machine (reference, hidden checks, CIFAR-10) do not: the image carries its own."""
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import argparse
 import dataclasses
 import sys
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...container.image import DEFAULT_TAG
+    from .image import DEFAULT_TAG
     g = parser.add_argument_group("containers (--executor docker)")
     g.add_argument("--image", default=DEFAULT_TAG, help="grading image (default: %(default)s)")
     g.add_argument("--parallel", type=int, default=None, metavar="N",
@@ -59,8 +60,8 @@ class DockerExecutor:
     name = "docker"
 
     def __init__(self, config, settings: DockerSettings | None = None, quiet: bool = False):
-        from ...container import docker_cli, hardening
-        from ...container.runner import ContainerOptions
+        from . import docker_cli, hardening
+        from .runner import ContainerOptions
         self.config, self.settings, self.quiet = config, settings or DockerSettings(), quiet
         s = self.settings
         gpus = docker_cli.gpu_indices() if config.device != "cpu" else []
@@ -79,8 +80,8 @@ class DockerExecutor:
     def run(self, jobs, out, log=None, on_result=None) -> list:
         from tqdm import tqdm
 
-        from ...container.runner import grade_all, warn_if_stale
-        from .. import reports
+        from ... import reports
+        from .runner import grade_all, warn_if_stale
         log = log or (lambda m: tqdm.write(m, file=sys.stderr))
         o = self.options
         warn_if_stale(o.image, log)
