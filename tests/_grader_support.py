@@ -55,7 +55,7 @@ def scores(result) -> dict:
 def grade(path, questions, student="student", **overrides):
     """Grade `path` in process with the cached ci-scale grader; a grader fault fails the test."""
     result = grader(**overrides).grade(path, student=student, questions=questions)
-    assert not result.grader_errors, result.errors
+    assert not result.grader_errors, result.faults
     return result
 
 

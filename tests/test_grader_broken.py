@@ -14,7 +14,7 @@ def sub(tmp_path):
 
 def grade(sub, questions, **overrides):
     result = grader(**overrides).grade(sub, student="student", questions=questions)
-    assert not result.grader_errors, result.errors
+    assert not result.grader_errors, result.faults
     return result
 
 

@@ -67,7 +67,7 @@ def test_memory_beyond_the_limit_is_stopped_whatever_holds_it(tmp_path, way):
         assert c.status in ("crashed", "failed") and not result.grader_errors, c.message
     else:
         assert c.status == "crashed" and "more than the 512 MB of memory" in c.message, c.message
-    assert not result.grader_errors, result.errors
+    assert not result.grader_errors, result.faults
     assert result.peak_memory_mb["worker_cgroup"] <= 512 + 1, result.peak_memory_mb
     assert "cgroup" in result.grader["accounting"]["memory"]
     honest = g.grade(copy_reference(tmp_path / "honest", parts=("1_cs231n",)), questions=Q)

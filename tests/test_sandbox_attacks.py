@@ -231,7 +231,7 @@ def test_f_worker_killed_from_outside_once_is_retried(tmp_path):
         killed.append(None)
         t.join()
     assert killed[0] is not None
-    assert result.score == 5 and not result.grader_errors, result.errors
+    assert result.score == 5 and not result.grader_errors, result.faults
     assert [m for m in logs if "retrying the check once" in m] == [
         "Q8.3/relu_forward: the grader's worker was lost (it was killed by SIGKILL from "
         "outside); retrying the check once"]

@@ -144,50 +144,38 @@ class WorkerClient:
     def start(self):
         """Start a fresh worker (in its sandbox, as a leased uid). Raises WorkerLost when it
         does not come up, StudentProblem when the submission does not fit its scratch."""
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
         policy = self.policy
-        status_r = status_w = None
         self.lease = sandbox.acquire(policy)
         try:
             self.cgroup = policy.new_cgroup()
         except OSError as exc:
             self._release()
             raise WorkerLost(f"the worker's memory cgroup could not be made ({exc})") from None
-        fds = [req_r, resp_w]
-        if self.lease is not None:  # a supervisor inside reports how the worker ended
-            status_r, status_w = os.pipe()
-            fds.append(status_w)
-        extra = sandbox.sandbox_paths(policy, self.workdir)
-        if status_w is not None:
-            extra["status_fd"] = status_w
-        limits = policy.limits(self.lease, **extra)
         if policy.sandboxed:
             env = policy.env(f"{sandbox.WORK}/home", f"{sandbox.SCRATCH}/tmp")
             cwd, popen_env = "/", sandbox.BWRAP_ENV
         else:
             env = popen_env = policy.env(str(self.workdir / "home"))
             cwd = self.workdir
-        cmd = policy.launch([str(req_r), str(resp_w), json.dumps(limits)], self.lease,
-                            self.workdir, env, self.cgroup)
+
+        def command(req_fd, resp_fd, status_fd):
+            extra = sandbox.sandbox_paths(policy, self.workdir)
+            if status_fd is not None:
+                extra["status_fd"] = status_fd
+            limits = policy.limits(self.lease, **extra)
+            return policy.launch([str(req_fd), str(resp_fd), json.dumps(limits)], self.lease,
+                                 self.workdir, env, self.cgroup)
+
         self._oom_kills = oom_kill_count()
-        try:
-            self.proc = subprocess.Popen(
-                cmd, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, cwd=cwd, env=popen_env, start_new_session=True)
+        try:   # with a leased uid, a supervisor inside reports how the worker ended
+            started = process.spawn(command, status=self.lease is not None, cwd=cwd,
+                                    env=popen_env)
         except OSError as exc:
-            for fd in (req_r, req_w, resp_r, resp_w, status_r, status_w):
-                if fd is not None:
-                    os.close(fd)
             self._release()
             raise WorkerLost(f"the worker could not be started ({exc})") from None
-        finally:
-            for fd in (req_r, resp_w, status_w):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-        self.req_fd, self.resp_fd, self.status_fd = req_w, resp_r, status_r
-        os.set_blocking(self.resp_fd, False)
+        self.proc = started.proc
+        self.req_fd, self.resp_fd = started.req_fd, started.resp_fd
+        self.status_fd = started.status_fd
         self.generation += 1
         self.output.clear()
         self._drain = threading.Thread(target=self._drain_output, args=(self.proc,), daemon=True)

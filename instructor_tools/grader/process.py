@@ -1,14 +1,48 @@
-"""The operating-system side of a worker process: ending it and everything it started,
-finding its host pid inside a sandbox, reading its memory and CPU time from /proc, and
-reading its supervisor's report. No protocol and no judgement (client.py, attribution.py)."""
+"""The operating-system side of a worker process: starting it with its pipes, ending it and
+everything it started, finding its host pid inside a sandbox, reading its memory and CPU time
+from /proc, and reading its supervisor's report. No protocol and no judgement (client.py,
+attribution.py)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import pathlib
 import signal
 import subprocess
+
+
+@dataclasses.dataclass
+class Started:
+    """A started worker process and the grader's ends of its pipes."""
+    proc: subprocess.Popen      # its stdout and stderr come back on proc.stdout
+    req_fd: int                 # requests are written here
+    resp_fd: int                # replies are read here (non-blocking)
+    status_fd: int | None       # the supervisor's report, when one was asked for
+
+
+def spawn(command, *, status: bool, cwd, env) -> Started:
+    """Start `command(req_fd, resp_fd, status_fd) -> argv` in its own session, passing it
+    its ends of a request pipe, a reply pipe and, with `status`, a status pipe (else
+    status_fd is None). Raises OSError when it cannot be started; no pipe is left open then
+    (nor when `command` raises)."""
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    status_r, status_w = os.pipe() if status else (None, None)
+    theirs = [fd for fd in (req_r, resp_w, status_w) if fd is not None]
+    try:
+        proc = subprocess.Popen(
+            command(req_r, resp_w, status_w), pass_fds=theirs, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+            start_new_session=True)
+    except BaseException:
+        close_fds(req_w, resp_r, status_r)
+        raise
+    finally:
+        close_fds(*theirs)
+    os.set_blocking(resp_r, False)
+    return Started(proc, req_w, resp_r, status_r)
 
 
 def close_fds(*fds) -> None:
