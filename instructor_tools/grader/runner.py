@@ -23,7 +23,7 @@ from . import checks as C
 from . import runscripts
 from .client import WorkerClient
 from .errors import SetupError, SuiteError
-from .outcomes import StudentProblem, WorkerLost
+from .outcomes import NotCalibrated, StudentProblem, WorkerLost
 from .result import CheckResult, QuestionResult
 
 SUITE_PACKAGE = "hw1_hidden_checks"
@@ -269,7 +269,8 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
                 f"({type(exc).__name__} at {_where(exc)})")
         else:  # a bug in the check itself: never the student's fault
             res.status = "grader_error"
-            res.metrics = dict(getattr(exc, "metrics", None) or {})
+            # NotCalibrated carries what the check measured (calibrate.py reads it)
+            res.metrics = dict(exc.metrics) if isinstance(exc, NotCalibrated) else {}
             res.message = ("the grader could not finish this check (a problem on the grader's side, "
                            "not in your code); staff have been told")
             log(f"grader error in {spec.question}/{spec.name}:\n{traceback.format_exc()}")
