@@ -26,7 +26,7 @@ from .config import GraderConfig
 from . import literal_data
 from .data import HELDBACK, HELDOUT, TRANSFORM, grading_data, new_seed
 from .result import CheckResult, GradeResult, QuestionResult
-from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_question
+from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_suite
 
 VERSION = "1.0"
 
@@ -34,14 +34,16 @@ VERSION = "1.0"
 class Grader:
     """Holds what every submission shares: the hidden suite, the reference, the worker policy."""
 
-    def __init__(self, config: GraderConfig | None = None, log=None):
+    def __init__(self, config: GraderConfig | None = None, log=None, suite: Suite | None = None):
         """Raises errors.SandboxUnavailable when student code cannot be sandboxed here (see
         sandbox.py; config.isolation "same-user" grades trusted code without a sandbox) and
         errors.SetupError when the worker pool or interpreter is missing. The grader changes
-        no file permissions (the sandbox shows student code nothing but its own submission)."""
+        no file permissions (the sandbox shows student code nothing but its own submission).
+        `suite`: the hidden checks already collected (staff's pytest run); by default pytest
+        collects config.tests_dir here (errors.SuiteError when they do not add up)."""
         self.config = config or GraderConfig()
         self.log = safetext.logger(log or (lambda msg: print(msg, file=sys.stderr)))
-        self.suite = Suite(self.config.tests_dir)
+        self.suite = suite or Suite(self.config.tests_dir)
         self.reference = Reference(self.config.reference_dir)
         self.policy = sandbox.make_policy(getattr(self.config, "isolation", "sandbox"),
                                           self.config.worker_user,
@@ -87,82 +89,31 @@ class Grader:
 
     # -------------------------------------------------------------- one submission
     def grade(self, path, student: str | None = None, questions=None, progress=None) -> GradeResult:
-        """Grade one submission; `progress(qid)` is called after each question."""
-        path = pathlib.Path(path)
+        """Grade one submission; `progress(qid)` is called after each question. The hidden
+        checks run with pytest, in this process (runner.run_suite)."""
         progress = progress or (lambda qid: None)
         started = time.perf_counter()
         qids = self.selected(questions)
-        result = GradeResult(student or S.student_id_for(path), str(path),
-                             self.config.assignment, grader=self.info())
-        stage_dir = sandbox.private_dir("hw1-stage-")
-        work_dir = None
-        clients: list[WorkerClient] = []
+        grading = self.open(path, student, qids, progress=progress, started=started)
         try:
-            try:
-                sub = S.stage(path, stage_dir / "submission", result.student,
-                              provided_from=self.reference.dir)
-            except S.SubmissionProblem as problem:
-                result.errors.append(str(problem))
-                result.questions = [self._not_gradable(qid, str(problem)) for qid in qids]
+            if grading.problem is not None:
+                grading.result.questions = [self._not_gradable(qid, grading.problem)
+                                            for qid in qids]
                 for qid in qids:
                     progress(qid)
-                return result
-            result.notes.extend(sub.notes)
-            result.flags.extend(literal_data.flags(sub.root, self.reference.dir))
-            note = compile_note(sub.root)
-            if note:
-                result.notes.append(note)
-            # What was graded, by content (after staging, so wrapper folders and zips do not
-            # matter): lets a later run tell a result of these very files from another copy.
-            result.grader["submission_sha256"] = staged_sha256(sub.root)
-            # work_dir: private to the grader; tree: what each worker gets (a sandbox copies
-            # it onto its own capped scratch; outside a sandbox the worker uses it in place)
-            work_dir, tree = sandbox.worker_tree(self.policy)
-            noted = len(sub.notes)
-            copy = S.copy_for_worker(sub, tree)
-            result.notes.extend(sub.notes[noted:])
-            (tree / "home").mkdir()
-            parts = {"part1": copy / "1_cs231n" if (copy / "1_cs231n").is_dir() else None,
-                     "part2": copy / "2_pytorch" if (copy / "2_pytorch").is_dir() else None}
-            sandbox.hand_over(tree, self.policy)
-            if parts["part1"] and any(qmap.BY_ID[q].part == 1 for q in qids):
-                note = build_extension(parts["part1"], self.reference.part1_dir, self.policy,
-                                       tree, log=self.log)
-                if note:
-                    result.notes.append(note)
-            fixtures = dict(ref=self.reference, sub=SubmissionInfo(sub.root), data=self._data,
-                                settings=self.settings, parts=parts, errors=result.errors,
-                                faults=result.faults,
-                                hung_imports=set())
-            paths = [str(p) for p in parts.values() if p]
-            for qid in qids:
-                part_dir = parts[f"part{qmap.BY_ID[qid].part}"] or copy
-                client = WorkerClient(self.policy, tree, paths, str(part_dir), log=self.log)
-                clients.append(client)
-                try:
-                    qr = run_question(qid, self.suite.checks[qid], dict(fixtures, student=client),
-                                      client, self.config, self.log)
-                finally:
-                    client.stop(grace=1.0)   # idle after its question: let it exit
-                result.questions.append(qr)
-                progress(qid)
-            result.deliverables = D.check(sub.root, self.suite.deliverables)
-            result.flags.extend(check_flags(result))
+                return grading.result
+            run_suite(grading)
+            grading.finish()
         finally:
-            for c in clients:
-                c.stop()
-            sandbox.remove_tree(stage_dir)
-            if work_dir:
-                sandbox.remove_tree(work_dir)
-            result.seconds = time.perf_counter() - started
-            result.peak_memory_mb = {
-                "grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "worker": max([c.peak_rss_mb for c in clients], default=0.0)}
-            if self.policy.cgroups is not None:   # the kernel's count: every page it held
-                result.peak_memory_mb["worker_cgroup"] = max(
-                    [c.peak_cgroup_mb for c in clients], default=0.0)
-            self.worker_cpu_seconds += sum(c.cpu_seconds for c in clients)
-        return result
+            grading.close()
+        return grading.result
+
+    def open(self, path, student: str | None = None, qids=None, progress=None,
+             started: float | None = None) -> "Grading":
+        """Stage `path` for grading the questions `qids` (all by default): see Grading.
+        Close it (Grading.close) when done."""
+        return Grading(self, path, student, list(qids or self.selected()), progress,
+                       started=started)
 
     def _not_gradable(self, qid: str, why: str) -> QuestionResult:
         q = qmap.BY_ID[qid]
@@ -170,6 +121,140 @@ class Grader:
         qr.checks = [CheckResult(qid, spec.name, spec.points, 0.0, "failed",
                                  f"not graded: {why}") for spec in self.suite.checks[qid]]
         return qr
+
+
+class Question:
+    """The question being graded: its result so far, its worker client, its memo."""
+
+    def __init__(self, qid: str, client: WorkerClient):
+        q = qmap.BY_ID[qid]
+        self.qid, self.client, self.memo = qid, client, {}
+        self.result = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
+        self.started = time.perf_counter()
+
+
+class Grading:
+    """One submission being graded: staged, with its worker tree (and Cython extension)
+    ready; the hidden checks (pytest_plugin.HiddenChecks) take each question's worker from
+    begin_question, hand each check's result to record, and end_question stops the worker.
+
+    problem: why the submission cannot be graded (submission.SubmissionProblem's sentence,
+    already in result.errors), else None. close() always: it stops the workers and removes
+    the staged copy and the worker tree."""
+
+    def __init__(self, grader: Grader, path, student, qids, progress=None, started=None):
+        self.grader, self.config, self.log = grader, grader.config, grader.log
+        self.qids = list(qids)
+        self.progress = progress or (lambda qid: None)
+        self.started = time.perf_counter() if started is None else started
+        path = pathlib.Path(path)
+        self.result = GradeResult(student or S.student_id_for(path), str(path),
+                                  grader.config.assignment, grader=grader.info())
+        self.problem: str | None = None
+        self.question: Question | None = None
+        self.clients: list[WorkerClient] = []
+        self.parts: dict = {}
+        self.fixtures: dict = {}
+        self.stage_dir = sandbox.private_dir("hw1-stage-")
+        self.work_dir = None
+        self.sub = None
+        try:
+            self._stage(path)
+        except BaseException:
+            self.close()
+            raise
+
+    def _stage(self, path: pathlib.Path) -> None:
+        grader, result, qids = self.grader, self.result, self.qids
+        try:
+            sub = S.stage(path, self.stage_dir / "submission", result.student,
+                          provided_from=grader.reference.dir)
+        except S.SubmissionProblem as problem:
+            result.errors.append(str(problem))
+            self.problem = str(problem)
+            return
+        self.sub = sub
+        result.notes.extend(sub.notes)
+        result.flags.extend(literal_data.flags(sub.root, grader.reference.dir))
+        note = compile_note(sub.root)
+        if note:
+            result.notes.append(note)
+        # What was graded, by content (after staging, so wrapper folders and zips do not
+        # matter): lets a later run tell a result of these very files from another copy.
+        result.grader["submission_sha256"] = staged_sha256(sub.root)
+        # work_dir: private to the grader; tree: what each worker gets (a sandbox copies
+        # it onto its own capped scratch; outside a sandbox the worker uses it in place)
+        self.work_dir, tree = sandbox.worker_tree(grader.policy)
+        noted = len(sub.notes)
+        copy = S.copy_for_worker(sub, tree)
+        result.notes.extend(sub.notes[noted:])
+        (tree / "home").mkdir()
+        parts = {"part1": copy / "1_cs231n" if (copy / "1_cs231n").is_dir() else None,
+                 "part2": copy / "2_pytorch" if (copy / "2_pytorch").is_dir() else None}
+        sandbox.hand_over(tree, grader.policy)
+        if parts["part1"] and any(qmap.BY_ID[q].part == 1 for q in qids):
+            note = build_extension(parts["part1"], grader.reference.part1_dir, grader.policy,
+                                   tree, log=self.log)
+            if note:
+                result.notes.append(note)
+        self.tree, self.copy, self.parts = tree, copy, parts
+        self.fixtures = dict(ref=grader.reference, sub=SubmissionInfo(sub.root),
+                             data=grader._data, settings=grader.settings)
+        self.hung_imports: set = set()   # modules whose import hung, for every question
+
+    def begin_question(self, qid: str) -> Question:
+        """A fresh worker client for `qid` (its worker starts on the first call)."""
+        part_dir = self.parts[f"part{qmap.BY_ID[qid].part}"] or self.copy
+        paths = [str(p) for p in self.parts.values() if p]
+        client = WorkerClient(self.grader.policy, self.tree, paths, str(part_dir), log=self.log)
+        self.clients.append(client)
+        client.hung_imports = self.hung_imports
+        self.question = Question(qid, client)
+        return self.question
+
+    def record(self, check: CheckResult) -> None:
+        self.question.result.checks.append(check)
+
+    def end_question(self) -> None:
+        """The current question is done: its time, its worker stopped (let idle workers
+        exit), its result added, progress reported. Nothing when no question is open."""
+        q, self.question = self.question, None
+        if q is None:
+            return
+        q.result.seconds = time.perf_counter() - q.started
+        try:
+            q.client.stop(grace=1.0)
+        finally:
+            self.result.questions.append(q.result)
+            self.progress(q.qid)
+
+    def finish(self) -> None:
+        """After the checks: the hand-graded deliverables and the checks' staff flags."""
+        self.result.deliverables = D.check(self.sub.root, self.grader.suite.deliverables)
+        self.result.flags.extend(check_flags(self.result))
+
+    def close(self) -> None:
+        if self.stage_dir is None:   # closed already
+            return
+        result, clients = self.result, self.clients
+        try:
+            for c in clients:
+                c.stop()
+        finally:
+            sandbox.remove_tree(self.stage_dir)
+            self.stage_dir = None
+            if self.work_dir:
+                sandbox.remove_tree(self.work_dir)
+                self.work_dir = None
+            result.seconds = time.perf_counter() - self.started
+            result.peak_memory_mb = {
+                "grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "worker": max([c.peak_rss_mb for c in clients], default=0.0)}
+            if self.grader.policy.cgroups is not None:   # the kernel's count: every page it held
+                result.peak_memory_mb["worker_cgroup"] = max(
+                    [c.peak_cgroup_mb for c in clients], default=0.0)
+            self.grader.worker_cpu_seconds += sum(c.cpu_seconds for c in clients)
+            self.clients = []
 
 
 def check_flags(result: GradeResult) -> list[str]:

@@ -1,8 +1,10 @@
 """What hidden checks are written with: the @check marker, Fail, and comparison helpers
 whose messages help the student without giving away expected values.
 
-A hidden check is a function `test_*` in a file of autograder_tests/, marked with
-@check(question, points). Its arguments are fixtures, by name, as in pytest:
+A hidden check is a pytest test: a function `test_*` in a file of autograder_tests/, marked
+with @check(question, points) (the pytest marker `check`). pytest collects and runs the checks,
+with the grader's plugin (pytest_plugin.py), both under `grade` and under
+`pytest autograder_tests --submission PATH`. Its arguments are the plugin's fixtures:
 
     student   calls into the student's code, in the worker (client.WorkerClient)
     ref       the reference solution, imported here in the grader (runner.Reference)
@@ -21,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from .outcomes import CheckFailed, NotCalibrated  # noqa: F401 (C.NotCalibrated)
 
@@ -38,23 +41,38 @@ class CheckSpec:
     timeout: object       # seconds, or {"ci": s, "full": s}
     needs: tuple          # which parts of the submission it needs: "part1", "part2"
     func: object = None
-    order: int = 0
+    order: int = 0        # place in the suite, as pytest collects it
+    nodeid: str = ""      # pytest's id of the check (autograder_tests/test_x.py::test_y)
 
     def timeout_for(self, scale: str) -> float:
         return float(self.timeout[scale] if isinstance(self.timeout, dict) else self.timeout)
 
 
-_counter = [0]
+MARKER = "check"
 
 
 def check(question: str, points: float, name: str | None = None, timeout=30, needs=()):
-    """Mark a hidden check worth `points` of `question` (e.g. "Q8.3")."""
-    def mark(func):
-        _counter[0] += 1
-        func.check_spec = CheckSpec(question, float(points), name or func.__name__.removeprefix("test_"),
-                                    timeout, tuple(needs), func, _counter[0])
-        return func
-    return mark
+    """Mark a hidden check worth `points` of `question` (e.g. "Q8.3"): the pytest marker
+    `check(question=..., points=..., name=..., timeout=..., needs=...)`, which the grader's
+    pytest plugin reads (spec_of). `name` defaults to the function's name without "test_"."""
+    return getattr(pytest.mark, MARKER)(question=question, points=float(points), name=name,
+                                        timeout=timeout, needs=tuple(needs))
+
+
+def spec_of(item, order: int = 0) -> CheckSpec | None:
+    """The CheckSpec of a collected pytest item marked @check (None for an unmarked one). A
+    parametrized check's name gets pytest's id: "name[id]"."""
+    mark = item.get_closest_marker(MARKER)
+    if mark is None:
+        return None
+    kw = mark.kwargs
+    func = getattr(item, "function", None) or item.obj
+    name = kw.get("name") or func.__name__.removeprefix("test_")
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        name = f"{name}[{callspec.id}]"
+    return CheckSpec(kw["question"], float(kw["points"]), name, kw.get("timeout", 30),
+                     tuple(kw.get("needs", ())), func, order, item.nodeid)
 
 
 # ---------------------------------------------------------------- comparisons

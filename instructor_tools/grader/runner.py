@@ -1,15 +1,17 @@
 """Loading the hidden checks and running them against one staged submission.
 
-Per question, one worker process serves all checks (restarted if a check kills it); the
-checks themselves run here, in the grader, and only send inputs to / read outputs from
-the worker. A check's failure, hang or crash costs its own points only.
+The hidden checks are pytest tests: pytest collects them (Suite) and runs them (run_suite),
+in this process, with the grader's plugin (pytest_plugin.HiddenChecks), which hands each
+check to run_check here. Per question, one worker process serves all checks (restarted if a
+check kills it); the checks themselves run here, in the grader, and only send inputs to /
+read outputs from the worker. A check's failure, hang or crash costs its own points only.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import json
+import os
 import pathlib
 import sys
 import time
@@ -24,54 +26,109 @@ from . import runscripts
 from .client import WorkerClient
 from .errors import SetupError, SuiteError
 from .outcomes import NotCalibrated, StudentProblem, WorkerLost
-from .result import CheckResult, QuestionResult
-
-SUITE_PACKAGE = "hw1_hidden_checks"
+from .result import CheckResult
 
 
 # ---------------------------------------------------------------- the hidden suite
 
 class Suite:
-    def __init__(self, tests_dir: pathlib.Path):
+    """The hidden checks of `tests_dir`, as pytest collects them (the grader's plugin,
+    pytest_plugin.py, reads each check's @check marker): `checks[qid]` is the list of that
+    question's CheckSpecs in suite order; `thresholds` (thresholds.json) and `deliverables`
+    (deliverables.py) come with them.
+
+    specs: CheckSpecs already collected (staff's pytest run); by default they are collected
+    here, in-process, with pytest. complete: every question of questions.py must have checks
+    adding up to its points (SuiteError otherwise); with complete=False only the questions
+    that have checks are held to it. SuiteError also names a hidden check file that does not
+    load."""
+
+    def __init__(self, tests_dir: pathlib.Path, specs=None, complete: bool = True):
         self.dir = pathlib.Path(tests_dir)
         if not (self.dir / "__init__.py").is_file():
             raise SetupError(f"no hidden checks at {self.dir} (expected autograder_tests/ "
                              "with __init__.py); pass --tests or set GRADER_TESTS_DIR")
-        self.package = self._load_package()
+        specs = collect(self.dir) if specs is None else specs
         self.checks: dict[str, list[C.CheckSpec]] = {q.qid: [] for q in qmap.QUESTIONS}
-        for path in sorted(self.dir.glob("test_*.py")):
-            module = importlib.import_module(f"{SUITE_PACKAGE}.{path.stem}")
-            for _, func in inspect.getmembers(module, inspect.isfunction):
-                spec = getattr(func, "check_spec", None)
-                if spec is None:
-                    continue
-                if spec.question not in self.checks:
-                    raise SuiteError(f"{path.name}: {func.__name__} names unknown question "
-                                     f"{spec.question}")
-                self.checks[spec.question].append(spec)
+        for spec in specs:
+            if spec.question not in self.checks:
+                raise SuiteError(f"{spec.nodeid}: {spec.name} names unknown question "
+                                 f"{spec.question}")
+            self.checks[spec.question].append(spec)
         for qid, specs in self.checks.items():
             specs.sort(key=lambda s: s.order)
             total = sum(s.points for s in specs)
-            if abs(total - qmap.BY_ID[qid].points) > 1e-9:
+            if (complete or specs) and abs(total - qmap.BY_ID[qid].points) > 1e-9:
                 raise SuiteError(f"the hidden checks of {qid} add up to {total} points, but "
                                  f"questions.py gives it {qmap.BY_ID[qid].points}")
+        # the package pytest imported the checks as (the folder's name; runner.pytest_args)
+        self.package = self.dir.name
         self.thresholds = json.loads((self.dir / "thresholds.json").read_text())
-        self.deliverables = getattr(importlib.import_module(f"{SUITE_PACKAGE}.deliverables"),
+        self.deliverables = getattr(importlib.import_module(f"{self.package}.deliverables"),
                                     "DELIVERABLES", [])
 
-    def _load_package(self):
-        if SUITE_PACKAGE in sys.modules:
-            loaded = pathlib.Path(sys.modules[SUITE_PACKAGE].__file__).parent.resolve()
-            if loaded == self.dir.resolve():
-                return sys.modules[SUITE_PACKAGE]
-            for name in [m for m in sys.modules if m == SUITE_PACKAGE or m.startswith(SUITE_PACKAGE + ".")]:
-                del sys.modules[name]
-        spec = importlib.util.spec_from_file_location(
-            SUITE_PACKAGE, self.dir / "__init__.py", submodule_search_locations=[str(self.dir)])
-        package = importlib.util.module_from_spec(spec)
-        sys.modules[SUITE_PACKAGE] = package
-        spec.loader.exec_module(package)
-        return package
+
+def pytest_args(tests_dir: pathlib.Path, *extra: str) -> list[str]:
+    """pytest's command line for running the hidden checks inside the grader: no plugins
+    but the grader's (no entry points, cache, output capture, terminal output, warning
+    filters or log handlers: the grader's process keeps its own), no ini file of the
+    checkout. pytest imports the checks as the package named after their folder, whose
+    parent goes first on sys.path (prepend import mode)."""
+    return [str(tests_dir), "-c", os.devnull, "--rootdir", str(tests_dir),
+            "--disable-plugin-autoload", "--import-mode=prepend", "-s",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:faulthandler",
+            "-p", "no:logging", "-p", "no:warnings", "-p", "no:stepwise",
+            "-p", "instructor_tools.grader.pytest_plugin", *extra]
+
+
+def _forget_other_copy(tests_dir: pathlib.Path) -> None:
+    """A package of the same name imported from another folder (a copy of the checks graded
+    before in this process) is dropped from sys.modules, or pytest would refuse the files."""
+    name = tests_dir.name
+    loaded = sys.modules.get(name)
+    if loaded is None:
+        return
+    where = pathlib.Path(getattr(loaded, "__file__", "") or "").parent
+    if where.resolve() != tests_dir.resolve():
+        for key in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[key]
+
+
+def run_pytest(tests_dir: pathlib.Path, plugin, *extra: str) -> int:
+    """pytest.main on the hidden checks, in this process, with `plugin` (a
+    pytest_plugin.HiddenChecks). Raises SuiteError when a hidden check file does not load,
+    KeyboardInterrupt when grading was interrupted, and a fixture's own error as itself."""
+    import pytest
+    from .pytest_plugin import PLUGIN_NAME
+    tests_dir = pathlib.Path(tests_dir).resolve()
+    _forget_other_copy(tests_dir)
+    code = pytest.main(pytest_args(tests_dir, *extra), plugins=[plugin])
+    if plugin.interrupted is not None:
+        raise KeyboardInterrupt from plugin.interrupted
+    if plugin.errors:
+        raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
+    if plugin.setup_error is not None:
+        raise plugin.setup_error
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                    pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise SuiteError(f"pytest could not run the hidden checks in {tests_dir} (exit "
+                         f"status {int(code)}; {PLUGIN_NAME})")
+    return code
+
+
+def collect(tests_dir: pathlib.Path) -> list[C.CheckSpec]:
+    """The CheckSpecs of the hidden checks in `tests_dir`, collected by pytest."""
+    from .pytest_plugin import HiddenChecks
+    plugin = HiddenChecks(collect_only=True)
+    run_pytest(tests_dir, plugin, "--collect-only")
+    return plugin.specs
+
+
+def run_suite(grading) -> None:
+    """Run the hidden checks of `grading.qids` against an open api.Grading with pytest (the
+    grader's plugin): each check's CheckResult lands in grading.result."""
+    from .pytest_plugin import HiddenChecks
+    run_pytest(grading.grader.suite.dir, HiddenChecks(grading=grading))
 
 
 # ---------------------------------------------------------------- fixtures
@@ -182,20 +239,6 @@ def resolve(value):
 
 def check_seed(base: int, name: str) -> int:
     return (base * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
-
-
-def run_question(qid: str, specs, fixtures: dict, client: WorkerClient, config, log) -> QuestionResult:
-    q = qmap.BY_ID[qid]
-    qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
-    started = time.perf_counter()
-    memo: dict = {}
-    # modules whose import hung: shared by all questions of the run when the caller gives
-    # the set (fixtures["hung_imports"]), else by this question's checks
-    client.hung_imports = fixtures.get("hung_imports", client.hung_imports)
-    for spec in specs:
-        qr.checks.append(run_check(spec, dict(fixtures, memo=memo), client, config, log))
-    qr.seconds = time.perf_counter() - started
-    return qr
 
 
 def run_check(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, config, log) -> CheckResult:
