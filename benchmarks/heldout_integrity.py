@@ -104,7 +104,7 @@ def reference_accuracies(args) -> list[dict]:
         # Q8.8 on a CPU predicts only the first 500 held-out images: here, all of them, so
         # that the old images and every draw are predicted (2000 each)
         import importlib
-        training = importlib.import_module("hw1_hidden_checks._training")
+        training = importlib.import_module(f"{g.suite.package}._training")
         training.CPU_CHALLENGE_CAP = dict(training.CPU_CHALLENGE_CAP, heldout=len(paired.heldout_x))
         started = time.perf_counter()
         result = g.grade(REPO / "source" / "hw1", student="reference",

@@ -125,8 +125,7 @@ def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch)
 def test_accuracy_beyond_what_the_training_allows_is_flagged():
     """A lookup that scores well (a thumbnail table: ~80%) is above any model the caps allow."""
     import importlib
-    grader()   # loads the hidden checks as a package
-    training = importlib.import_module("hw1_hidden_checks._training")
+    training = importlib.import_module(f"{grader().suite.package}._training")  # as pytest loaded them
     entry = grader().settings.threshold("Q8.5/part2/softmax")
     best = max(entry["reference_runs"])
     assert training.ceiling_flag(best, entry) == ""

@@ -39,9 +39,9 @@ class Suite:
 
     specs: CheckSpecs already collected (staff's pytest run); by default they are collected
     here, in-process, with pytest. complete: every question of questions.py must have checks
-    adding up to its points (SuiteError otherwise); with complete=False only the questions
-    that have checks are held to it. SuiteError also names a hidden check file that does not
-    load."""
+    adding up to its points (SuiteError otherwise; `grade` refuses such a suite); staff's
+    pytest run (complete=False) runs whatever was selected. SuiteError also names a check of
+    an unknown question and a hidden check file that does not load."""
 
     def __init__(self, tests_dir: pathlib.Path, specs=None, complete: bool = True):
         self.dir = pathlib.Path(tests_dir)
@@ -58,7 +58,7 @@ class Suite:
         for qid, specs in self.checks.items():
             specs.sort(key=lambda s: s.order)
             total = sum(s.points for s in specs)
-            if (complete or specs) and abs(total - qmap.BY_ID[qid].points) > 1e-9:
+            if complete and abs(total - qmap.BY_ID[qid].points) > 1e-9:
                 raise SuiteError(f"the hidden checks of {qid} add up to {total} points, but "
                                  f"questions.py gives it {qmap.BY_ID[qid].points}")
         # the package pytest imported the checks as (the folder's name; runner.pytest_args)
