@@ -110,3 +110,20 @@ def test_pytest_selection_ids_and_assertion_rewriting_on_checks(tmp_path):
     assert "1 failed, 2 deselected" in again.stdout, again.stdout
     one = run_pytest(checks, "--submission", REFERENCE, "-o", cache, "-k", "vector", cwd=tmp_path)
     assert one.returncode == 0 and "1 passed, 2 deselected" in one.stdout, one.stdout
+
+
+def test_a_hidden_check_file_that_does_not_load_is_a_suite_error(tmp_path):
+    """`grade` refuses a suite pytest cannot collect, naming the file (collected in-process)."""
+    import pytest
+
+    from instructor_tools.grader.errors import SuiteError
+    from instructor_tools.grader.runner import Suite
+    checks = tmp_path / "broken_checks"
+    shutil.copytree(REPO / "autograder_tests", checks,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (checks / "test_q8_3_layers.py").write_text("def test_x(:\n")
+    with pytest.raises(SuiteError, match="test_q8_3_layers.py"):
+        Suite(checks)
+    (checks / "test_q8_3_layers.py").write_text("")
+    with pytest.raises(SuiteError, match="the hidden checks of Q8.3 add up to 0"):
+        Suite(checks)

@@ -35,6 +35,7 @@ import pytest
 from .. import questions as qmap
 from . import checks as C
 from . import runner
+from .outcomes import StudentProblem, WorkerLost
 
 PLUGIN_NAME = "hw1-hidden-checks"
 SPEC = pytest.StashKey[C.CheckSpec]()
@@ -166,8 +167,10 @@ class HiddenChecks:
             "check of HW1 worth `points` of `question` (instructor_tools.grader.checks.check)")
 
     def pytest_collectreport(self, report):
-        if report.failed:
-            self.errors.append(f"{report.nodeid or report.fspath}: {report.longreprtext}")
+        if report.failed:   # pytest's "E" lines say what (a SyntaxError, an ImportError)
+            text = report.longreprtext
+            said = "\n".join(line for line in text.splitlines() if line.startswith("E "))
+            self.errors.append(f"{report.nodeid or report.fspath}:\n{said or text[-2000:]}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -267,7 +270,8 @@ class HiddenChecks:
                                        ("points", res.points), ("max_points", spec.points),
                                        ("message", res.message)]
         if res.status != "passed":
-            if res.status == "grader_error" and raised and not isinstance(raised[-1], C.Fail):
+            if res.status == "grader_error" and raised and \
+                    not isinstance(raised[-1], (C.Fail, StudentProblem, WorkerLost)):
                 raise raised[-1]      # a check's own bug: pytest shows where (and its asserts)
             pytest.fail(f"[{res.status}] {res.message}", pytrace=False)
         return True

@@ -103,10 +103,10 @@ def run_pytest(tests_dir: pathlib.Path, plugin, *extra: str) -> int:
     tests_dir = pathlib.Path(tests_dir).resolve()
     _forget_other_copy(tests_dir)
     code = pytest.main(pytest_args(tests_dir, *extra), plugins=[plugin])
+    if plugin.errors:   # pytest stops after collection errors ("Interrupted")
+        raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
     if plugin.interrupted is not None:
         raise KeyboardInterrupt from plugin.interrupted
-    if plugin.errors:
-        raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
     if plugin.setup_error is not None:
         raise plugin.setup_error
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
