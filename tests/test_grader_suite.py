@@ -9,7 +9,7 @@ from _grader_support import REPO
 from instructor_tools import questions as qmap
 from instructor_tools.grader import gradebook, reports
 from instructor_tools.grader.result import CheckResult, Deliverable, GradeResult, QuestionResult, validate
-from instructor_tools.grader.runner import Suite
+from instructor_tools.grader.pytest_plugin import load_suite
 
 TRAINING_KEYS = ["Q8.1/softmax", "Q8.2/two_layer_net", "Q8.4/convnet", "Q8.5/part2/softmax",
                  "Q8.6/part2/twolayernn", "Q8.7/part2/convnet"]
@@ -17,7 +17,7 @@ TRAINING_KEYS = ["Q8.1/softmax", "Q8.2/two_layer_net", "Q8.4/convnet", "Q8.5/par
 
 @pytest.fixture(scope="module")
 def suite():
-    return Suite(REPO / "autograder_tests")
+    return load_suite(REPO / "autograder_tests")
 
 
 def test_points_per_question_match_the_assignment(suite):

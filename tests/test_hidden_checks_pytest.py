@@ -117,13 +117,13 @@ def test_a_hidden_check_file_that_does_not_load_is_a_suite_error(tmp_path):
     import pytest
 
     from instructor_tools.grader.errors import SuiteError
-    from instructor_tools.grader.runner import Suite
+    from instructor_tools.grader.pytest_plugin import load_suite
     checks = tmp_path / "broken_checks"
     shutil.copytree(REPO / "autograder_tests", checks,
                     ignore=shutil.ignore_patterns("__pycache__"))
     (checks / "test_q8_3_layers.py").write_text("def test_x(:\n")
     with pytest.raises(SuiteError, match="test_q8_3_layers.py"):
-        Suite(checks)
+        load_suite(checks)
     (checks / "test_q8_3_layers.py").write_text("")
     with pytest.raises(SuiteError, match="the hidden checks of Q8.3 add up to 0"):
-        Suite(checks)
+        load_suite(checks)

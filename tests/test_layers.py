@@ -22,12 +22,12 @@ LAYERS = [
                 "grader.data", "grader.literal_data", "grader.checks", "grader.deliverables",
                 "grader.visibility", "grader.lateness", "grader.gradebook", "grader.preflight"]),
     ("worker protocol", ["grader.client"]),
-    ("running checks", ["grader.runner"]),
+    ("running checks", ["grader.runner", "grader.pytest_plugin"]),
     ("grading one submission", ["grader.api"]),
     ("executors and outputs", ["grader.executors", "grader.reports", "grader.class_report",
                                "grader.lms_export", "grader.calibrate", "similarity"]),
-    ("entry points", ["grader.cli", "grader.task", "container", "nbgrader_course", "demo",
-                      "leaderboard"]),
+    ("entry points", ["grader.cli", "grader.task", "grader.pytest_entry", "container",
+                      "nbgrader_course", "demo", "leaderboard"]),
 ]
 
 

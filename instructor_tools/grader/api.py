@@ -26,7 +26,8 @@ from .config import GraderConfig
 from . import literal_data
 from .data import HELDBACK, HELDOUT, TRANSFORM, grading_data, new_seed
 from .result import CheckResult, GradeResult, QuestionResult
-from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo, run_suite
+from .pytest_plugin import load_suite, run_suite
+from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo
 
 VERSION = "1.0"
 
@@ -43,7 +44,7 @@ class Grader:
         collects config.tests_dir here (errors.SuiteError when they do not add up)."""
         self.config = config or GraderConfig()
         self.log = safetext.logger(log or (lambda msg: print(msg, file=sys.stderr)))
-        self.suite = suite or Suite(self.config.tests_dir)
+        self.suite = suite or load_suite(self.config.tests_dir)
         self.reference = Reference(self.config.reference_dir)
         self.policy = sandbox.make_policy(getattr(self.config, "isolation", "sandbox"),
                                           self.config.worker_user,
@@ -90,7 +91,7 @@ class Grader:
     # -------------------------------------------------------------- one submission
     def grade(self, path, student: str | None = None, questions=None, progress=None) -> GradeResult:
         """Grade one submission; `progress(qid)` is called after each question. The hidden
-        checks run with pytest, in this process (runner.run_suite)."""
+        checks run with pytest, in this process (pytest_plugin.run_suite)."""
         progress = progress or (lambda qid: None)
         started = time.perf_counter()
         qids = self.selected(questions)

@@ -3,14 +3,16 @@ this plugin gives them their fixtures and turns each run into the check's CheckR
 
 Two ways in, one plugin (HiddenChecks):
 
-- `grade` (api.Grader.grade -> runner.run_suite) stages the submission, then runs pytest
+- `grade` (api.Grader.grade -> run_suite here) stages the submission, then runs pytest
   in-process on the hidden checks with a HiddenChecks bound to that grading; the plugin
-  records each check's status, points, message and metrics into the GradeResult.
+  records each check's status, points, message and metrics into the GradeResult. The suite
+  itself is collected the same way (load_suite).
 - staff: `python -m pytest autograder_tests --submission PATH [-k ...] [-x] [--lf]
-  [--junitxml=...]` (this module is registered as a pytest11 entry point; it does nothing
-  without --submission). The submission is staged and graded exactly as `grade` does, the
-  checks pytest selected only; a check that does not pass fails in pytest with the message
-  the student would read (status in brackets), a check's own bug with its traceback.
+  [--junitxml=...]` (pytest_entry.py, a pytest11 entry point, adds the options and registers
+  this module and a HiddenChecks only with --submission). The submission is staged and
+  graded exactly as `grade` does, the checks pytest selected only; a check that does not
+  pass fails in pytest with the message the student would read (status in brackets), a
+  check's own bug with its traceback.
 
 Fixtures (the same objects `grade` passes; see checks.py):
     student   the question's worker client (client.WorkerClient): one worker per question,
@@ -27,7 +29,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -35,43 +39,12 @@ import pytest
 from .. import questions as qmap
 from . import checks as C
 from . import runner
+from .errors import SetupError, SuiteError
 from .outcomes import StudentProblem, WorkerLost
 
 PLUGIN_NAME = "hw1-hidden-checks"
 SPEC = pytest.StashKey[C.CheckSpec]()
 RESULT = pytest.StashKey[object]()
-
-
-# ---------------------------------------------------------------- staff's command line
-
-def pytest_addoption(parser):
-    group = parser.getgroup("hw1-grader", "HW1 hidden checks (instructor_tools.grader)")
-    group.addoption("--submission", metavar="PATH", default=None,
-                    help="run the hidden checks (autograder_tests/) against this submission "
-                         "folder or zip, as `grade` does")
-    group.addoption("--student", metavar="ID", default=None,
-                    help="student id of --submission (default: from its name)")
-    group.addoption("--scale", choices=("ci", "full"), default=None,
-                    help="training size of the checks (default $GRADER_SCALE or ci)")
-    group.addoption("--device", choices=("auto", "cpu", "cuda"), default=None,
-                    help="where training checks run (default $GRADER_DEVICE or auto)")
-
-
-def pytest_configure(config):
-    path = config.getoption("submission", None)
-    if path is None or active(config) is not None:
-        return
-    from .config import GraderConfig
-    from .errors import UsageError
-    overrides = {k: config.getoption(k) for k in ("scale", "device")
-                 if config.getoption(k) is not None}
-    try:
-        grader_config = GraderConfig(**overrides)
-    except UsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    config.pluginmanager.register(
-        HiddenChecks(submission=pathlib.Path(path), student=config.getoption("student"),
-                     grader_config=grader_config), PLUGIN_NAME)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -144,16 +117,15 @@ def question_of(item) -> str | None:
 class HiddenChecks:
     """pytest plugin running the hidden checks against one grading (api.Grading).
 
-    grading:  an open api.Grading (`grade`), or None: then `submission` is staged here once
-              pytest has selected the checks (staff's command line), with a Grader made from
-              `grader_config`.
-    collect_only: only collect (runner.Suite reads the checks' specs from `specs`)."""
+    grading:  an open api.Grading (`grade`), or None: then opener(tests_dir, specs, qids)
+              opens one once pytest has selected the checks (staff's command line,
+              pytest_entry.py), and the plugin closes it at the end.
+    collect_only: only collect (load_suite reads the checks' specs from `specs`)."""
 
-    def __init__(self, grading=None, submission=None, student=None, grader_config=None,
-                 collect_only: bool = False):
+    def __init__(self, grading=None, opener=None, collect_only: bool = False):
         self.grading = grading
-        self.owns_grading = grading is None and not collect_only
-        self.submission, self.student, self.grader_config = submission, student, grader_config
+        self.opener = opener
+        self.owns_grading = grading is None and opener is not None
         self.collect_only = collect_only
         self.specs: list[C.CheckSpec] = []       # every collected check, in suite order
         self.errors: list[str] = []              # collection errors, as pytest reports them
@@ -200,24 +172,17 @@ class HiddenChecks:
         """Staff's command line: stage the submission for the checks pytest selected."""
         if not self.owns_grading or self.grading is not None or session.config.option.collectonly:
             return
-        from .api import Grader
-        from .errors import GraderError
         qids = [q.qid for q in qmap.QUESTIONS
                 if any(question_of(i) == q.qid for i in session.items)]
         if not qids:
             return
         tests_dir = pathlib.Path(session.items[0].path).parent
-        try:
-            grader = Grader(self.grader_config, suite=runner.Suite(tests_dir, specs=self.specs,
-                                                                   complete=False))
-            self.grading = grader.open(self.submission, student=self.student, qids=qids)
-        except GraderError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        self.grading = self.opener(tests_dir, self.specs, qids)
         if self.grading.problem is not None:
             problem = self.grading.problem
             self.grading.close()
             self.grading = None
-            raise pytest.UsageError(f"{self.submission}: not graded: {problem}")
+            raise pytest.UsageError(f"not graded: {problem}")
 
     def current(self):
         if self.grading is None:
@@ -308,3 +273,75 @@ class HiddenChecks:
             tr.write_line(f"{q.qid}  {got:g} / {most:g}  ({len(q.checks)} checks)")
         for line in result.errors + result.faults:
             tr.write_line(f"grader: {line}")
+
+
+# ---------------------------------------------------------------- running pytest in the grader
+
+def inprocess_args(tests_dir: pathlib.Path, *extra: str) -> list[str]:
+    """pytest's command line for running the hidden checks inside the grader: no plugins
+    but the grader's (no entry points, cache, output capture, terminal output, warning
+    filters or log handlers: the grader's process keeps its own), no ini file of the
+    checkout. pytest imports the checks as the package named after their folder, whose
+    parent goes first on sys.path (prepend import mode)."""
+    return [str(tests_dir), "-c", os.devnull, "--rootdir", str(tests_dir),
+            "--disable-plugin-autoload", "--import-mode=prepend", "-s",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:faulthandler",
+            "-p", "no:logging", "-p", "no:warnings", "-p", "no:stepwise",
+            "-p", "instructor_tools.grader.pytest_plugin", *extra]
+
+
+def _forget_other_copy(tests_dir: pathlib.Path) -> None:
+    """A package of the same name imported from another folder (a copy of the checks graded
+    before in this process) is dropped from sys.modules, or pytest would refuse the files."""
+    name = tests_dir.name
+    loaded = sys.modules.get(name)
+    if loaded is None:
+        return
+    where = pathlib.Path(getattr(loaded, "__file__", "") or "").parent
+    if where.resolve() != tests_dir.resolve():
+        for key in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[key]
+
+
+def run_pytest(tests_dir: pathlib.Path, plugin, *extra: str) -> int:
+    """pytest.main on the hidden checks, in this process, with `plugin` (a
+    pytest_plugin.HiddenChecks). Raises SuiteError when a hidden check file does not load,
+    KeyboardInterrupt when grading was interrupted, and a fixture's own error as itself."""
+    tests_dir = pathlib.Path(tests_dir).resolve()
+    _forget_other_copy(tests_dir)
+    code = pytest.main(inprocess_args(tests_dir, *extra), plugins=[plugin])
+    if plugin.errors:   # pytest stops after collection errors ("Interrupted")
+        raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
+    if plugin.interrupted is not None:
+        raise KeyboardInterrupt from plugin.interrupted
+    if plugin.setup_error is not None:
+        raise plugin.setup_error
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                    pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise SuiteError(f"pytest could not run the hidden checks in {tests_dir} (exit "
+                         f"status {int(code)}; {PLUGIN_NAME})")
+    return code
+
+
+def collect(tests_dir: pathlib.Path) -> list[C.CheckSpec]:
+    """The CheckSpecs of the hidden checks in `tests_dir`, collected by pytest."""
+    plugin = HiddenChecks(collect_only=True)
+    run_pytest(tests_dir, plugin, "--collect-only")
+    return plugin.specs
+
+
+def run_suite(grading) -> None:
+    """Run the hidden checks of `grading.qids` against an open api.Grading with pytest (the
+    grader's plugin): each check's CheckResult lands in grading.result."""
+    run_pytest(grading.grader.suite.dir, HiddenChecks(grading=grading))
+
+
+def load_suite(tests_dir: pathlib.Path) -> runner.Suite:
+    """The hidden checks of `tests_dir` as `grade` runs them: collected by pytest, every
+    question's checks adding up to its points. Raises SetupError (no checks there) or
+    SuiteError (a file that does not load, points that do not add up)."""
+    tests_dir = pathlib.Path(tests_dir)
+    if not (tests_dir / "__init__.py").is_file():
+        raise SetupError(f"no hidden checks at {tests_dir} (expected autograder_tests/ "
+                         "with __init__.py); pass --tests or set GRADER_TESTS_DIR")
+    return runner.Suite(tests_dir, collect(tests_dir))

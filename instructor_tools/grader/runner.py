@@ -1,8 +1,8 @@
 """Loading the hidden checks and running them against one staged submission.
 
-The hidden checks are pytest tests: pytest collects them (Suite) and runs them (run_suite),
-in this process, with the grader's plugin (pytest_plugin.HiddenChecks), which hands each
-check to run_check here. Per question, one worker process serves all checks (restarted if a
+The hidden checks are pytest tests: pytest collects them (pytest_plugin.load_suite -> Suite)
+and runs them (pytest_plugin.run_suite), in this process, with the grader's plugin
+(pytest_plugin.HiddenChecks), which hands each check to run_check here. Per question, one worker process serves all checks (restarted if a
 check kills it); the checks themselves run here, in the grader, and only send inputs to /
 read outputs from the worker. A check's failure, hang or crash costs its own points only.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
 import pathlib
 import sys
 import time
@@ -37,18 +36,17 @@ class Suite:
     question's CheckSpecs in suite order; `thresholds` (thresholds.json) and `deliverables`
     (deliverables.py) come with them.
 
-    specs: CheckSpecs already collected (staff's pytest run); by default they are collected
-    here, in-process, with pytest. complete: every question of questions.py must have checks
-    adding up to its points (SuiteError otherwise; `grade` refuses such a suite); staff's
-    pytest run (complete=False) runs whatever was selected. SuiteError also names a check of
-    an unknown question and a hidden check file that does not load."""
+    specs: the CheckSpecs pytest collected (pytest_plugin.load_suite collects them in-process;
+    staff's pytest run passes its own). complete: every question of questions.py must have
+    checks adding up to its points (SuiteError otherwise; `grade` refuses such a suite);
+    staff's pytest run (complete=False) runs whatever was selected. SuiteError also names a
+    check of an unknown question."""
 
-    def __init__(self, tests_dir: pathlib.Path, specs=None, complete: bool = True):
+    def __init__(self, tests_dir: pathlib.Path, specs, complete: bool = True):
         self.dir = pathlib.Path(tests_dir)
         if not (self.dir / "__init__.py").is_file():
             raise SetupError(f"no hidden checks at {self.dir} (expected autograder_tests/ "
                              "with __init__.py); pass --tests or set GRADER_TESTS_DIR")
-        specs = collect(self.dir) if specs is None else specs
         self.checks: dict[str, list[C.CheckSpec]] = {q.qid: [] for q in qmap.QUESTIONS}
         for spec in specs:
             if spec.question not in self.checks:
@@ -61,74 +59,11 @@ class Suite:
             if complete and abs(total - qmap.BY_ID[qid].points) > 1e-9:
                 raise SuiteError(f"the hidden checks of {qid} add up to {total} points, but "
                                  f"questions.py gives it {qmap.BY_ID[qid].points}")
-        # the package pytest imported the checks as (the folder's name; runner.pytest_args)
+        # the package pytest imported the checks as (the folder's name; pytest_plugin.inprocess_args)
         self.package = self.dir.name
         self.thresholds = json.loads((self.dir / "thresholds.json").read_text())
         self.deliverables = getattr(importlib.import_module(f"{self.package}.deliverables"),
                                     "DELIVERABLES", [])
-
-
-def pytest_args(tests_dir: pathlib.Path, *extra: str) -> list[str]:
-    """pytest's command line for running the hidden checks inside the grader: no plugins
-    but the grader's (no entry points, cache, output capture, terminal output, warning
-    filters or log handlers: the grader's process keeps its own), no ini file of the
-    checkout. pytest imports the checks as the package named after their folder, whose
-    parent goes first on sys.path (prepend import mode)."""
-    return [str(tests_dir), "-c", os.devnull, "--rootdir", str(tests_dir),
-            "--disable-plugin-autoload", "--import-mode=prepend", "-s",
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:faulthandler",
-            "-p", "no:logging", "-p", "no:warnings", "-p", "no:stepwise",
-            "-p", "instructor_tools.grader.pytest_plugin", *extra]
-
-
-def _forget_other_copy(tests_dir: pathlib.Path) -> None:
-    """A package of the same name imported from another folder (a copy of the checks graded
-    before in this process) is dropped from sys.modules, or pytest would refuse the files."""
-    name = tests_dir.name
-    loaded = sys.modules.get(name)
-    if loaded is None:
-        return
-    where = pathlib.Path(getattr(loaded, "__file__", "") or "").parent
-    if where.resolve() != tests_dir.resolve():
-        for key in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-            del sys.modules[key]
-
-
-def run_pytest(tests_dir: pathlib.Path, plugin, *extra: str) -> int:
-    """pytest.main on the hidden checks, in this process, with `plugin` (a
-    pytest_plugin.HiddenChecks). Raises SuiteError when a hidden check file does not load,
-    KeyboardInterrupt when grading was interrupted, and a fixture's own error as itself."""
-    import pytest
-    from .pytest_plugin import PLUGIN_NAME
-    tests_dir = pathlib.Path(tests_dir).resolve()
-    _forget_other_copy(tests_dir)
-    code = pytest.main(pytest_args(tests_dir, *extra), plugins=[plugin])
-    if plugin.errors:   # pytest stops after collection errors ("Interrupted")
-        raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
-    if plugin.interrupted is not None:
-        raise KeyboardInterrupt from plugin.interrupted
-    if plugin.setup_error is not None:
-        raise plugin.setup_error
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                    pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise SuiteError(f"pytest could not run the hidden checks in {tests_dir} (exit "
-                         f"status {int(code)}; {PLUGIN_NAME})")
-    return code
-
-
-def collect(tests_dir: pathlib.Path) -> list[C.CheckSpec]:
-    """The CheckSpecs of the hidden checks in `tests_dir`, collected by pytest."""
-    from .pytest_plugin import HiddenChecks
-    plugin = HiddenChecks(collect_only=True)
-    run_pytest(tests_dir, plugin, "--collect-only")
-    return plugin.specs
-
-
-def run_suite(grading) -> None:
-    """Run the hidden checks of `grading.qids` against an open api.Grading with pytest (the
-    grader's plugin): each check's CheckResult lands in grading.result."""
-    from .pytest_plugin import HiddenChecks
-    run_pytest(grading.grader.suite.dir, HiddenChecks(grading=grading))
 
 
 # ---------------------------------------------------------------- fixtures
