@@ -39,8 +39,10 @@ def test_the_reference_passes_selected_checks_with_a_junit_report(tmp_path):
     assert "Q8.3  0.75 / 0.75  (2 checks)" in proc.stdout, proc.stdout
 
 
-def test_the_release_fails_them_with_the_messages_grade_gives(tmp_path_factory, tmp_path):
-    """Same checks, same verdicts and messages as `grade` (the grader in this process)."""
+def test_the_release_fails_them_with_the_messages_grade_gives(tmp_path_factory, tmp_path,
+                                                             monkeypatch):
+    """Same checks, same verdicts and messages as `grade` (the grader in this process, which
+    ignores the staff's own PYTEST_ADDOPTS: -x would stop grading at the first failure)."""
     release = release_dir(tmp_path_factory)
     report = tmp_path / "checks.xml"
     proc = run_pytest("autograder_tests", "--submission", release, "-k", FAST,
@@ -48,8 +50,10 @@ def test_the_release_fails_them_with_the_messages_grade_gives(tmp_path_factory, 
                       "--device", "cpu")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "2 failed, 33 deselected" in proc.stdout, proc.stdout
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-x")
     result = grader().grade(release, student="release", questions=["Q8.3"])
     graded = {c.name: c for q in result.questions for c in q.checks}
+    assert len(graded) == 11 and result.score == 0
     checks = junit_checks(report)
     for name in ("affine_forward", "relu_backward"):
         props, want = checks[f"test_{name}"], graded[name]

@@ -309,7 +309,13 @@ def run_pytest(tests_dir: pathlib.Path, plugin, *extra: str) -> int:
     KeyboardInterrupt when grading was interrupted, and a fixture's own error as itself."""
     tests_dir = pathlib.Path(tests_dir).resolve()
     _forget_other_copy(tests_dir)
-    code = pytest.main(inprocess_args(tests_dir, *extra), plugins=[plugin])
+    # options and plugins of the staff's own pytest runs (e.g. PYTEST_ADDOPTS="-x") must not
+    # change grading: pytest reads these two variables on every run
+    saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
+    try:
+        code = pytest.main(inprocess_args(tests_dir, *extra), plugins=[plugin])
+    finally:
+        os.environ.update(saved)
     if plugin.errors:   # pytest stops after collection errors ("Interrupted")
         raise SuiteError("the hidden checks could not be loaded: " + plugin.errors[0][-2000:])
     if plugin.interrupted is not None:
