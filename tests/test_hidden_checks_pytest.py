@@ -10,12 +10,15 @@ import xml.etree.ElementTree as ET
 from _grader_support import REFERENCE, REPO, grader, release_dir
 
 FAST = "test_affine_forward or test_relu_backward"   # two value checks of Q8.3 (seconds)
+ENTRY = "instructor_tools.grader.pytest_entry"
 
 
 def run_pytest(*args, cwd=REPO):
+    """`python -m pytest ARGS`; the plugin named with -p too, as the pytest11 entry point
+    (pyproject.toml) exists only once `make setup` has reinstalled the package."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run([sys.executable, "-m", "pytest", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", ENTRY, *map(str, args)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def junit_checks(path) -> dict:
@@ -131,3 +134,12 @@ def test_a_hidden_check_file_that_does_not_load_is_a_suite_error(tmp_path):
     (checks / "test_q8_3_layers.py").write_text("")
     with pytest.raises(SuiteError, match="the hidden checks of Q8.3 add up to 0"):
         load_suite(checks)
+
+
+def test_the_entry_point_is_named_after_its_module():
+    """pytest skips an entry point whose name is already a registered plugin: named after
+    the module, `-p instructor_tools.grader.pytest_entry` and the installed entry point are
+    one plugin (another name would register the module twice, a pytest error)."""
+    import tomllib
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["pytest11"] == {ENTRY: ENTRY}
