@@ -44,20 +44,13 @@ import grp
 import os
 import pathlib
 import pwd
+import runpy
 import shlex
 import stat
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
-# Defaults when course_config.py cannot be read (a course root elsewhere keeps the same names).
-PRIVATE_PATHS = ("source", "autograder_tests", "gradebook.db", "gradebook.db-journal",
-                 "gradebook.db-wal", "gradebook.db-shm", "submitted", "autograded", "feedback",
-                 "grader_results", "out", "data", "grades.csv", "*.csv", ".nbgrader.log",
-                 ".git", "build", ".pytest_cache")
-# Folders made (private) when missing: where nbgrader and the grader put what they create.
-PRIVATE_FOLDERS = ("submitted", "autograded", "feedback", "grader_results", "out")
-PUBLIC_PATHS = ("release",)
 STAFF_GROUP_ENV = "HW1_STAFF_GROUP"
 
 
@@ -66,25 +59,34 @@ class CoursePermissionError(Exception):
     or a staff group that does not exist."""
 
 
-def _config():
-    """course_config's PRIVATE_PATHS, PRIVATE_FOLDERS, PUBLIC_PATHS, STAFF_GROUP (defaults above
-    where it has none)."""
-    try:
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
-        import course_config as cc
-    except ImportError:
-        cc = None
-    return (tuple(getattr(cc, "PRIVATE_PATHS", PRIVATE_PATHS)),
-            tuple(getattr(cc, "PRIVATE_FOLDERS", PRIVATE_FOLDERS)),
-            tuple(getattr(cc, "PUBLIC_PATHS", PUBLIC_PATHS)),
-            getattr(cc, "STAFF_GROUP", None))
+def _config(root=None):
+    """(PRIVATE_PATHS, PRIVATE_FOLDERS, PUBLIC_PATHS, STAFF_GROUP) of the course's
+    course_config.py: the one at `root` when it has one, else this checkout's (an installed
+    copy of these tools, as in the hub's shared venv, is given the course root). Raises
+    CoursePermissionError when neither can be read: what is private is declared only there."""
+    candidates = [pathlib.Path(root) / "course_config.py"] if root else []
+    candidates.append(REPO / "course_config.py")
+    for path in candidates:
+        if path.is_file():
+            try:
+                cc = runpy.run_path(str(path))
+                return (tuple(cc["PRIVATE_PATHS"]), tuple(cc["PRIVATE_FOLDERS"]),
+                        tuple(cc["PUBLIC_PATHS"]), cc.get("STAFF_GROUP"))
+            except Exception as exc:
+                raise CoursePermissionError(
+                    f"{path} cannot be read ({type(exc).__name__}: {exc}): it declares which "
+                    "parts of the course are private (PRIVATE_PATHS, PRIVATE_FOLDERS, "
+                    "PUBLIC_PATHS); fix it and run the command again") from None
+    raise CoursePermissionError(
+        "no course_config.py found (looked in " + ", ".join(str(c.parent) for c in candidates)
+        + "): it declares which parts of the course are private; run this from the course root")
 
 
-def staff_group(explicit: str | None = None) -> str | None:
+def staff_group(explicit: str | None = None, root=None) -> str | None:
     """The staff group's name: `explicit`, else $HW1_STAFF_GROUP, else course_config.STAFF_GROUP
-    (None: instructor only). Raises CoursePermissionError when that group does not exist."""
-    name = explicit or os.environ.get(STAFF_GROUP_ENV) or _config()[3]
+    (of `root`'s course_config, see _config; None: instructor only). Raises
+    CoursePermissionError when that group does not exist."""
+    name = explicit or os.environ.get(STAFF_GROUP_ENV) or _config(root)[3]
     if not name:
         return None
     try:
@@ -135,7 +137,7 @@ def _matches(root: pathlib.Path, patterns) -> list[pathlib.Path]:
 def _plan(root: pathlib.Path, group: str | None):
     """(path, current mode, wanted mode, wanted gid or None) for every path whose permissions
     are wrong, and the private folders to create."""
-    private, folders, public, _ = _config()
+    private, folders, public, _ = _config(root)
     gid = grp.getgrnam(group).gr_gid if group else None
     changes, seen = [], set()
 
@@ -216,7 +218,7 @@ def check_course_root(root, staff_group_name: str | None = None) -> list[str]:
     root = pathlib.Path(root).absolute()
     if not root.is_dir():
         raise FileNotFoundError(f"no course root at {root}")
-    group = staff_group(staff_group_name)
+    group = staff_group(staff_group_name, root)
     changes, missing, _ = _plan(root, group)
     problems = [_describe(p, old, new, root) + (f", group {group}" if g is not None else "")
                 for p, old, new, g in changes]
@@ -232,7 +234,7 @@ def secure_course_root(root, staff_group_name: str | None = None) -> list[pathli
     root = pathlib.Path(root).absolute()
     if not root.is_dir():
         raise FileNotFoundError(f"no course root at {root}")
-    group = staff_group(staff_group_name)
+    group = staff_group(staff_group_name, root)
     changes, missing, gid = _plan(root, group)
     repaired: list[pathlib.Path] = []
     failed: list[str] = []

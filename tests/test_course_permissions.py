@@ -370,14 +370,25 @@ def _course_config():
     return course_config
 
 
-def test_the_module_defaults_are_the_course_config_lists():
-    """permissions.py falls back on its own lists where course_config cannot be imported:
-    they must say the same."""
+def test_what_is_private_is_read_from_the_course_roots_course_config(tmp_path):
+    """course_config.py is the one declaration of what is private: the course root's own
+    (a course kept elsewhere, tools installed in a shared venv), else this checkout's; one
+    that cannot be read stops with a sentence naming it, never a guess."""
     cc = _course_config()
-    assert permissions.PRIVATE_PATHS == cc.PRIVATE_PATHS
-    assert permissions.PRIVATE_FOLDERS == cc.PRIVATE_FOLDERS
-    assert permissions.PUBLIC_PATHS == cc.PUBLIC_PATHS
     assert set(cc.PRIVATE_FOLDERS) <= set(cc.PRIVATE_PATHS)
+    assert not hasattr(permissions, "PRIVATE_PATHS")           # no second copy of the lists
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    text = (REPO / "course_config.py").read_text()
+    assert 'PUBLIC_PATHS = ("release",)' in text
+    (root / "course_config.py").write_text(text.replace(
+        'PUBLIC_PATHS = ("release",)', 'PRIVATE_PATHS += ("answers.txt",)\nPUBLIC_PATHS = ("release",)'))
+    (root / "answers.txt").write_text("42\n")
+    (root / "answers.txt").chmod(0o644)
+    assert any(p.startswith("answers.txt: mode 0644") for p in permissions.check_course_root(root))
+    (root / "course_config.py").write_text("PRIVATE_PATHS = (\n")
+    with pytest.raises(permissions.CoursePermissionError, match="course_config.py cannot be read"):
+        permissions.check_course_root(root)
 
 
 def test_grade_output_folders_are_closed_but_shared_folders_are_left_alone(tmp_path):
