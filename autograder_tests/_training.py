@@ -9,7 +9,7 @@ reference is measured exactly the way students are graded.
 import math
 
 from instructor_tools.grader.checks import Fail, as_array
-from instructor_tools.grader.client import StudentError
+from instructor_tools.grader.outcomes import StudentError
 
 from ._common import blame_softmax_loss
 

@@ -93,6 +93,11 @@ def test_faults_stay_apart_from_the_students_problems_in_every_output(tmp_path):
     paths = reports.write_student(r, tmp_path)
     feedback = paths["feedback"].read_text()
     assert "hyperparams.json is not valid JSON" in feedback and "KeyError" not in feedback
+    # faults alone: the student is told that something on the course's side failed, not what
+    r.errors.clear()
+    output = reports.gradescope(r)["output"]
+    assert "problem on the course's side" in output and "KeyError" not in output
+    assert "graded fully: \n" not in output + "\n" and not output.rstrip().endswith(":")
 
 
 def test_a_result_written_before_faults_existed_reads_its_faults_apart():

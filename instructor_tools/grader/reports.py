@@ -44,9 +44,11 @@ def gradescope(result: GradeResult, visibility: Visibility = VISIBLE) -> dict:
         if result.late_penalty:
             output.append(f"Score after the late penalty: {fmt(result.final_score)} / "
                           f"{fmt(result.max_score)}")
-    if result.errors or result.faults:   # as before faults had their own list: the
-        # sentence stands (empty after the colon) when only staff-only faults happened
+    if result.errors:
         output.append("This submission could not be graded fully: " + "; ".join(result.errors))
+    elif result.faults:   # staff-only: the student is told that, not what
+        output.append("Part of this submission could not be graded because of a problem on the "
+                      "course's side, not in your code; the staff have been told and will regrade it.")
     missing = [d.path for d in result.deliverables if not d.found]
     if missing:
         output.append("Files for the hand-graded parts that were not found: " + ", ".join(missing))
