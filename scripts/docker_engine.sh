@@ -11,6 +11,7 @@
 # builds use `--network host`. An engine that already answers is used as it is (and never
 # stopped by this script). State (pid file, log) lives in $HW1_DOCKER_STATE.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pidfile.sh"
 action="${1:-}"
 state="${HW1_DOCKER_STATE:-${TMPDIR:-/tmp}/hw1-docker-engine}"
 pidfile="$state/dockerd.pid"
@@ -53,7 +54,7 @@ start() {
   echo $! >"$pidfile"
   local waited=0
   until engine_answers; do
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if ! pid_running "$pidfile"; then
       echo "error: dockerd exited while starting; last lines of $log:" >&2
       tail -n 20 "$log" >&2
       rm -f "$pidfile"
@@ -75,20 +76,7 @@ stop() {
     echo "==> no dockerd started by this script (no $pidfile); nothing to stop"
     return 0
   fi
-  local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "==> stopping dockerd (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "warning: dockerd (pid $pid) still running after 30 s; sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$pidfile"
+  stop_pidfile dockerd "$pidfile" 30
 }
 
 case "$action" in

@@ -38,6 +38,7 @@
 # student settings (release/hw1/nbgrader_config.py); instructors also get the course's
 # formgrader (instructor_tools/nbgrader_course/hub.py) and Create Assignment, and know the course.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pidfile.sh"
 action="${1:-}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${HW1_HUB_DIR:-/tmp/hw1-hub}"
@@ -52,7 +53,7 @@ url="http://$ip:$port"
 first_instructor="${instructors%% *}"
 
 answers() { curl -fsS -m 5 "$url/hub/api" >/dev/null 2>&1; }
-running() { [[ -f "$dir/jupyterhub.pid" ]] && kill -0 "$(cat "$dir/jupyterhub.pid")" 2>/dev/null; }
+running() { pid_running "$dir/jupyterhub.pid"; }
 die() { echo "jupyterhub.sh: $*" >&2; exit 1; }
 
 course_root() {
@@ -312,18 +313,8 @@ start() {
 }
 
 stop() {
-  local name pid
-  for name in jupyterhub proxy; do
-    [[ -f "$dir/$name.pid" ]] || continue
-    pid="$(cat "$dir/$name.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "==> stopping $name (pid $pid)"
-      kill -TERM "$pid"
-      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$dir/$name.pid"
-  done
+  local name
+  for name in jupyterhub proxy; do stop_pidfile "$name" "$dir/$name.pid" 15; done
 }
 
 case "$action" in

@@ -15,6 +15,7 @@
 # the cluster through SLURM_CONF=$HW1_SLURM_DIR/slurm.conf; tests look there by default.
 # Starting twice is harmless (a cluster that answers is kept); stop removes nothing but pids.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pidfile.sh"
 action="${1:-}"
 dir="${HW1_SLURM_DIR:-/tmp/hw1-slurm}"
 gpus="${HW1_SLURM_GPUS:-4}"
@@ -92,7 +93,6 @@ EOF
   } >"$dir/gres.conf"
 }
 
-running() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
   local t0; t0=$(date +%s)
@@ -106,12 +106,12 @@ start() {
     exit 1
   fi
   write_config
-  if ! running "$dir/munged.pid"; then
+  if ! pid_running "$dir/munged.pid"; then
     munged --force --socket="$dir/munge.socket" --key-file="$dir/munge.key" \
       --pid-file="$dir/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munged.seed"
   fi
-  running "$dir/slurmctld.pid" || slurmctld -f "$SLURM_CONF"
-  running "$dir/slurmd.pid" || slurmd -f "$SLURM_CONF"
+  pid_running "$dir/slurmctld.pid" || slurmctld -f "$SLURM_CONF"
+  pid_running "$dir/slurmd.pid" || slurmd -f "$SLURM_CONF"
   local waited=0
   until answers; do
     if (( waited >= ready_timeout )); then
@@ -129,18 +129,8 @@ start() {
 }
 
 stop() {
-  local name pid
-  for name in slurmd slurmctld munged; do
-    [[ -f "$dir/$name.pid" ]] || continue
-    pid="$(cat "$dir/$name.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "==> stopping $name (pid $pid)"
-      kill -TERM "$pid"
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$dir/$name.pid"
-  done
+  local name
+  for name in slurmd slurmctld munged; do stop_pidfile "$name" "$dir/$name.pid" 10; done
 }
 
 case "$action" in
