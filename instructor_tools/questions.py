@@ -22,14 +22,20 @@ class Question:
     part: int       # 1: 1_cs231n (numpy), 2: 2_pytorch
     training: bool = False      # its checks train on CIFAR-10
     leaderboard: bool = False   # its accuracy goes on the leaderboard
+    # the student modules its hidden checks call (grader/store.py follows their imports to
+    # find the files a resubmission must change to regrade it); empty: every file of its part
+    modules: tuple = ()
 
 
 QUESTIONS = (
-    Question("Q8.1", "Softmax classifier (numpy)", 3, "softmax", "autograde_q8_1", 1, training=True),
+    Question("Q8.1", "Softmax classifier (numpy)", 3, "softmax", "autograde_q8_1", 1, training=True,
+             modules=("cs231n.classifiers.softmax", "cs231n.classifiers.linear_classifier")),
     Question("Q8.2", "Two-layer neural network (numpy)", 3, "two_layer_net", "autograde_q8_2", 1,
-             training=True),
-    Question("Q8.3", "Modular layers: affine, ReLU, conv, pooling", 5, "layers", "autograde_q8_3", 1),
-    Question("Q8.4", "Three-layer ConvNet (numpy)", 2, "convnet", "autograde_q8_4", 1, training=True),
+             training=True, modules=("cs231n.classifiers.neural_net",)),
+    Question("Q8.3", "Modular layers: affine, ReLU, conv, pooling", 5, "layers", "autograde_q8_3", 1,
+             modules=("cs231n.layers", "cs231n.fast_layers")),
+    Question("Q8.4", "Three-layer ConvNet (numpy)", 2, "convnet", "autograde_q8_4", 1, training=True,
+             modules=("cs231n.classifiers.cnn", "cs231n.optim", "cs231n.solver", "cs231n.layers")),
     Question("Q8.5", "PyTorch softmax classifier", 2, "softmax-classifier", "autograde_q8_5", 2,
              training=True),
     Question("Q8.6", "PyTorch two-layer network", 2, "softmax-classifier", "autograde_q8_6", 2,

@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "instructor_tools"
 # holds grader/executors/docker/runner.py). A module may import its own layer or lower ones.
 LAYERS = [
     ("foundation", ["questions", "permissions", "release", "grader.errors", "grader.outcomes",
-                    "grader.safetext", "grader.digest", "grader.process", "grader.hung_imports",
+                    "grader.safetext", "grader.digest", "grader.store", "grader.process", "grader.hung_imports",
                     "grader.cgroups", "grader.worker"]),
     ("pieces", ["grader.result", "grader.config", "grader.codec", "grader.diagnosis",
                 "grader.attribution", "grader.sandbox", "grader.submission", "grader.runscripts",

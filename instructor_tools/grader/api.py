@@ -26,6 +26,7 @@ from .config import GraderConfig
 from . import literal_data
 from .data import HELDBACK, HELDOUT, TRANSFORM, grading_data, new_seed
 from .result import CheckResult, GradeResult, QuestionResult
+from .store import ResultStore, grader_identity, new_run, question_key
 from .pytest_plugin import load_suite, run_suite
 from .runner import Lazy, Reference, Settings, Suite, SubmissionInfo
 
@@ -35,13 +36,16 @@ VERSION = "1.0"
 class Grader:
     """Holds what every submission shares: the hidden suite, the reference, the worker policy."""
 
-    def __init__(self, config: GraderConfig | None = None, log=None, suite: Suite | None = None):
+    def __init__(self, config: GraderConfig | None = None, log=None, suite: Suite | None = None,
+                 store=None):
         """Raises errors.SandboxUnavailable when student code cannot be sandboxed here (see
         sandbox.py; config.isolation "same-user" grades trusted code without a sandbox) and
         errors.SetupError when the worker pool or interpreter is missing. The grader changes
         no file permissions (the sandbox shows student code nothing but its own submission).
         `suite`: the hidden checks already collected (staff's pytest run); by default pytest
-        collects config.tests_dir here (errors.SuiteError when they do not add up)."""
+        collects config.tests_dir here (errors.SuiteError when they do not add up).
+        `store`: a folder of per-question results (store.py): a question whose key (its
+        files, checks, grader and settings) is recorded there is reused, not graded again."""
         self.config = config or GraderConfig()
         self.log = safetext.logger(log or (lambda msg: print(msg, file=sys.stderr)))
         self.suite = suite or load_suite(self.config.tests_dir)
@@ -63,6 +67,9 @@ class Grader:
         self.heldout_seed = new_seed()
         self._data = Lazy(lambda: grading_data(self.config.cifar10_dir, self.config.scale,
                                                seed=self.heldout_seed))
+        self.store = None if store is None else ResultStore(store, log=self.log)
+        self._identity = None
+        self.run = new_run(self.heldout_seed)
 
     def info(self) -> dict:
         return {"version": VERSION, "scale": self.config.scale, "device": self.device,
@@ -103,11 +110,44 @@ class Grader:
                 for qid in qids:
                     progress(qid)
                 return grading.result
-            run_suite(grading)
+            keys, reused = self._recorded(grading, qids)
+            grading.qids = [qid for qid in qids if qid not in reused]
+            if grading.qids:
+                run_suite(grading)
+            if reused:
+                graded = {qr.qid: qr for qr in grading.result.questions}
+                graded.update({qid: qr for qid, (qr, run) in reused.items()})
+                grading.result.questions = [graded[qid] for qid in qids if qid in graded]
+                grading.result.grader["reused"] = {qid: run for qid, (qr, run) in reused.items()}
+                for qid in reused:
+                    progress(qid)
+            for qr in grading.result.questions:
+                if qr.qid in keys and qr.qid not in reused:
+                    self.store.put(keys[qr.qid], grading.result.student, qr.to_dict(), self.run)
             grading.finish()
         finally:
             grading.close()
         return grading.result
+
+    def _recorded(self, grading, qids) -> tuple[dict, dict]:
+        """Each question's store key, and the questions whose result the store holds under
+        it: ({qid: key}, {qid: (QuestionResult, run)}); both empty without a store."""
+        if self.store is None or grading.sub is None:
+            return {}, {}
+        if self._identity is None:
+            self._identity = grader_identity(self.config, VERSION)
+        hashes: dict = {}
+        keys = {qid: question_key(self._identity, self.config.tests_dir, grading.result.student,
+                                  qid, grading.sub.root, hashes) for qid in qids}
+        reused = {}
+        for qid, key in keys.items():
+            found = self.store.get(key, grading.result.student, qid)
+            if found is not None:
+                try:
+                    reused[qid] = (QuestionResult.from_dict(found[0]), found[1])
+                except (KeyError, TypeError, ValueError) as exc:
+                    self.store.ignored(self.store.path(key), f"{type(exc).__name__}: {exc}", qid)
+        return keys, reused
 
     def open(self, path, student: str | None = None, qids=None, progress=None,
              started: float | None = None) -> "Grading":

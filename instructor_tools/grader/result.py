@@ -102,6 +102,28 @@ class QuestionResult:
     def points(self) -> float:
         return sum(c.points for c in self.checks)
 
+    def to_dict(self) -> dict:
+        """As result.json's "questions" holds it."""
+        return {
+            "id": self.qid, "title": self.title, "score": self.points,
+            "max_score": self.max_points, "notebook": self.notebook, "grade_id": self.grade_id,
+            "seconds": round(self.seconds, 3),
+            "checks": [{
+                "name": c.name, "question": c.question, "points": c.points,
+                "max_points": c.max_points, "passed": c.passed, "status": c.status,
+                "message": c.message, "seconds": round(c.seconds, 3), "metrics": c.metrics,
+            } for c in self.checks]}
+
+    @classmethod
+    def from_dict(cls, q: dict) -> "QuestionResult":
+        """From to_dict's form (KeyError/TypeError when it is not; validate checks it)."""
+        qr = cls(q["id"], q["title"], q["max_score"], q["notebook"], q["grade_id"],
+                 seconds=q["seconds"])
+        qr.checks = [CheckResult(c["question"], c["name"], c["max_points"], c["points"],
+                                 c["status"], c["message"], c["seconds"], c.get("metrics", {}))
+                     for c in q["checks"]]
+        return qr
+
 
 @dataclasses.dataclass
 class Deliverable(_SafeFields):
@@ -172,15 +194,7 @@ class GradeResult(_SafeFields):
             "score": self.score,
             "max_score": self.max_score,
             "seconds": round(self.seconds, 3),
-            "questions": [{
-                "id": q.qid, "title": q.title, "score": q.points, "max_score": q.max_points,
-                "notebook": q.notebook, "grade_id": q.grade_id, "seconds": round(q.seconds, 3),
-                "checks": [{
-                    "name": c.name, "question": c.question, "points": c.points,
-                    "max_points": c.max_points, "passed": c.passed, "status": c.status,
-                    "message": c.message, "seconds": round(c.seconds, 3), "metrics": c.metrics,
-                } for c in q.checks],
-            } for q in self.questions],
+            "questions": [q.to_dict() for q in self.questions],
             "deliverables": [dataclasses.asdict(d) for d in self.deliverables],
             "errors": list(self.errors),
             "faults": list(self.faults),
@@ -204,25 +218,16 @@ class GradeResult(_SafeFields):
                      grader=dict(data["grader"]),
                      seconds=data["seconds"], peak_memory_mb=dict(data["peak_memory_mb"]),
                      lateness=dict(data["lateness"]) if data.get("lateness") else None)
-        for q in data["questions"]:
-            qr = QuestionResult(q["id"], q["title"], q["max_score"], q["notebook"], q["grade_id"],
-                                seconds=q["seconds"])
-            qr.checks = [CheckResult(c["question"], c["name"], c["max_points"], c["points"],
-                                     c["status"], c["message"], c["seconds"], c.get("metrics", {}))
-                         for c in q["checks"]]
-            result.questions.append(qr)
+        result.questions = [QuestionResult.from_dict(q) for q in data["questions"]]
         result.deliverables = [Deliverable(**d) for d in data["deliverables"]]
         return result
 
     def write_json(self, path: pathlib.Path) -> pathlib.Path:
-        path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Validate (result_schema.json) and write atomically (store.write_json_atomic)."""
+        from .store import write_json_atomic
         data = self.to_dict()
         validate(data)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_json_atomic(path, data, indent=2)
 
 
 def validate(data: dict) -> None:

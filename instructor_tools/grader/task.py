@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     from .config import GraderConfig
     from .errors import GraderError
     from .executors import Job, not_graded_result
-    from .executors.slurm import read_record, record_path, write_json_atomic
+    from .executors.slurm import read_record, record_path
+    from .store import write_json_atomic
     done = read_record(out, task["key"])
     if done is not None and done.get("outcome") == "graded":
         print(f"task: {task['student']} already graded with these inputs; nothing to do")

@@ -1,7 +1,10 @@
 """The `local` executor: grade on this machine, one submission after another, each in the
-grader's sandboxed worker (api.Grader). The default of `grade`."""
+grader's sandboxed worker (api.Grader). The default of `grade`. With an output folder OUT,
+each question's result is kept in OUT/store (store.py): a resubmission regrades only the
+questions whose files, checks, grader or settings changed (remove OUT/store to regrade all)."""
 from __future__ import annotations
 
+import pathlib
 import sys
 import traceback
 
@@ -31,7 +34,8 @@ class LocalExecutor:
 
         from ..api import Grader
         log = safetext.logger(log or (lambda m: tqdm.write(m, file=sys.stderr)))
-        grader = Grader(self.config, log=log)
+        grader = Grader(self.config, log=log,
+                        store=None if out is None else pathlib.Path(out) / "store")
         results = []
         bar = tqdm(total=len(jobs) * len(grader.selected()), unit="question", desc="grading",
                    disable=self.quiet, file=sys.stderr)

@@ -31,7 +31,6 @@ import dataclasses
 import fcntl
 import hashlib
 import json
-import os
 import pathlib
 import re
 import shlex
@@ -41,6 +40,7 @@ import sys
 import time
 
 from ..errors import SchedulerError, UsageError
+from ..store import write_json_atomic
 from . import Job, not_graded_result
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -131,22 +131,13 @@ def from_args(args, config) -> "SlurmExecutor":
 
 # ---------------------------------------------------------------- keys and records
 
-# Grader files that do not change a grade (how it is run and written out, not how it judges).
-NOT_GRADING = ("cli.py", "task.py", "reports.py", "gradebook.py", "calibrate.py", "executors")
-
-
 def grader_version(config) -> dict:
-    """What identifies the grader: its VERSION, a hash of the code that judges (the grader
-    package but NOT_GRADING, and questions.py) and of the hidden checks."""
+    """What identifies the grader: its VERSION, a hash of the code that judges
+    (store.grading_code_sha256) and of the hidden checks."""
     from ..digest import tree_sha256
     from ..api import VERSION
-    code = pathlib.Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted([*code.iterdir(), code.parent / "questions.py"]):
-        if path.name in NOT_GRADING or path.name == "__pycache__" or path.name.startswith("."):
-            continue
-        digest.update(path.name.encode() + b"\0" + tree_sha256(path, skip_suffixes=(".pyc",)).encode())
-    return {"version": VERSION, "code_sha256": digest.hexdigest(),
+    from ..store import grading_code_sha256
+    return {"version": VERSION, "code_sha256": grading_code_sha256(),
             "tests_sha256": tree_sha256(config.tests_dir, skip_suffixes=(".pyc",))}
 
 
@@ -167,19 +158,9 @@ def record_path(out, key: str) -> pathlib.Path:
 
 
 def read_record(out, key: str) -> dict | None:
-    try:
-        return json.loads(record_path(out, key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def write_json_atomic(path: pathlib.Path, data) -> pathlib.Path:
-    """Write JSON so that a reader (another node, the front end) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """The task's record (store.read_json: None when missing or unreadable)."""
+    from ..store import read_json
+    return read_json(record_path(out, key))
 
 
 def has_state(out) -> bool:

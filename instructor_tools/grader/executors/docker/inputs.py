@@ -13,11 +13,10 @@ failures are always retried.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import pathlib
 
 from ...digest import tree_sha256
+from ...store import read_json, write_json_atomic
 
 REUSABLE_OUTCOMES = ("graded",)
 
@@ -51,12 +50,8 @@ def record_path(out_dir: pathlib.Path, submission_id: str) -> pathlib.Path:
 
 def load_reusable(out_dir: pathlib.Path, submission_id: str, inputs: dict) -> dict | None:
     """The recorded result when it was graded from exactly these inputs, else None."""
-    path = record_path(out_dir, submission_id)
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if record.get("inputs") != inputs or record.get("outcome") not in REUSABLE_OUTCOMES:
+    record = read_json(record_path(out_dir, submission_id))
+    if record is None or record.get("inputs") != inputs or record.get("outcome") not in REUSABLE_OUTCOMES:
         return None
     return record.get("result")
 
@@ -64,10 +59,5 @@ def load_reusable(out_dir: pathlib.Path, submission_id: str, inputs: dict) -> di
 def store(out_dir: pathlib.Path, submission_id: str, inputs: dict, outcome: str,
           result: dict, log_tail: str = "") -> pathlib.Path:
     """Write the record atomically (a crash mid-write never leaves a half record)."""
-    path = record_path(out_dir, submission_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"inputs": inputs, "outcome": outcome, "result": result,
-                               "container_log_tail": log_tail}, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(record_path(out_dir, submission_id), {
+        "inputs": inputs, "outcome": outcome, "result": result, "container_log_tail": log_tail})
