@@ -159,3 +159,21 @@ def test_a_resubmission_regrades_only_what_reaches_the_changed_file(tmp_path):
     # another student with the same files reuses nothing (keys: test_what_changes_a_key)
     assert not (set(keys(sub, student="s2").values())
                 & {p.stem for p in st.rglob("*.json")})
+
+
+def test_a_prior_result_is_reused_only_for_the_very_same_files(tmp_path):
+    """nbgrader's reuse_results: Grader.grade(prior=) takes a result `grade --out` wrote when
+    its submission_sha256 is that of this staging (no second staging to hash it)."""
+    from instructor_tools.grader.api import Grader
+    from instructor_tools.grader.result import GradeResult
+    sub = copy_reference(tmp_path / "sub", parts=("1_cs231n",))
+    heard = []
+    grader = Grader(GraderConfig(scale="ci", device="cpu", questions=("Q8.3",)), log=heard.append)
+    first = grader.grade(sub, student="s1")
+    prior = GradeResult.from_dict(first.to_dict())
+    assert grader.grade(sub, student="s1", prior=prior) is prior
+    other = GradeResult.from_dict(first.to_dict())
+    other.grader["submission_sha256"] = "0" * 64
+    again = grader.grade(sub, student="s1", prior=other)
+    assert again is not other and again.score == first.score
+    assert any("graded from other files than those in" in m for m in heard)

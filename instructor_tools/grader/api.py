@@ -96,9 +96,14 @@ class Grader:
         return list(qmap.parse_ids(wanted))
 
     # -------------------------------------------------------------- one submission
-    def grade(self, path, student: str | None = None, questions=None, progress=None) -> GradeResult:
+    def grade(self, path, student: str | None = None, questions=None, progress=None,
+              prior: GradeResult | None = None) -> GradeResult:
         """Grade one submission; `progress(qid)` is called after each question. The hidden
-        checks run with pytest, in this process (pytest_plugin.run_suite)."""
+        checks run with pytest, in this process (pytest_plugin.run_suite).
+        `prior`: a result graded before (e.g. `grade --out` on a GPU) holding every question
+        of this run; it is returned (its questions those of this run) when it was graded from
+        these very files (its submission_sha256 is that of this staging), else logged and
+        the submission graded."""
         progress = progress or (lambda qid: None)
         started = time.perf_counter()
         qids = self.selected(questions)
@@ -110,6 +115,12 @@ class Grader:
                 for qid in qids:
                     progress(qid)
                 return grading.result
+            if prior is not None:
+                if prior.grader.get("submission_sha256") == grading.result.grader["submission_sha256"]:
+                    prior.questions = [q for q in prior.questions if q.qid in qids]
+                    return prior
+                self.log(f"{grading.result.student}: not reusing the earlier result (it was "
+                         f"graded from other files than those in {path}); grading again")
             keys, reused = self._recorded(grading, qids)
             grading.qids = [qid for qid in qids if qid not in reused]
             if grading.qids:
@@ -426,18 +437,6 @@ def staged_sha256(root: pathlib.Path) -> str:
     """Hash of a staged submission's relative file names and contents (.pyc left out)."""
     from .digest import tree_sha256
     return tree_sha256(root, skip_suffixes=(".pyc",))
-
-
-def submission_sha256(path, student: str, reference_dir: pathlib.Path) -> str:
-    """The `submission_sha256` that grading `path` records (it is staged the same way).
-    Raises submission.SubmissionProblem when `path` cannot be staged."""
-    stage_dir = sandbox.private_dir("hw1-hash-")
-    try:
-        sub = S.stage(pathlib.Path(path), stage_dir / "submission", student,
-                      provided_from=reference_dir)
-        return staged_sha256(sub.root)
-    finally:
-        sandbox.remove_tree(stage_dir)
 
 
 _default: dict = {}

@@ -149,16 +149,6 @@ _GRADERS: dict = {}
 _RESULTS: dict = {}
 
 
-def _content_sha256(submitted: pathlib.Path, student: str, grader) -> str | None:
-    """The content hash `grade` records for these files (None when they cannot be staged)."""
-    from ..grader.api import submission_sha256
-    from ..grader.submission import SubmissionProblem
-    try:
-        return submission_sha256(submitted, student, grader.reference.dir)
-    except SubmissionProblem:
-        return None
-
-
 def _fingerprint(folder: pathlib.Path) -> str:
     """Changes whenever a file of the submitted folder does (names, sizes, mtimes)."""
     h = hashlib.sha256()
@@ -248,9 +238,11 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         if key not in _RESULTS:
             self.log.info("Grading %s with the course grader (%s)", submitted,
                           ", ".join(grader.selected()))
-            result = self._reused(student, submitted, grader, coursedir)
-            if result is None:
-                result = grader.grade(submitted, student=student)
+            prior = self._reusable(student, submitted, grader, coursedir)
+            result = grader.grade(submitted, student=student, prior=prior)
+            if prior is not None and result is prior:
+                self.log.info("%s: reusing the grader's result %s", student, self._reuse_path(
+                    coursedir, student))
             from .lateness import assess
             assess(result, self, submitted, coursedir.db_url)
             out = pathlib.Path(coursedir.root) / self.results_directory / student / assignment
@@ -267,12 +259,16 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
             self._score_missing_notebooks(result, submitted, coursedir)
         return _RESULTS[key]
 
-    def _reused(self, student: str, submitted: pathlib.Path, grader, coursedir):
-        """The student's result from `reuse_results` when it still holds; else None."""
+    def _reuse_path(self, coursedir, student: str) -> pathlib.Path:
+        return pathlib.Path(coursedir.root, self.reuse_results) / student / "result.json"
+
+    def _reusable(self, student: str, submitted: pathlib.Path, grader, coursedir):
+        """The student's result from `reuse_results` when it may still hold (Grader.grade
+        then reuses it if it was graded from these very files); else None."""
         if not self.reuse_results:
             return None
         from ..grader.result import GradeResult
-        path = pathlib.Path(coursedir.root, self.reuse_results) / student / "result.json"
+        path = self._reuse_path(coursedir, student)
         if not path.is_file():
             self.log.warning("%s: no result at %s; grading again", student, path)
             return None
@@ -286,11 +282,10 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         from ..grader.submission import walk_files
         newest = max((p.stat().st_mtime for p in walk_files(submitted)), default=0)
         why = None
-        graded = result.grader.get("submission_sha256")
         if result.student != student:
             why = f"it is the result of {result.student!r}"
-        elif graded and graded != _content_sha256(submitted, student, grader):
-            why = f"it was graded from other files than those in {submitted}"
+        elif not result.grader.get("submission_sha256"):
+            why = "it does not say which files it was graded from"
         elif path.stat().st_mtime < newest:
             why = "the submission changed after it was graded"
         elif result.grader.get("scale") != grader.config.scale:
@@ -300,8 +295,6 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         if why:
             self.log.warning("%s: not reusing %s (%s); grading again", student, path, why)
             return None
-        result.questions = [q for q in result.questions if q.qid in selected]
-        self.log.info("%s: reusing the grader's result %s", student, path)
         return result
 
     def _score_missing_notebooks(self, result, submitted: pathlib.Path, coursedir):
