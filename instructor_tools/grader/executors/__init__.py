@@ -44,10 +44,12 @@ def module(name: str):
 
 
 def not_graded_result(job: Job, config, *, status: str, check_name: str, message: str,
-                      fault: str, grader: dict):
+                      grader: dict, fault: str = "", error: str = ""):
     """A schema-valid result for a submission no grader could finish: every selected
-    question gets one check with `status` (timeout, crashed or grader_error) and 0 points,
-    and `fault` is recorded in result.faults for staff (never shown to the student)."""
+    question gets one check with `status` (timeout, crashed or grader_error) and 0 points;
+    `fault` (the grader's side) is recorded in result.faults for staff, never shown to the
+    student, `error` (the submission's: its time or memory) in result.errors. Every
+    executor builds its not-graded results here."""
     from ... import questions as qmap
     from ..result import CheckResult, GradeResult, QuestionResult
     # result_schema.json wants these; nothing ran, so they say what would have run
@@ -61,5 +63,8 @@ def not_graded_result(job: Job, config, *, status: str, check_name: str, message
             qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
             qr.checks = [CheckResult(q.qid, check_name, q.points, 0.0, status, message)]
             result.questions.append(qr)
-    result.faults.append(fault)
+    if fault:
+        result.faults.append(fault)
+    if error:
+        result.errors.append(error)
     return result

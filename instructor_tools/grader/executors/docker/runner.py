@@ -21,10 +21,9 @@ import threading
 import time
 import uuid
 
-from .... import questions as qmap
 from ...config import HOST_PATHS, GraderConfig
-from ...result import CheckResult, GradeResult, QuestionResult, validate
-from .. import Job
+from ...result import GradeResult, validate
+from .. import Job, not_graded_result
 from . import docker_cli, hardening, inputs
 
 SLOT_USERS = 16   # the image has student0..student15
@@ -73,22 +72,13 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
     limits = options.limits
     message = OUTCOME_MESSAGES[outcome].format(limit=limits.wall_seconds, memory=limits.memory_mb)
     status = {"timeout": "timeout", "out_of_memory": "crashed"}.get(outcome, "grader_error")
-    result = GradeResult(job.student, str(job.source), options.config.assignment, grader={
-        "version": "container", "scale": options.config.scale,
-        "device": "cuda" if options.gpus else "cpu", "isolation": "container",
-        "container": True, "container_outcome": outcome})
-    wanted = options.config.questions or [q.qid for q in qmap.QUESTIONS]
-    for q in qmap.QUESTIONS:
-        if q.qid in wanted:
-            qr = QuestionResult(q.qid, q.title, q.points, q.notebook, q.grade_id)
-            qr.checks = [CheckResult(q.qid, f"container {outcome.replace('_', ' ')}", q.points,
-                                     0.0, status, message)]
-            result.questions.append(qr)
-    if outcome == "container_error":   # the grader's side: for staff only
-        result.faults.append(f"grader error: container {outcome}: {detail}")
-    else:                              # the submission's time or memory: the student's
-        result.errors.append(f"container {outcome}: {detail}")
-    return result
+    said = {"fault": f"grader error: container {outcome}: {detail}"} \
+        if outcome == "container_error" else {"error": f"container {outcome}: {detail}"}
+    return not_graded_result(   # container_error: the grader's side, for staff only
+        job, options.config, status=status, check_name=f"container {outcome.replace('_', ' ')}",
+        message=message, grader={"version": "container", "device": "cuda" if options.gpus else "cpu",
+                                 "isolation": "container", "container": True,
+                                 "container_outcome": outcome}, **said)
 
 
 def config_json(config: GraderConfig) -> str:
