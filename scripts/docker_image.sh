@@ -8,7 +8,8 @@
 # Prints the build times and the image size. Usage: scripts/docker_image.sh [TAG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tag="${1:-${HW1_GRADER_IMAGE:-hw1-grader:latest}}"
+# the tag: TAG, else $HW1_GRADER_IMAGE, else IMAGE_TAG of instructor_tools/grader/config.py
+tag="${1:-${HW1_GRADER_IMAGE:-$(sed -n 's/^IMAGE_TAG = "\(.*\)".*/\1/p' instructor_tools/grader/config.py)}}"
 base="${HW1_BASE_IMAGE:-}"
 base_pid=""
 if [[ -z "$base" ]]; then

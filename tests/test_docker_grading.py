@@ -27,7 +27,7 @@ from _grader_support import release_dir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 REQUIRE = os.environ.get("HW1_REQUIRE_DOCKER") == "1"
-TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
+TAG = image.DEFAULT_TAG   # $HW1_GRADER_IMAGE, else config.IMAGE_TAG
 # Numpy questions: seconds each, so every submission below fits the CI budget.
 QUESTIONS = ("Q8.1", "Q8.3")
 

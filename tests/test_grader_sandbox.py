@@ -13,6 +13,7 @@ import pytest
 from _grader_support import IS_ROOT, copy_reference, grader
 from instructor_tools.grader import sandbox, submission as S
 from instructor_tools.grader.client import RemoteRef, WorkerClient
+from instructor_tools.grader.config import GraderConfig
 from instructor_tools.grader.errors import SandboxUnavailable
 from instructor_tools.grader.outcomes import ProtocolViolation, StudentCrash, StudentProblem
 
@@ -156,9 +157,12 @@ def test_two_workers_never_share_a_uid_and_leave_no_process():
 
 
 def test_no_sandbox_is_explicit(monkeypatch):
-    monkeypatch.setenv("GRADER_NO_SANDBOX", "1")
-    assert sandbox.make_policy("sandbox").isolation == "same-user"
+    monkeypatch.setenv("GRADER_NO_SANDBOX", "1")   # read once, by GraderConfig's default
+    config = GraderConfig()
+    assert config.isolation == "same-user"
+    assert sandbox.make_policy(config.isolation).isolation == "same-user"
     monkeypatch.delenv("GRADER_NO_SANDBOX")
+    assert GraderConfig().isolation == "sandbox" and GraderConfig().recorded_isolation() == "bubblewrap"
     with pytest.raises(SandboxUnavailable) as err:
         sandbox.make_policy("sandbox", bwrap="/nonexistent/bwrap")
     for way_out in ("apt-get install bubblewrap", "--docker", "--no-sandbox"):

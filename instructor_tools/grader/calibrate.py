@@ -29,7 +29,7 @@ import statistics
 import sys
 
 from .. import questions as qmap
-from .config import SCALES, GraderConfig
+from .config import DEVICES, SCALES, GraderConfig
 
 CHANCE = 0.10
 FRACTION = 0.8
@@ -75,7 +75,7 @@ def measure(config: GraderConfig, runs: int, questions, log=print) -> dict[str, 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--scale", choices=SCALES, default="ci")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--questions", default=",".join(TRAINING_QUESTIONS))
     p.add_argument("--reference", type=pathlib.Path)

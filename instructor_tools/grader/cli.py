@@ -29,7 +29,8 @@ from .. import questions as qmap
 from . import gradebook as gb
 from . import lateness, reports, safetext
 from . import submission as S
-from .config import HOST_PATHS, SCALES, GraderConfig
+from . import config as cfg
+from .config import HOST_PATHS, GraderConfig
 from .errors import GraderError, SetupError, UsageError
 from .visibility import LEVELS, Visibility
 from .executors import NAMES as EXECUTORS
@@ -72,26 +73,7 @@ def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
     p.add_argument("--gradescope-results", type=pathlib.Path, metavar="PATH",
                    help="also write Gradescope's results.json here (one submission only), "
                         "e.g. /autograder/results/results.json")
-    p.add_argument("--questions", help="comma-separated question ids to grade, e.g. Q8.3,Q8.4 "
-                   "(default: all)")
-    p.add_argument("--scale", choices=SCALES, help="training size of the checks: ci (minutes on "
-                   "a laptop CPU) or full (the student's settings, for the GPU image); "
-                   "default $GRADER_SCALE or ci")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where training checks run")
-    p.add_argument("--reference", type=pathlib.Path, help="the reference assignment folder (hw1)")
-    p.add_argument("--tests", type=pathlib.Path, help="the hidden checks folder (autograder_tests)")
-    p.add_argument("--cifar10-dir", type=pathlib.Path, help="the cifar-10-batches-py folder")
-    p.add_argument("--worker-user", help="user (name or uid) student code runs as when grading "
-                   "as root (default: nobody)")
-    p.add_argument("--memory-mb", type=int, default=6144, help="memory limit of student code "
-                   "(default: %(default)s)")
-    p.add_argument("--timeout-factor", type=float, default=1.0,
-                   help="multiply every check's time limit (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and of "
-                   "training (default: %(default)s)")
-    p.add_argument("--no-sandbox", action="store_true", help="grade WITHOUT isolation, as your "
-                   "own user: only for your own trusted code (also GRADER_NO_SANDBOX=1)")
-    p.add_argument("--assignment", default="hw1", help="nbgrader assignment id (default: hw1)")
+    cfg.add_arguments(p.add_argument)   # --reference ... --seed, --no-sandbox
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     add_policy_arguments(p)
     for name in EXECUTORS:
@@ -172,22 +154,13 @@ def config_from(args) -> GraderConfig:
     if args.questions is not None and not qmap.parse_ids(args.questions):
         raise UsageError("--questions names no question; give ids such as Q8.3,Q8.4, or leave "
                          "the flag out to grade every question")
-    kw = {}
-    for flag, field in (("reference", "reference_dir"), ("tests", "tests_dir"),
-                        ("cifar10_dir", "cifar10_dir"), ("scale", "scale"), ("device", "device")):
-        if getattr(args, flag) is not None:
-            kw[field] = getattr(args, flag)
-    return GraderConfig(worker_user=args.worker_user, questions=args.questions or None,
-                        memory_mb=args.memory_mb, timeout_factor=args.timeout_factor,
-                        seed=args.seed, assignment=args.assignment, **kw,
-                        **({"isolation": "same-user"} if getattr(args, "no_sandbox", False) else {}))
+    return GraderConfig(**cfg.given(args))
 
 
 def host_paths_given(args) -> list[str]:
     """The flags naming folders of this machine that were given (--reference, ...)."""
-    flags = {"reference_dir": "--reference", "tests_dir": "--tests", "cifar10_dir": "--cifar10-dir"}
-    attrs = {"reference_dir": "reference", "tests_dir": "tests", "cifar10_dir": "cifar10_dir"}
-    return [flags[f] for f in HOST_PATHS if getattr(args, attrs[f], None) is not None]
+    return [cfg.settings([f])[0].metadata["flag"]
+            for f in cfg.given(args, HOST_PATHS)]
 
 
 # Kept for callers of the old names (demo.py): the one writer lives in reports.py.

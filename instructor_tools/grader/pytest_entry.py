@@ -15,6 +15,7 @@ import pytest
 
 from . import pytest_plugin
 from .api import Grader
+from . import config as settings
 from .config import GraderConfig
 from .errors import GraderError
 from .runner import Suite
@@ -27,18 +28,14 @@ def pytest_addoption(parser):
                          "folder or zip, as `grade` does")
     group.addoption("--student", metavar="ID", default=None,
                     help="student id of --submission (default: from its name)")
-    group.addoption("--scale", choices=("ci", "full"), default=None,
-                    help="training size of the checks (default $GRADER_SCALE or ci)")
-    group.addoption("--device", choices=("auto", "cpu", "cuda"), default=None,
-                    help="where training checks run (default $GRADER_DEVICE or auto)")
+    settings.add_arguments(group.addoption, ("scale", "device"))   # as `grade`'s (config.py)
 
 
 def pytest_configure(config):
     path = config.getoption("submission", None)
     if path is None or pytest_plugin.active(config) is not None:
         return
-    overrides = {k: config.getoption(k) for k in ("scale", "device")
-                 if config.getoption(k) is not None}
+    overrides = settings.given(config.option, ("scale", "device"))
     try:
         grader_config = GraderConfig(**overrides)
     except GraderError as exc:   # a setting's own sentence (errors.UsageError)

@@ -84,11 +84,11 @@ import tempfile
 import time
 
 from . import cgroups
+from .config import ISOLATIONS, MEMORY_MB
 from .errors import SandboxUnavailable, SetupError
 
 WORKER_FILE = pathlib.Path(__file__).with_name("worker.py")
 
-ISOLATIONS = ("sandbox", "same-user", "container")   # what GraderConfig.isolation accepts
 POOL_PREFIX = "hw1-worker"                           # users hw1-worker0 .. hw1-worker{N-1}
 POOL_SIZE = 16
 LOCK_DIR = pathlib.Path(os.environ.get("GRADER_LOCK_DIR") or "/run/lock/hw1-grader")
@@ -126,7 +126,7 @@ class Policy:
     uid: int | None = None           # container mode: the worker's user
     gid: int | None = None
     pool: tuple = ()                 # bubblewrap as root: ((name, uid, gid), ...)
-    memory_mb: int = 6144            # RLIMIT_DATA: heap and anonymous memory of the worker
+    memory_mb: int = MEMORY_MB       # RLIMIT_DATA: heap and anonymous memory of the worker
     nproc: int = 512                 # processes + threads of the worker's uid (when switched)
     file_size_mb: int = 1024         # largest file the worker may write
     cpu_seconds: int = 3600          # total CPU time of one worker process (backstop)
@@ -309,19 +309,17 @@ def make_policy(isolation: str = "sandbox", worker_user: str | None = None,
     Raises SandboxUnavailable where "sandbox" cannot run here (no bwrap; neither root nor
     unprivileged user namespaces), SetupError when the worker pool is missing (as root: run
     scripts/worker_users.sh) or no interpreter can import the packages."""
-    if os.environ.get("GRADER_NO_SANDBOX") == "1" and isolation == "sandbox":
-        isolation = "same-user"
     if isolation not in ISOLATIONS:
         raise SetupError(f"unknown isolation {isolation!r}; use one of {', '.join(ISOLATIONS)}")
     if isolation == "same-user":
-        policy = Policy(mode="same-user", **overrides)
+        policy = Policy(mode=ISOLATIONS[isolation], **overrides)
     elif isolation == "container":
-        policy = Policy(mode="container", **overrides)
+        policy = Policy(mode=ISOLATIONS[isolation], **overrides)
         if os.getuid() == 0:
             policy.uid, policy.gid = _user(worker_user or os.environ.get("GRADER_WORKER_USER")
                                            or "nobody")[1:]
     else:
-        policy = Policy(mode="bubblewrap", **overrides)
+        policy = Policy(mode=ISOLATIONS[isolation], **overrides)
         found = shutil.which(policy.bwrap)
         if not found:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed, so student code "

@@ -164,6 +164,40 @@ def _fingerprint(folder: pathlib.Path) -> str:
     return h.hexdigest()
 
 
+def config_traits() -> dict:
+    """The traits of GradeWithCourseGrader made from GraderConfig's settings marked
+    `nbgrader` (grader/config.py): same help, default and type. A setting whose default comes
+    from the environment is "" here (not set: the grader's default applies)."""
+    import dataclasses
+
+    from ..grader.config import GraderConfig
+    traits = {}
+    for f in dataclasses.fields(GraderConfig):
+        m = f.metadata
+        if not m.get("nbgrader"):
+            continue
+        text = m["nbgrader"] if isinstance(m["nbgrader"], str) else m["help"]
+        default = f.default
+        text = text.replace("%(default)s", str(default))
+        if default is dataclasses.MISSING:
+            trait = Unicode("", help=text)
+        elif f.name == "questions":
+            trait = List(Unicode(), help=text)
+        elif default is None:
+            trait = Unicode(None, allow_none=True, help=text)
+        elif isinstance(default, float):
+            trait = Float(default, help=text)
+        elif isinstance(default, int):
+            trait = Integer(default, help=text)
+        else:
+            trait = Unicode(default, help=text)
+        traits[f.name] = trait.tag(config=True)
+    return traits
+
+
+CONFIG_TRAITS = tuple(config_traits())
+
+
 class GradeWithCourseGrader(NbGraderPreprocessor):
     """Write the course grader's result for this student into the notebook's grade cells.
 
@@ -178,15 +212,9 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
     sentence and autograde stops (SystemExit with its exit status), no traceback per student
     (bin/nbgrader checks the sandbox before nbgrader starts: grader/preflight.py)."""
 
-    scale = Unicode("", help="training size of the checks: ci or full "
-                    "(default: the grader's, $GRADER_SCALE or ci)").tag(config=True)
-    device = Unicode("", help="auto, cpu or cuda (default: the grader's)").tag(config=True)
-    questions = List(Unicode(), help="grade only these question ids, e.g. ['Q8.1', 'Q8.3'] "
-                     "(default: all). The others keep the scores they have.").tag(config=True)
-    timeout_factor = Float(1.0, help="multiplies every check's time limit").tag(config=True)
-    memory_mb = Integer(6144, help="memory limit of student code").tag(config=True)
-    worker_user = Unicode(None, allow_none=True, help="user student code runs as when grading "
-                          "as root (default: the grader's)").tag(config=True)
+    # GraderConfig's settings (config.py declares them: help, default, type): scale, device,
+    # worker_user, questions, timeout_factor, memory_mb
+    locals().update(config_traits())
     results_directory = Unicode("grader_results", help="folder (under the course root) where "
                                 "each student's result.json and feedback.html are kept for "
                                 "staff").tag(config=True)
@@ -205,11 +233,8 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
 
     def grader_config(self, coursedir):
         from ..grader.config import GraderConfig
-        kw = {}
-        if self.scale:
-            kw["scale"] = self.scale
-        if self.device:
-            kw["device"] = self.device
+        kw = {name: getattr(self, name) for name in CONFIG_TRAITS
+              if getattr(self, name) not in ("", None) and name != "questions"}
         qids = tuple(q for q in qmap.BY_ID if q in set(self.questions)) or None
         unknown = sorted(set(self.questions) - set(qmap.BY_ID))
         if unknown:
@@ -217,9 +242,7 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
                              f"unknown question(s) {', '.join(unknown)}; known: "
                              f"{', '.join(qmap.BY_ID)}. Fix it, or unset it to grade every "
                              "question.")
-        return GraderConfig(questions=qids, timeout_factor=self.timeout_factor,
-                            memory_mb=self.memory_mb, worker_user=self.worker_user,
-                            assignment=coursedir.assignment_id or "hw1", **kw)
+        return GraderConfig(questions=qids, assignment=coursedir.assignment_id or "hw1", **kw)
 
     def _grader(self, coursedir):
         from ..grader.api import Grader

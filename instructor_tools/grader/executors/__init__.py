@@ -54,8 +54,8 @@ def not_graded_result(job: Job, config, *, status: str, check_name: str, message
     from ..result import CheckResult, GradeResult, QuestionResult
     # result_schema.json wants these; nothing ran, so they say what would have run
     info = {"version": "not-run", "scale": config.scale,
-            "isolation": {"sandbox": "bubblewrap"}.get(config.isolation, config.isolation),
-            "device": "cuda" if config.device == "cuda" else "cpu", **grader}
+            "isolation": config.recorded_isolation(),
+            "device": config.resolved_device(cuda=False), **grader}
     result = GradeResult(job.student, str(job.source), config.assignment, grader=info)
     wanted = config.questions or [q.qid for q in qmap.QUESTIONS]
     for q in qmap.QUESTIONS:

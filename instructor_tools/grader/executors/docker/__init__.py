@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import sys
 
+from ...config import IMAGE_TAG, MEMORY_MB
 from ...errors import UsageError
 
 
@@ -20,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--container-timeout", type=int, default=1800, metavar="S",
                    help="wall clock per container, then it is killed (default: %(default)s)")
     g.add_argument("--container-memory-mb", type=int, default=None, metavar="MB",
-                   help="memory per container (default: the machine's memory shared out, at most 6144)")
+                   help="memory per container (default: the machine's memory shared out, at most "
+                        f"{MEMORY_MB})")
     g.add_argument("--container-cpus", type=float, default=None, metavar="CPUS",
                    help="CPUs per container (default: the machine's cores shared out)")
     g.add_argument("--container-pids", type=int, default=512, metavar="N",
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @dataclasses.dataclass
 class DockerSettings:
     """The docker executor's own settings (JSON-able, so a Slurm task can rebuild them)."""
-    image: str = "hw1-grader:latest"
+    image: str = IMAGE_TAG
     parallel: int | None = None
     container_timeout: int = 1800
     container_memory_mb: int | None = None

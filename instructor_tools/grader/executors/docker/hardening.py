@@ -22,6 +22,8 @@ import dataclasses
 import os
 import pathlib
 
+from ...config import MEMORY_MB
+
 CAPABILITIES = ("SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE", "KILL")
 SUBMISSION_MOUNT = "/submission"
 
@@ -29,7 +31,7 @@ SUBMISSION_MOUNT = "/submission"
 @dataclasses.dataclass(frozen=True)
 class ContainerLimits:
     """Limits of one grading container (one submission)."""
-    memory_mb: int = 6144        # RAM, tmpfs and /dev/shm included; no swap on top
+    memory_mb: int = MEMORY_MB   # RAM, tmpfs and /dev/shm included; no swap on top
     cpus: float = 1.0            # CPU share (CFS quota)
     pids: int = 512              # processes + threads: a fork bomb stops here
     tmpfs_mb: int = 1024         # the only writable place (/tmp): scratch copies, HOME
@@ -90,6 +92,6 @@ def default_limits(parallel: int, wall_seconds: int = 1800) -> ContainerLimits:
         total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
     except (ValueError, OSError):
         total_mb = 8192
-    memory = min(6144, int(total_mb * 0.8 / max(1, parallel)))
+    memory = min(MEMORY_MB, int(total_mb * 0.8 / max(1, parallel)))
     return ContainerLimits(memory_mb=max(1024, memory), cpus=max(0.5, round(cores / parallel, 2)),
                            wall_seconds=wall_seconds)

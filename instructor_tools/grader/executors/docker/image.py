@@ -19,11 +19,12 @@ import subprocess
 import sys
 import time
 
+from ...config import image_tag
 from . import docker_cli
 from .inputs import image_sources_sha256, tests_sha256
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
-DEFAULT_TAG = os.environ.get("HW1_GRADER_IMAGE", "hw1-grader:latest")
+DEFAULT_TAG = image_tag()
 
 
 def official_base() -> str:

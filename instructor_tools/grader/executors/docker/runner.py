@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 
-from ...config import HOST_PATHS, GraderConfig
+from ...config import HOST_PATHS, IMAGE_TAG, GraderConfig
 from ...result import GradeResult, validate
 from .. import Job, not_graded_result
 from . import docker_cli, hardening, inputs
@@ -40,7 +40,7 @@ class Outcome:
 
 @dataclasses.dataclass
 class ContainerOptions:
-    image: str = "hw1-grader:latest"
+    image: str = IMAGE_TAG
     parallel: int = 1
     limits: hardening.ContainerLimits = dataclasses.field(default_factory=hardening.ContainerLimits)
     gpus: list = dataclasses.field(default_factory=list)
@@ -76,7 +76,8 @@ def named_result(job: Job, outcome: str, options: ContainerOptions, detail: str)
         if outcome == "container_error" else {"error": f"container {outcome}: {detail}"}
     return not_graded_result(   # container_error: the grader's side, for staff only
         job, options.config, status=status, check_name=f"container {outcome.replace('_', ' ')}",
-        message=message, grader={"version": "container", "device": "cuda" if options.gpus else "cpu",
+        message=message, grader={"version": "container",
+                                 "device": options.config.resolved_device(cuda=bool(options.gpus)),
                                  "isolation": "container", "container": True,
                                  "container_outcome": outcome}, **said)
 
