@@ -1,0 +1,71 @@
+"""Every grader setting is declared once, in GraderConfig's field metadata (grader/config.py):
+grade's flags, the pytest plugin's options and nbgrader's traits are made from it, and the
+defaults that other layers need (memory, image tag, isolation names) are read from there."""
+import dataclasses
+import pathlib
+import subprocess
+
+from instructor_tools.grader import cli, config, sandbox
+from instructor_tools.grader.config import GraderConfig
+from instructor_tools.grader.executors.docker import hardening, image
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_grade_flags_come_from_the_config_fields():
+    parser = cli.build_parser()
+    actions = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
+    for f in config.settings():
+        action = actions[f.metadata["flag"]]
+        assert action.help == f.metadata["help"], f.name
+    args = parser.parse_args(["x", "--memory-mb", "4000", "--no-sandbox", "--questions", "Q8.3",
+                              "--scale", "full", "--device", "cpu", "--seed", "3",
+                              "--timeout-factor", "2", "--worker-user", "nobody"])
+    got = cli.config_from(args)
+    assert (got.memory_mb, got.isolation, got.questions, got.scale, got.device, got.seed,
+            got.timeout_factor, got.worker_user) == (4000, "same-user", ("Q8.3",), "full", "cpu",
+                                                     3, 2.0, "nobody")
+    default = cli.config_from(parser.parse_args(["x"]))
+    assert default == GraderConfig()
+    assert cli.host_paths_given(parser.parse_args(["x", "--tests", "/t", "--cifar10-dir", "/c"])) \
+        == ["--tests", "--cifar10-dir"]
+
+
+def test_nbgrader_traits_come_from_the_config_fields():
+    from instructor_tools.nbgrader_course import preprocessors as pp
+    marked = [f for f in dataclasses.fields(GraderConfig) if f.metadata.get("nbgrader")]
+    assert set(pp.CONFIG_TRAITS) == {f.name for f in marked} == {
+        "scale", "device", "questions", "timeout_factor", "memory_mb", "worker_user"}
+    traits = pp.GradeWithCourseGrader.class_traits(config=True)
+    for f in marked:
+        assert traits[f.name].help.startswith(
+            (f.metadata["help"] if f.metadata["nbgrader"] is True else f.metadata["nbgrader"])
+            .split("%(")[0]), f.name
+    assert traits["memory_mb"].default_value == config.MEMORY_MB
+    assert traits["timeout_factor"].default_value == 1.0
+
+
+def test_shared_defaults_are_read_from_config():
+    assert GraderConfig().memory_mb == sandbox.Policy().memory_mb == config.MEMORY_MB
+    assert hardening.ContainerLimits().memory_mb == config.MEMORY_MB
+    assert hardening.default_limits(1).memory_mb <= config.MEMORY_MB
+    assert image.DEFAULT_TAG == config.image_tag()
+    # scripts/docker_image.sh reads the tag out of config.py with sed: the line must stay
+    line = subprocess.run(["sed", "-n", 's/^IMAGE_TAG = "\\(.*\\)".*/\\1/p',
+                           str(REPO / "instructor_tools/grader/config.py")],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert line == config.IMAGE_TAG
+
+
+def test_one_decision_for_device_and_isolation(monkeypatch):
+    assert GraderConfig(device="auto").resolved_device(cuda=True) == "cuda"
+    assert GraderConfig(device="auto").resolved_device(cuda=False) == "cpu"
+    assert GraderConfig(device="cpu").resolved_device(cuda=True) == "cpu"
+    assert GraderConfig(device="cuda").resolved_device(cuda=False) == "cuda"
+    monkeypatch.setenv("GRADER_NO_SANDBOX", "1")
+    assert GraderConfig().isolation == "same-user"
+    monkeypatch.delenv("GRADER_NO_SANDBOX")
+    # GRADER_NO_SANDBOX is read by the config only (its default), not by make_policy
+    assert sandbox.make_policy("same-user").isolation == GraderConfig(
+        isolation="same-user").recorded_isolation() == "same-user"
+    assert GraderConfig().recorded_isolation() == "bubblewrap"
