@@ -134,7 +134,12 @@ class Grader:
                     progress(qid)
             for qr in grading.result.questions:
                 if qr.qid in keys and qr.qid not in reused:
-                    self.store.put(keys[qr.qid], grading.result.student, qr.to_dict(), self.run)
+                    try:   # the store only saves time later: a failed write costs no grade
+                        self.store.put(keys[qr.qid], grading.result.student, qr.to_dict(),
+                                       self.run)
+                    except OSError as exc:
+                        self.log(f"result store: {qr.qid} of {grading.result.student} not "
+                                 f"kept ({exc.strerror or exc}); it is graded again next time")
             grading.finish()
         finally:
             grading.close()
