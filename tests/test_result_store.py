@@ -177,3 +177,15 @@ def test_a_prior_result_is_reused_only_for_the_very_same_files(tmp_path):
     again = grader.grade(sub, student="s1", prior=other)
     assert again is not other and again.score == first.score
     assert any("graded from other files than those in" in m for m in heard)
+
+
+def test_a_store_that_cannot_be_written_costs_no_grade(tmp_path):
+    from instructor_tools.grader.api import Grader
+    sub = copy_reference(tmp_path / "sub", parts=("1_cs231n",))
+    blocked = tmp_path / "store"
+    blocked.write_text("a file where the store's folder would be")
+    heard = []
+    result = Grader(GraderConfig(scale="ci", device="cpu", questions=("Q8.3",)),
+                    log=heard.append, store=blocked).grade(sub, student="s1")
+    assert result.score == 5 and not result.faults
+    assert any("result store: Q8.3 of s1 not kept" in m for m in heard), heard
