@@ -27,7 +27,7 @@ def test_grade_flags_come_from_the_config_fields():
                                                      3, 2.0, "nobody")
     default = cli.config_from(parser.parse_args(["x"]))
     assert default == GraderConfig()
-    assert cli.host_paths_given(parser.parse_args(["x", "--tests", "/t", "--cifar10-dir", "/c"])) \
+    assert config.host_paths_given(parser.parse_args(["x", "--tests", "/t", "--cifar10-dir", "/c"])) \
         == ["--tests", "--cifar10-dir"]
 
 
@@ -69,3 +69,33 @@ def test_one_decision_for_device_and_isolation(monkeypatch):
     assert sandbox.make_policy("same-user").isolation == GraderConfig(
         isolation="same-user").recorded_isolation() == "same-user"
     assert GraderConfig().recorded_isolation() == "bubblewrap"
+
+
+def test_executors_are_reached_without_their_names(tmp_path):
+    """cli asks executors.resume/collect; grading and collecting name no executor (only the
+    flags do: --docker, $GRADE_DOCKER)."""
+    import argparse
+
+    from instructor_tools.grader import executors
+    args = argparse.Namespace(resubmit_failed=False, submissions=[], out=tmp_path)
+    for name in executors.NAMES:
+        assert executors.resume(name, args) is executors.NOT_ASKED
+    assert executors.collect(tmp_path) is None   # no Slurm state: result.json files are read
+    import inspect
+    text = "".join(inspect.getsource(f) for f in (cli.grade, cli.collect, cli.finish))
+    for word in ('"local"', '"docker"', '"slurm"', "import slurm", "resubmit_failed("):
+        assert word not in text, word
+
+
+def test_each_students_files_are_written_once(tmp_path):
+    """Files written as a result came (on_result) are not written again by write_all."""
+    from instructor_tools.grader import reports
+    from instructor_tools.grader.executors import Job, not_graded_result
+    result = not_graded_result(Job(tmp_path / "sub", "s1"), GraderConfig(), status="timeout",
+                               check_name="c", message="m", grader={}, error="e")
+    files = reports.write_student(result, tmp_path / "out")
+    before = {k: p.stat().st_ino for k, p in files.items()}
+    reports.write_all([result], tmp_path / "out", written={"s1"})
+    assert {k: p.stat().st_ino for k, p in files.items()} == before
+    reports.write_all([result], tmp_path / "out")   # not written before: written now
+    assert files["result"].stat().st_ino != before["result"]

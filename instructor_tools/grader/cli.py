@@ -30,9 +30,10 @@ from . import gradebook as gb
 from . import lateness, reports, safetext
 from . import submission as S
 from . import config as cfg
-from .config import HOST_PATHS, GraderConfig
+from .config import GraderConfig
 from .errors import GraderError, SetupError, UsageError
 from .visibility import LEVELS, Visibility
+from . import executors
 from .executors import NAMES as EXECUTORS
 from .executors import Job
 from .executors import module as executor_module
@@ -157,12 +158,6 @@ def config_from(args) -> GraderConfig:
     return GraderConfig(**cfg.given(args))
 
 
-def host_paths_given(args) -> list[str]:
-    """The flags naming folders of this machine that were given (--reference, ...)."""
-    return [cfg.settings([f])[0].metadata["flag"]
-            for f in cfg.given(args, HOST_PATHS)]
-
-
 # Kept for callers of the old names (demo.py): the one writer lives in reports.py.
 score_table = reports.score_table
 write_outputs = reports.write_student
@@ -183,8 +178,9 @@ def exit_status(results) -> int:
     return 1 if any(r.errors or r.faults for r in results) else 0
 
 
-def finish(results, args) -> int:
-    """Print the score table and write every output (reports.write_all); the exit status."""
+def finish(results, args, written=()) -> int:
+    """Print the score table and write every output (reports.write_all; the files of the
+    students in `written` are there already); the exit status."""
     if not results:
         print("grade: no results to write", file=sys.stderr)
         return 1
@@ -193,7 +189,7 @@ def finish(results, args) -> int:
     written = reports.write_all(results, args.out, csv=args.csv, gradebook=args.gradebook,
                                 gradescope=args.gradescope_results, assignment=args.assignment,
                                 trusted_ids=getattr(args, "trusted_ids", ()),
-                                visibility=args.visibility)
+                                visibility=args.visibility, written=written)
     print(reports.score_table(results))
     summary = lateness_summary(results)
     if summary:
@@ -239,13 +235,9 @@ def grade(args) -> int:
     check_output_paths(args)
     config = config_from(args)
     args.policy, args.visibility = policy_from(args), visibility_from(args)
-    executor = executor_module(args.executor)
-    if args.executor == "slurm" and getattr(args, "resubmit_failed", False):
-        if args.submissions:
-            raise UsageError("--resubmit-failed takes no SUBMISSION: it resubmits the failed "
-                             f"tasks recorded in {args.out}")
-        results = executor.resubmit_failed(args)
-        return finish(results, args) if results is not None else 0
+    resumed = executors.resume(args.executor, args)   # e.g. slurm --resubmit-failed
+    if resumed is not executors.NOT_ASKED:
+        return finish(resumed, args) if resumed is not None else 0
     if not args.submissions:
         raise UsageError("no SUBMISSION given: name submission zips or folders, or a folder of them")
     try:
@@ -272,25 +264,23 @@ def grade(args) -> int:
                              for job in jobs}
     # Ids staff gave explicitly may replace a gradebook row graded from another file name.
     args.trusted_ids = {args.student} if args.student else set(id_map.values()) if id_map else set()
-    if args.executor == "docker":
-        runner = executor.from_args(args, config, host_paths_given(args))
-    else:
-        runner = executor.from_args(args, config)
+    runner = executor_module(args.executor).from_args(args, config)
     args.out.mkdir(parents=True, exist_ok=True)
+    written: set = set()   # students whose files on_result wrote: finish does not write them again
 
     def on_result(result):
+        """Each result as it comes (executors that report one at a time): its lateness and
+        its files; returns their paths (None when writing failed)."""
         assess_lateness([result], args)
         files = reports.write_student_safely(result, args.out, visibility=args.visibility)
-        if files and args.executor == "local":
-            from tqdm import tqdm
-            tqdm.write(f"{result.student}: {reports.fmt(result.score)}/"
-                       f"{reports.fmt(result.max_score)} -> {files['result'].parent}",
-                       file=sys.stderr)
+        if files:
+            written.add(result.student)
+        return files
 
     results = runner.run(jobs, args.out, on_result=on_result)
     if results is None:  # submitted, not waited for (slurm --no-wait)
         return 0
-    return finish(results, args)
+    return finish(results, args, written=written)
 
 
 def collect(argv, prog: str = "grade collect") -> int:
@@ -325,10 +315,8 @@ def collect(argv, prog: str = "grade collect") -> int:
     if args.canvas and not args.roster:
         raise UsageError("--canvas needs --roster: Canvas's gradebook export (Gradebook > "
                          "Export), whose rows name each student")
-    from .executors import slurm
-    if slurm.has_state(args.out):
-        results = slurm.collect(args.out)
-    else:
+    results = executors.collect(args.out)   # an executor's own records (a Slurm run's state)
+    if results is None:
         results = warn_repeated_submissions(reports.read_results(args.out), args.out)
     if not results:
         raise UsageError(f"no results in {args.out}: grade into it first (grade ... --out {args.out})")

@@ -254,6 +254,12 @@ def given(args, names=None) -> dict:
     return found
 
 
+def host_paths_given(args) -> list[str]:
+    """The flags naming folders of this machine (--reference, --tests, --cifar10-dir) that
+    `args` (parsed) set."""
+    return [settings([name])[0].metadata["flag"] for name in given(args, HOST_PATHS)]
+
+
 def cuda_present() -> bool:
     """A GPU is usable (asked without importing torch into the grader: the device files)."""
     return any(pathlib.Path("/dev").glob("nvidia[0-9]*"))

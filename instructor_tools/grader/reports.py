@@ -251,14 +251,16 @@ class Written:
 
 def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescope=None,
               assignment: str = "hw1", trusted_ids=(),
-              visibility: Visibility = VISIBLE) -> Written:
+              visibility: Visibility = VISIBLE, written=()) -> Written:
     """Write every output from `results` (a list of GradeResult).
 
     csv: True for <out>/grades.csv, a path, or None (written anyway for several results);
     gradebook: an nbgrader gradebook.db path or None; gradescope: a path for Gradescope's
     results.json of the one result, or None; trusted_ids: ids staff gave explicitly
     (--student, --id-map), which may replace a gradebook row graded from another file name.
-    visibility: who sees the checks' details (visibility.py; default: everything).
+    visibility: who sees the checks' details (visibility.py; default: everything);
+    written: students whose own files (write_student) were written already, as they were
+    graded: not written twice.
     Raises errors.UsageError when `gradescope` is given for several results."""
     from .errors import UsageError
     results = list(results)
@@ -267,9 +269,11 @@ def write_all(results, out: pathlib.Path, *, csv=None, gradebook=None, gradescop
         raise UsageError("--gradescope-results is for one submission, but "
                          f"{len(results)} results were given")
     out.mkdir(parents=True, exist_ok=True)
+    already = set(written)
     written = Written(students=out)
     for r in results:
-        write_student_safely(r, out, written.failed, visibility)
+        if r.student not in already:
+            write_student_safely(r, out, written.failed, visibility)
     if csv or len(results) > 1:
         written.csv = write_csv(results, out / "grades.csv" if csv in (None, True) else csv)
     if gradebook:

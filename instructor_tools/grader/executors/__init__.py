@@ -13,9 +13,19 @@ same three names, the way nbgrader chains preprocessors and otter's CLI runs one
     from_args(args, config)      an executor object from parsed flags (UsageError if wrong)
     executor.run(jobs, out, log=..., on_result=...) -> list[GradeResult] | None
 
-`run` returns one GradeResult per job, in job order (None: submitted, not waited for); the
-outputs (result.json, Gradescope, CSV, feedback, gradebook) are written by
-reports.write_all from those results, whoever produced them. Errors of the grader's
+and may have two more, which `grade` reaches through resume() and collect() below, never by
+an executor's name:
+
+    resume(args)                 what its flags ask instead of grading SUBMISSIONs (slurm's
+                                 --resubmit-failed): results, None, or NOT_ASKED
+    collect(out)                 the results its own records in OUT hold (slurm), or None
+
+`run` returns one GradeResult per job, in job order (None: submitted, not waited for). An
+executor that has a result before the batch ends passes it to `on_result`, which writes that
+student's files (result.json, Gradescope, feedback) and returns their paths (None when
+writing failed); the executor may name them in its progress lines. reports.write_all then
+writes the rest (the CSV, the gradebook, and the files of students not written yet), whoever
+produced the results: each student's files are written once. Errors of the grader's
 environment are raised as errors.GraderError subclasses; a submission that cannot be graded
 is a result with errors, never an exception.
 """
@@ -26,6 +36,26 @@ import importlib
 import pathlib
 
 NAMES = ("local", "docker", "slurm")
+NOT_ASKED = object()   # resume(): the flags ask no executor to continue a recorded run
+
+
+def resume(name: str, args):
+    """What executor `name`'s flags ask instead of grading SUBMISSIONs (slurm's
+    --resubmit-failed): a list of results, None (submitted, not waited for), or NOT_ASKED.
+    Raises UsageError on a contradiction (SUBMISSIONs with --resubmit-failed)."""
+    hook = getattr(module(name), "resume", None)
+    return NOT_ASKED if hook is None else hook(args)
+
+
+def collect(out):
+    """The results an executor's own records in OUT hold (a Slurm run's state), or None
+    when none has records there (then OUT's <student>/result.json files are the results)."""
+    for name in NAMES:
+        hook = getattr(module(name), "collect", None)
+        found = hook(out) if hook is not None else None
+        if found is not None:
+            return found
+    return None
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ import pathlib
 import sys
 import traceback
 
-from .. import safetext
+from .. import reports, safetext
 from . import Job, not_graded_result
 
 
@@ -54,7 +54,10 @@ class LocalExecutor:
                                 "been told", fault="grader error: " + detail, grader=grader.info())
                 if on_result:
                     try:  # writing this student's outputs is part of this student's handling
-                        on_result(result)
+                        files = on_result(result)
+                        if files:
+                            log(f"{result.student}: {reports.fmt(result.score)}/"
+                                f"{reports.fmt(result.max_score)} -> {files['result'].parent}")
                     except Exception as exc:  # noqa: BLE001
                         result.faults.append(f"grader error: its outputs could not be written "
                                              f"({type(exc).__name__}: {exc})")

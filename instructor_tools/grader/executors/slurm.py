@@ -390,6 +390,17 @@ class SlurmExecutor:
         bar.close()
 
 
+def resume(args):
+    """`--resubmit-failed` (no SUBMISSION): resubmit_failed's results; else NOT_ASKED."""
+    from . import NOT_ASKED
+    if not getattr(args, "resubmit_failed", False):
+        return NOT_ASKED
+    if args.submissions:
+        raise UsageError("--resubmit-failed takes no SUBMISSION: it resubmits the failed "
+                         f"tasks recorded in {args.out}")
+    return resubmit_failed(args)
+
+
 def resubmit_failed(args) -> list | None:
     """`grade --executor slurm --out OUT --resubmit-failed`: resubmit the tasks of OUT that
     ended without a result, with this command line's Slurm flags and OUT's settings."""
@@ -511,9 +522,11 @@ def results_for(out, students: list[str], log=None) -> list:
     return results
 
 
-def collect(out) -> list:
+def collect(out) -> list | None:
     """Results of every submission of OUT's Slurm runs, as they stand now (running tasks
-    give a grader_error result saying so)."""
+    give a grader_error result saying so); None when OUT holds no Slurm run."""
+    if not has_state(out):
+        return None
     out = pathlib.Path(out).resolve()
     with state_lock(out):
         state = load_state(out)

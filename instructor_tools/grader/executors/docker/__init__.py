@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import sys
 
-from ...config import IMAGE_TAG, MEMORY_MB
+from ...config import IMAGE_TAG, MEMORY_MB, host_paths_given
 from ...errors import UsageError
 
 
@@ -49,10 +49,11 @@ class DockerSettings:
                       if getattr(args, f.name, None) is not None})
 
 
-def from_args(args, config, host_paths_given=()) -> "DockerExecutor":
+def from_args(args, config) -> "DockerExecutor":
     """Raises UsageError when host folders were named (the image has its own)."""
-    if host_paths_given:
-        raise UsageError(f"{', '.join(host_paths_given)} name folders on this machine; with "
+    named = host_paths_given(args)
+    if named:
+        raise UsageError(f"{', '.join(named)} name folders on this machine; with "
                          "--executor docker the grading image carries its own (rebuild it to "
                          "change them)")
     return DockerExecutor(config, DockerSettings.from_args(args), quiet=args.quiet)

@@ -22,7 +22,7 @@ import time
 import uuid
 
 from ...config import HOST_PATHS, IMAGE_TAG, GraderConfig
-from ...result import GradeResult, validate
+from ...result import GradeResult
 from .. import Job, not_graded_result
 from . import docker_cli, hardening, inputs
 
@@ -141,9 +141,7 @@ def run_one(job: Job, slot: int, options: ContainerOptions, log) -> Outcome:
         last = log_tail.strip().splitlines()[-1:] or ["no output"]
         return failed("container_error", f"exit code {proc.returncode}: {last[0][:300]}")
     try:
-        data = json.loads(stdout)
-        validate(data)
-        result = GradeResult.from_dict(data)
+        result = GradeResult.from_dict(json.loads(stdout))   # checks result_schema.json
     except Exception as exc:  # malformed or schema-invalid output: never trusted
         return failed("container_error", f"its result is not valid JSON for result_schema.json "
                                          f"({str(exc).splitlines()[0][:200]})")
