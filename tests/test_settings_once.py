@@ -99,3 +99,20 @@ def test_each_students_files_are_written_once(tmp_path):
     assert {k: p.stat().st_ino for k, p in files.items()} == before
     reports.write_all([result], tmp_path / "out")   # not written before: written now
     assert files["result"].stat().st_ino != before["result"]
+
+
+def test_nbgrader_traits_reach_the_grader_config():
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from instructor_tools.nbgrader_course.preprocessors import GradeWithCourseGrader
+    c = Config()
+    c.GradeWithCourseGrader.scale = "full"
+    c.GradeWithCourseGrader.memory_mb = 4000
+    c.GradeWithCourseGrader.questions = ["Q8.3", "Q8.1"]
+    c.GradeWithCourseGrader.worker_user = "nobody"
+    got = GradeWithCourseGrader(config=c).grader_config(CourseDirectory(assignment_id="hw2"))
+    assert (got.scale, got.memory_mb, got.questions, got.worker_user, got.assignment,
+            got.timeout_factor) == ("full", 4000, ("Q8.1", "Q8.3"), "nobody", "hw2", 1.0)
+    default = GradeWithCourseGrader().grader_config(CourseDirectory(assignment_id="hw1"))
+    assert default == GraderConfig()   # "" and None: the grader's own defaults

@@ -15,6 +15,11 @@ environment variable, so the grader runs the same from a checkout, in CI and in 
 | worker user    | --worker-user   | GRADER_WORKER_USER     | nobody (only when run as root)  |
 | more hidden    |                 | GRADER_HIDDEN_EXTRA    | (colon-separated paths)         |
 
+Each setting is declared once, here: its field's metadata (help, flag, environment variable,
+choices) makes `grade`'s flags (add_arguments/given), the pytest plugin's options and
+nbgrader's GradeWithCourseGrader traits; MEMORY_MB, IMAGE_TAG and ISOLATIONS are read by the
+sandbox, the docker executor and scripts/docker_image.sh.
+
 Scale `ci` trains on capped subsets so a whole submission grades in a few minutes on two
 CPU cores; scale `full` trains with the student's settings (capped in time) and is meant
 for the GPU image. Thresholds are calibrated separately for each scale
