@@ -116,3 +116,10 @@ def test_nbgrader_traits_reach_the_grader_config():
             got.timeout_factor) == ("full", 4000, ("Q8.1", "Q8.3"), "nobody", "hw2", 1.0)
     default = GradeWithCourseGrader().grader_config(CourseDirectory(assignment_id="hw1"))
     assert default == GraderConfig()   # "" and None: the grader's own defaults
+
+
+def test_grade_help_names_the_environment_of_the_config():
+    text = cli.build_parser().format_help()
+    for var in config.environment():
+        assert var in text, var
+    assert config.environment()[:3] == ["GRADER_REFERENCE_DIR", "GRADER_TESTS_DIR", "CIFAR10_DIR"]

@@ -47,10 +47,9 @@ def _default_executor() -> str:
 
 def build_parser(prog: str = "grade") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                epilog="Environment: GRADER_REFERENCE_DIR, GRADER_TESTS_DIR, "
-                                "CIFAR10_DIR, GRADER_SCALE, GRADER_DEVICE, GRADER_WORKER_USER, "
-                                "GRADER_WORKER_PYTHON (see instructor_tools/grader/config.py), "
-                                "GRADE_EXECUTOR. `grade collect OUT [--csv ...]` writes the "
+                                epilog="Environment: " + ", ".join(cfg.environment()) +
+                                ", GRADER_WORKER_USER, GRADER_WORKER_PYTHON (see "
+                                "instructor_tools/grader/config.py), GRADE_EXECUTOR. `grade collect OUT [--csv ...]` writes the "
                                 "outputs from the results already in OUT; `grade report OUT`: the class report; `grade similarity "
                                 "-h`: copied code across the class and public solutions.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -259,6 +259,11 @@ def given(args, names=None) -> dict:
     return found
 
 
+def environment() -> list[str]:
+    """The environment variables GraderConfig's defaults read, in field order."""
+    return [f.metadata["env"] for f in dataclasses.fields(GraderConfig) if f.metadata.get("env")]
+
+
 def host_paths_given(args) -> list[str]:
     """The flags naming folders of this machine (--reference, --tests, --cifar10-dir) that
     `args` (parsed) set."""
