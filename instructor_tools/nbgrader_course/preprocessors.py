@@ -245,11 +245,16 @@ class GradeWithCourseGrader(NbGraderPreprocessor):
         return GraderConfig(questions=qids, assignment=coursedir.assignment_id or "hw1", **kw)
 
     def _grader(self, coursedir):
+        """The course grader for these settings; each question's result is kept in
+        <results_directory>/store (grader/store.py), so an autograde after a resubmission
+        regrades only the questions whose files changed."""
         from ..grader.api import Grader
         config = self.grader_config(coursedir)
-        key = repr(config)
+        store = pathlib.Path(coursedir.root, self.results_directory, "store")
+        key = (repr(config), str(store))
         if key not in _GRADERS:
-            _GRADERS[key] = Grader(config, log=lambda m: self.log.info("grader: %s", m))
+            _GRADERS[key] = Grader(config, log=lambda m: self.log.info("grader: %s", m),
+                                   store=store)
         return _GRADERS[key]
 
     def result_for(self, student: str, assignment: str):
