@@ -8,8 +8,10 @@ reference is measured exactly the way students are graded.
 """
 import math
 
+import numpy as np
+
 from instructor_tools.grader.checks import Fail, as_array
-from instructor_tools.grader.outcomes import StudentError
+from instructor_tools.grader.outcomes import StudentError, StudentProblem
 
 from ._common import blame_softmax_loss
 
@@ -124,17 +126,41 @@ def with_flags(metrics: dict, *flags: str) -> dict:
     return metrics
 
 
-def _digest(student, model):
-    return student.helper("weights_digest", model, keep=False)
+# A training run that moved the model's numbers by less than this fraction of their size did
+# not learn what it predicts (the reference's runs move them by 0.1 and more: metrics
+# "parameter_change" of any reference result); staff are flagged.
+MIN_PARAMETER_CHANGE = 1e-3
 
 
-def untrained_flag(before, after) -> str:
-    """A staff flag when training left every parameter as it was (digests from the worker's
-    weights_digest; None: the model has none the grader can read, nothing is said)."""
-    if after is not None and after == before:
-        return ("training changed none of the model's parameters: the predictions did not "
-                "come from learning here")
+def _snapshot(student, model):
+    return student.helper("weights_snapshot", model, keep=True)
+
+
+def _change(student, model, snapshot):
+    return student.helper("weights_change", model, snapshot, keep=False)
+
+
+def untrained_flag(change) -> str:
+    """A staff flag when training moved the parameters by less than MIN_PARAMETER_CHANGE of
+    their size (`change` from the worker's weights_change; None: unknown, nothing said)."""
+    if isinstance(change, (int, float)) and change < MIN_PARAMETER_CHANGE:
+        return (f"training changed the model's parameters by {change:.1e} of their size (a "
+                "model that learnt moves them far more): the predictions did not come from "
+                "learning here")
     return ""
+
+
+def untrained_accuracy_flag(acc: float, n: int) -> str:
+    """A staff flag when the model as built, before any training, already classifies `n`
+    validation images better than chance by more than sampling explains (4 standard
+    errors): it arrived trained (weights carried in the submission)."""
+    if n and acc > CHANCE_ACCURACY + 4 * math.sqrt(CHANCE_ACCURACY * (1 - CHANCE_ACCURACY) / n):
+        return (f"the model classified {100 * acc:.1f}% of {n} validation images right before "
+                "any training (chance: 10%): weights carried in the submission?")
+    return ""
+
+
+CHANCE_ACCURACY = 0.10
 
 
 # ---------------------------------------------------------------- Part 1
@@ -144,15 +170,15 @@ def train_softmax(student, data, hp, caps, seed):
     prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"])
     student.seed(seed)
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
-    before = _digest(student, clf)
+    before = _snapshot(student, clf)
     try:
         clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
                  reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
                  batch_size=hp["batch_size"], keep=True)
     except StudentError as problem:
         raise blame_softmax_loss(problem, student) from None
-    flag = untrained_flag(before, _digest(student, clf))
-    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output"), flag
+    change = _change(student, clf, before)
+    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output"), change
 
 
 def train_two_layer_net(student, data, hp, caps, seed):
@@ -161,13 +187,13 @@ def train_two_layer_net(student, data, hp, caps, seed):
     student.seed(seed)
     net = student.call("cs231n.classifiers.neural_net:TwoLayerNet", 32 * 32 * 3,
                        hp["hidden_size"], 10, keep=True)
-    before = _digest(student, net)
+    before = _snapshot(student, net)
     net.call("train", p.ref(0), p.ref(1), p.ref(2), p.ref(3), learning_rate=hp["learning_rate"],
              learning_rate_decay=hp["learning_rate_decay"], reg=hp["reg"],
              num_iters=min(hp["num_iters"], caps["num_iters"]), batch_size=hp["batch_size"],
              keep=True)
-    flag = untrained_flag(before, _digest(student, net))
-    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output"), flag
+    change = _change(student, net, before)
+    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output"), change
 
 
 def train_convnet(student, data, hp, caps, seed):
@@ -183,11 +209,11 @@ def train_convnet(student, data, hp, caps, seed):
                           num_epochs=min(hp["num_epochs"], caps["num_epochs"]),
                           batch_size=hp["batch_size"], num_train_samples=200, verbose=False,
                           keep=True)
-    before = _digest(student, model)
+    before = _snapshot(student, model)
     solver.call("train", keep=True)
-    flag = untrained_flag(before, _digest(student, model))
+    change = _change(student, model, before)
     preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
-    return _predictions(preds, data, "ThreeLayerConvNet's predictions"), flag
+    return _predictions(preds, data, "ThreeLayerConvNet's predictions"), change
 
 
 PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net,
@@ -197,7 +223,7 @@ PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net
 def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
-    preds, untrained = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    preds, change = PART1_TRAINERS[kind](student, data, hp, caps, seed)
     cut = {}
     for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
         if key in caps and key in hp and hp[key] > caps[key]:
@@ -205,7 +231,9 @@ def run_part1(kind, student, sub, data, scale, seed):
     if cut:
         caps = dict(caps, cut=cut)
     acc, extra = _scored(data, preds)
-    return acc, caps, with_flags(extra, untrained)
+    if isinstance(change, float):
+        extra["parameter_change"] = round(change, 6)
+    return acc, caps, with_flags(extra, untrained_flag(change))
 
 
 # ---------------------------------------------------------------- Part 2
@@ -214,6 +242,20 @@ def part2_caps(model, scale, device):
     if model == "mymodel" and device == "cpu":
         return CPU_CHALLENGE_CAP
     return CAPS[scale][f"part2/{model}"]
+
+
+def _accuracy_as_built(student, model_ref, split, data, device, n):
+    """(accuracy, n) of predict on the first n validation images with the model as built,
+    before any training; (0.0, 0) when that predict fails (the check goes on: a predict
+    that needs training first is the student's choice). Leaves the model in train mode."""
+    try:
+        probe = student.helper("head", split.ref(2), n)
+        preds = as_array(student.call("train:predict", model_ref, probe, device, 500),
+                         "predict's output", shape=(n,), integer=True)
+        model_ref.call("train", keep=True)          # predict left it in eval mode
+    except (Fail, StudentProblem):
+        return 0.0, 0
+    return float(np.mean(preds == data.validation_labels(n))), n
 
 
 def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
@@ -256,18 +298,24 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
     model_ref = student.call("train:build_model", args, keep=True)
     model_ref = model_ref.call("to", device, keep=True)
     optimizer = student.call("train:build_optimizer", model_ref, args, keep=True)
-    before = _digest(student, model_ref)
+    built_acc, n_probe = _accuracy_as_built(student, model_ref, split, data, device,
+                                            min(caps["num_val"], 500))
+    before = _snapshot(student, model_ref)
     history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
                            split.ref(2), split.ref(3), device, log=student.helper("ignore"),
                            max_train_seconds=caps["max_train_seconds"])
-    untrained = untrained_flag(before, _digest(student, model_ref))
+    change = _change(student, model_ref, before)
     n = min(caps.get("heldout", data.n_heldout), data.n_heldout)
     if n < data.n_heldout:
         hx = student.helper("head", hx, n)
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
     acc, summary = _scored(data, preds)
-    with_flags(summary, untrained)
+    with_flags(summary, untrained_flag(change), untrained_accuracy_flag(built_acc, n_probe))
+    if n_probe:
+        summary["accuracy_before_training"] = round(built_acc, 4)
+    if isinstance(change, float):
+        summary["parameter_change"] = round(change, 6)
     summary["max_train_seconds"] = caps["max_train_seconds"]
     used_batch = args.attr("batch_size")
     if isinstance(used_batch, int) and used_batch > 0:
@@ -333,8 +381,9 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
         source = f'hyperparams.json ("{kind}")'
     key = key or f"{QUESTION_OF[kind]}/{kind}"
     score = extra["score"]
-    metrics = with_flags({"accuracy": round(acc, 4), "key": key, **score.metrics()},
-                         extra.get("flag", ""))
+    metrics = with_flags({"accuracy": round(acc, 4), "key": key, **score.metrics(),
+                          **{k: extra[k] for k in ("parameter_change", "accuracy_before_training")
+                             if k in extra}}, extra.get("flag", ""))
     entry = settings.threshold(key, metrics)
     need = entry["threshold"]
     metrics["threshold"] = need

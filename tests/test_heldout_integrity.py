@@ -122,6 +122,20 @@ def test_the_transform_keeps_images_close_and_a_seed_repeats_a_draw(monkeypatch)
         D.grading_data(CIFAR, "ci")
 
 
+def test_a_model_that_arrives_trained_is_flagged():
+    """Weights carried in the submission (fitted elsewhere, ~1.5 KB: helpers 16u/16v) score
+    alike on both parts; what gives them away is a model classifying before any training, or
+    a training run that barely moves its parameters."""
+    import importlib
+    grader()
+    training = importlib.import_module(f"{grader().suite.package}._training")
+    assert training.untrained_accuracy_flag(0.12, 500) == ""
+    assert "before any training" in training.untrained_accuracy_flag(0.39, 500)
+    assert training.untrained_accuracy_flag(0.39, 0) == ""        # no probe, nothing said
+    assert training.untrained_flag(None) == "" and training.untrained_flag(0.2) == ""
+    assert "1.0e-07 of their size" in training.untrained_flag(1e-7)
+
+
 def test_accuracy_beyond_what_the_training_allows_is_flagged():
     """A lookup that scores well (a thumbnail table: ~80%) is above any model the caps allow."""
     import importlib
@@ -244,6 +258,8 @@ def test_the_honest_reference_keeps_full_marks_and_no_flag(tmp_path):
     result = _grade_q85(copy_reference(tmp_path / "honest", parts=("2_pytorch",)))
     assert result.score == result.max_score, [(c.name, c.message) for q in result.questions for c in q.checks]
     assert result.flags == []
+    m = check(result, "softmax_accuracy").metrics
+    assert m["parameter_change"] > 0.01 and m["accuracy_before_training"] < 0.16, m
     heldout = result.to_dict()["grader"]["heldout"]
     assert heldout["seed"] == grader().heldout_seed and heldout["images"] == 2000
 
@@ -325,7 +341,11 @@ def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagge
     assert "held back" in c.message and "copy" not in c.message     # the student sees no flag
     assert any("Q8.5/softmax_accuracy" in f and "held back from training" in f
                for f in result.flags), result.flags
-    assert any("Q8.5/softmax_accuracy" in f and "changed none of the model's parameters" in f
+    # fit changed nothing, and the model classified validation images before any training
+    assert m["parameter_change"] == 0.0 and m["accuracy_before_training"] > 0.15, m
+    assert any("Q8.5/softmax_accuracy" in f and "did not come from learning here" in f
+               for f in result.flags), result.flags
+    assert any("Q8.5/softmax_accuracy" in f and "before any training" in f
                for f in result.flags), result.flags
 
 

@@ -44,6 +44,7 @@ HELDOUT = {"ci": 1000, "full": 10000}
 HELDBACK = {"ci": 1000, "full": 1000}
 # Training images from this index on are the validation images; none is held back.
 VALIDATION_START = 49000
+VALIDATION_IMAGES = 1000   # the last images of the training set the worker gets (worker.py)
 # Staff are flagged when the test part beats the held-back part by more than this many
 # standard errors of the difference of two proportions (and by at least GAP_MIN): sampling
 # alone does that about once in 30000 checks (one-sided normal tail at 4 sigma).
@@ -206,6 +207,11 @@ class GradingData:
                              f"{100 * (test - back):.1f} points is {(test - back) / se:.1f} "
                              f"standard errors): test images recognised from a copy?")
         return flags
+
+    def validation_labels(self, n: int) -> np.ndarray:
+        """Labels of the first n validation images (the last VALIDATION_IMAGES of the training
+        set the worker gets; worker.part2_split's validation images)."""
+        return self.train_y[len(self.train_y) - VALIDATION_IMAGES:][:n]
 
     @property
     def n_heldout(self) -> int:

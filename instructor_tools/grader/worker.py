@@ -287,27 +287,44 @@ def part2_split(train_x, train_y, num_train, num_val):
             np.ascontiguousarray(train_x[val]), np.asarray(train_y[val]))
 
 
-def weights_digest(obj):
-    """A SHA-1 of a model's numbers (a torch state_dict, else a `params` dict of arrays, else
-    `W`), or None when it has none or reading them fails: the grader compares the digests
-    before and after training (a training run that changed nothing is flagged for staff)."""
-    import hashlib
+def _weights(obj):
+    """A model's numbers as numpy arrays (a torch state_dict's floating tensors, else a
+    `params` dict of arrays, else `W`), or None when it has none or reading them fails."""
     import numpy as np
     try:
         if hasattr(obj, "state_dict"):
-            arrays = [v.detach().cpu().numpy() for _, v in sorted(obj.state_dict().items())]
+            arrays = [v.detach().cpu().numpy() for _, v in sorted(obj.state_dict().items())
+                      if getattr(v, "is_floating_point", lambda: False)()]
         elif isinstance(getattr(obj, "params", None), dict):
             arrays = [np.asarray(v) for _, v in sorted(obj.params.items())]
         elif getattr(obj, "W", None) is not None:
             arrays = [np.asarray(obj.W)]
         else:
             return None
-        h = hashlib.sha1()
-        for a in arrays:
-            h.update(np.ascontiguousarray(a).tobytes())
-        return h.hexdigest() if arrays else None
+        return [np.array(a, dtype=np.float64, copy=True) for a in arrays] or None
     except Exception:
         return None
+
+
+def weights_snapshot(obj):
+    """A copy of the model's numbers before training (kept in the worker), or None."""
+    return _weights(obj)
+
+
+def weights_change(obj, snapshot):
+    """How far training moved the model's numbers: ||after - before|| / ||before|| over all
+    of them (0.0: unchanged); None when either side cannot be read or the shapes differ.
+    The grader flags a change too small to be learning (a model that arrived trained)."""
+    import numpy as np
+    after = _weights(obj)
+    if snapshot is None or after is None or len(after) != len(snapshot) or any(
+            a.shape != b.shape for a, b in zip(after, snapshot)):
+        return None
+    before = np.sqrt(sum(float(np.sum(b * b)) for b in snapshot))
+    moved = np.sqrt(sum(float(np.sum((a - b) ** 2)) for a, b in zip(after, snapshot)))
+    if not np.isfinite(moved):
+        return None
+    return float(moved / before) if before > 0 else (0.0 if moved == 0 else float("inf"))
 
 
 def head(arr, n):
@@ -343,7 +360,8 @@ def build_extension():
 
 HELPERS = {"build_extension": build_extension, "part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
-           "head": head, "ignore": ignore_ref, "weights_digest": weights_digest}
+           "head": head, "ignore": ignore_ref, "weights_snapshot": weights_snapshot,
+           "weights_change": weights_change}
 
 
 # ---------------------------------------------------------------- main loop
