@@ -129,9 +129,15 @@ def test_a_model_that_arrives_trained_is_flagged():
     import importlib
     grader()
     training = importlib.import_module(f"{grader().suite.package}._training")
-    assert training.untrained_accuracy_flag(0.12, 500) == ""
-    assert "before any training" in training.untrained_accuracy_flag(0.39, 500)
-    assert training.untrained_accuracy_flag(0.39, 0) == ""        # no probe, nothing said
+    even = np.arange(500) % 10                                     # 10% of each class
+    assert training.untrained_accuracy_flag(0.12, even) == ""
+    assert "before any training" in training.untrained_accuracy_flag(0.39, even)
+    assert training.untrained_accuracy_flag(0.39, even[:0]) == ""   # no probe, nothing said
+    # an untrained network guessing one class: judged against that class's share (16% here,
+    # as in the first 200 validation images, where the reference's MyModel scores 16%)
+    skewed = np.array([5] * 32 + [k for k in range(10) if k != 5] * 18 + [0] * 6)
+    assert len(skewed) == 200 and training.untrained_accuracy_flag(0.16, skewed) == ""
+    assert "before any training" in training.untrained_accuracy_flag(0.39, skewed)
     assert training.untrained_flag(None) == "" and training.untrained_flag(0.2) == ""
     assert "1.0e-07 of their size" in training.untrained_flag(1e-7)
 
