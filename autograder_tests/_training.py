@@ -150,7 +150,7 @@ def untrained_flag(change) -> str:
     return ""
 
 
-def untrained_accuracy_flag(acc: float, labels) -> str:
+def untrained_accuracy_flag(acc: float, labels, when: str = "before any training") -> str:
     """A staff flag when the model as built, before any training, already classifies the
     validation images of `labels` better than a constant guess of their most common class
     (what an untrained network often gives: 16% of the first 200) by more than sampling
@@ -161,23 +161,27 @@ def untrained_accuracy_flag(acc: float, labels) -> str:
         return ""
     base = max(CHANCE_ACCURACY, float(np.bincount(labels).max()) / n)
     if acc > base + 4 * math.sqrt(base * (1 - base) / n):
-        return (f"the model classified {100 * acc:.1f}% of {n} validation images right before "
-                f"any training (a constant guess: {100 * base:.0f}%): weights carried in the "
-                "submission?")
+        return (f"the model classified {100 * acc:.1f}% of {n} validation images right {when} "
+                f"(a constant guess: {100 * base:.0f}%): weights carried in the submission?")
     return ""
 
 
 CHANCE_ACCURACY = 0.10
+# What a training check's metrics report about how the model got its weights.
+TRAINING_METRICS = ("parameter_change", "accuracy_before_training", "accuracy_at_first_step",
+                    "optimizer_steps", "steps_off_optimizer", "largest_step_ratio",
+                    "steps_off_gradient")
 
 
 # ---------------------------------------------------------------- Part 1
 
 def train_softmax(student, data, hp, caps, seed):
     tx, ty, hx = _data_refs(student, data)
-    prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"])
+    prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"], PROBE_IMAGES)
     student.seed(seed)
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
     before = _snapshot(student, clf)
+    trace = student.helper("trace_numpy_training", clf, prepared.ref(3), keep=True)
     try:
         clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
                  reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
@@ -185,7 +189,8 @@ def train_softmax(student, data, hp, caps, seed):
     except StudentError as problem:
         raise blame_softmax_loss(problem, student) from None
     change = _change(student, clf, before)
-    return _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output"), change
+    preds = _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
+    return preds, change, student.helper("training_report", trace, keep=False)
 
 
 def train_two_layer_net(student, data, hp, caps, seed):
@@ -195,12 +200,14 @@ def train_two_layer_net(student, data, hp, caps, seed):
     net = student.call("cs231n.classifiers.neural_net:TwoLayerNet", 32 * 32 * 3,
                        hp["hidden_size"], 10, keep=True)
     before = _snapshot(student, net)
+    trace = student.helper("trace_numpy_training", net, p.ref(2), keep=True)
     net.call("train", p.ref(0), p.ref(1), p.ref(2), p.ref(3), learning_rate=hp["learning_rate"],
              learning_rate_decay=hp["learning_rate_decay"], reg=hp["reg"],
              num_iters=min(hp["num_iters"], caps["num_iters"]), batch_size=hp["batch_size"],
              keep=True)
     change = _change(student, net, before)
-    return _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output"), change
+    preds = _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output")
+    return preds, change, student.helper("training_report", trace, keep=False)
 
 
 def train_convnet(student, data, hp, caps, seed):
@@ -217,10 +224,12 @@ def train_convnet(student, data, hp, caps, seed):
                           batch_size=hp["batch_size"], num_train_samples=200, verbose=False,
                           keep=True)
     before = _snapshot(student, model)
+    trace = student.helper("trace_numpy_training", model, p.ref(0).ref("X_val"), keep=True)
     solver.call("train", keep=True)
     change = _change(student, model, before)
     preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
-    return _predictions(preds, data, "ThreeLayerConvNet's predictions"), change
+    preds = _predictions(preds, data, "ThreeLayerConvNet's predictions")
+    return preds, change, student.helper("training_report", trace, keep=False)
 
 
 PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net,
@@ -230,7 +239,7 @@ PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net
 def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
-    preds, change = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    preds, change, report = PART1_TRAINERS[kind](student, data, hp, caps, seed)
     cut = {}
     for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
         if key in caps and key in hp and hp[key] > caps[key]:
@@ -240,7 +249,49 @@ def run_part1(kind, student, sub, data, scale, seed):
     acc, extra = _scored(data, preds)
     if isinstance(change, float):
         extra["parameter_change"] = round(change, 6)
-    return acc, caps, with_flags(extra, untrained_flag(change))
+    n_probe = min(PROBE_IMAGES, caps.get("num_val", PROBE_IMAGES))
+    traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe))
+    extra.update(trace_metrics)
+    return acc, caps, with_flags(extra, untrained_flag(change), *traced)
+
+
+# Validation images a Part 1 model classifies at its first training step (the softmax
+# gets its own; the others use their first num_val validation images).
+PROBE_IMAGES = 500
+# An update of a Part 1 model's numbers larger than this many times the run's median update,
+# and not along the gradient (cosine with minus the gradient below JUMP_COSINE), is weights
+# brought in, not a training step (the reference's runs: see the note of issue 16).
+JUMP_FACTOR = 10.0
+JUMP_COSINE = 0.5
+
+
+def numpy_trace_flags(report, labels) -> tuple[list, dict]:
+    """Staff flags and metrics from the worker's NumpyTrace report of a Part 1 training run."""
+    if not isinstance(report, dict):
+        return [], {}
+    flags, metrics = [], {}
+    first = report.get("first_preds")
+    if first is not None and np.ndim(first) == 1 and len(first) == len(labels):
+        acc = float(np.mean(np.asarray(first) == labels))
+        metrics["accuracy_at_first_step"] = round(acc, 4)
+        flags.append(untrained_accuracy_flag(acc, labels, "at its first training step"))
+    sizes = np.asarray(report.get("sizes", []), dtype=np.float64)
+    cosines = np.asarray(report.get("cosines", []), dtype=np.float64)
+    if len(sizes) >= 3 and len(cosines) == len(sizes):
+        median = float(np.median(sizes))
+        ratio = sizes / median if median > 0 else np.where(sizes > 0, np.inf, 0.0)
+        off = np.nan_to_num(cosines, nan=-1.0) < JUMP_COSINE
+        jumps = np.flatnonzero((ratio > JUMP_FACTOR) & off)
+        metrics["largest_step_ratio"] = round(float(ratio.max()), 2)
+        metrics["steps_off_gradient"] = int(len(jumps))
+        if len(jumps):
+            k = int(jumps[0])
+            when = ("after the last training step" if k == len(sizes) - 1
+                    else f"between training steps {k + 1} and {k + 2} of {len(sizes)}")
+            flags.append(f"the model's numbers jumped {when} by {ratio[k]:.0f}x the run's "
+                         f"median step, not along the gradient (cosine {cosines[k]:.2f}): "
+                         "weights brought in?")
+    return [f for f in flags if f], metrics
 
 
 # ---------------------------------------------------------------- Part 2
@@ -251,20 +302,52 @@ def part2_caps(model, scale, device):
     return CAPS[scale][f"part2/{model}"]
 
 
-def _accuracy_as_built(student, model_ref, split, data, device, n):
-    """(accuracy, labels) of predict on the first n validation images with the model as
-    built, before any training; (0.0, no labels) when that predict fails (the check goes on:
-    a predict that needs training first is the student's choice). Leaves the model in train
-    mode."""
+def _probe(student, split, data, n):
+    """(ref of the first n validation images in the worker, their labels)."""
+    return student.helper("head", split.ref(2), n), data.validation_labels(n)
+
+
+def _accuracy_as_built(student, model_ref, probe, labels, device):
+    """Accuracy of predict on the probe images with the model as built, before any
+    training; None when that predict fails (the check goes on: a predict that needs
+    training first is the student's choice). Leaves the model in train mode."""
     try:
-        probe = student.helper("head", split.ref(2), n)
         preds = as_array(student.call("train:predict", model_ref, probe, device, 500),
-                         "predict's output", shape=(n,), integer=True)
+                         "predict's output", shape=(len(labels),), integer=True)
         model_ref.call("train", keep=True)          # predict left it in eval mode
     except (Fail, StudentProblem):
-        return 0.0, np.zeros(0, dtype=np.int64)
-    labels = data.validation_labels(n)
-    return float(np.mean(preds == labels)), labels
+        return None
+    return float(np.mean(preds == labels))
+
+
+def trace_flags(report, labels, change) -> tuple[list, dict]:
+    """Staff flags and metrics from the worker's TrainingTrace report of one training run
+    (see worker.TrainingTrace): weights that were not learnt by the optimizer's steps."""
+    if not isinstance(report, dict):
+        return [], {}
+    flags, metrics = [], {"optimizer_steps": int(report.get("steps") or 0)}
+    first = report.get("first_preds")
+    if first is not None and len(first) == len(labels):
+        acc = float(np.mean(np.asarray(first) == labels))
+        metrics["accuracy_at_first_step"] = round(acc, 4)
+        flags.append(untrained_accuracy_flag(acc, labels, "just before its first training step"))
+    if report.get("n_jumps"):
+        jumps = report["jumps"]
+        flags.append(f"the parameters changed between optimizer steps {report['n_jumps']} "
+                     f"time(s) (first before step {jumps[0]} of {metrics['optimizer_steps']}), "
+                     "where no step wrote them: weights brought in during training?")
+    if report.get("after_last"):
+        flags.append("the weights that predicted are not those the last optimizer step left: "
+                     "weights brought in after training?")
+    if not metrics["optimizer_steps"] and isinstance(change, float) and change >= MIN_PARAMETER_CHANGE:
+        flags.append("the parameters changed without any torch optimizer step (an update "
+                     "written by hand in train_step, or weights brought in): worth a look")
+    origin = report.get("optimizer")
+    if isinstance(origin, dict) and origin.get("own") is False:
+        flags.append(f"the optimizer that stepped the model ({origin.get('name')}) is not "
+                     "torch's own class, step and hooks: its step can write any weights")
+    metrics["steps_off_optimizer"] = int(report.get("n_jumps") or 0) + bool(report.get("after_last"))
+    return [f for f in flags if f], metrics
 
 
 def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
@@ -307,9 +390,10 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
     model_ref = student.call("train:build_model", args, keep=True)
     model_ref = model_ref.call("to", device, keep=True)
     optimizer = student.call("train:build_optimizer", model_ref, args, keep=True)
-    built_acc, probe_labels = _accuracy_as_built(student, model_ref, split, data, device,
-                                            min(caps["num_val"], 500))
+    probe, probe_labels = _probe(student, split, data, min(caps["num_val"], 500))
+    built_acc = _accuracy_as_built(student, model_ref, probe, probe_labels, device)
     before = _snapshot(student, model_ref)
+    trace = student.helper("trace_training", model_ref, probe, device, seed, keep=True)
     history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
                            split.ref(2), split.ref(3), device, log=student.helper("ignore"),
                            max_train_seconds=caps["max_train_seconds"])
@@ -319,9 +403,13 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
         hx = student.helper("head", hx, n)
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
+    traced, trace_metrics = trace_flags(student.helper("training_report", trace, keep=False),
+                                        probe_labels, change)
     acc, summary = _scored(data, preds)
-    with_flags(summary, untrained_flag(change), untrained_accuracy_flag(built_acc, probe_labels))
-    if len(probe_labels):
+    with_flags(summary, untrained_flag(change), *traced)
+    summary.update(trace_metrics)
+    if built_acc is not None:
+        with_flags(summary, untrained_accuracy_flag(built_acc, probe_labels))
         summary["accuracy_before_training"] = round(built_acc, 4)
     if isinstance(change, float):
         summary["parameter_change"] = round(change, 6)
@@ -391,8 +479,7 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
     key = key or f"{QUESTION_OF[kind]}/{kind}"
     score = extra["score"]
     metrics = with_flags({"accuracy": round(acc, 4), "key": key, **score.metrics(),
-                          **{k: extra[k] for k in ("parameter_change", "accuracy_before_training")
-                             if k in extra}}, extra.get("flag", ""))
+                          **{k: extra[k] for k in TRAINING_METRICS if k in extra}}, extra.get("flag", ""))
     entry = settings.threshold(key, metrics)
     need = entry["threshold"]
     metrics["threshold"] = need

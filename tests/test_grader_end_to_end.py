@@ -45,6 +45,15 @@ def test_reference_scores_full_marks(graded):
               if not c["passed"]]
     assert failed == [] and r["errors"] == []
     assert {q["id"]: q["score"] for q in r["questions"]} == {q.qid: q.points for q in qmap.QUESTIONS}
+    # honest training: no staff flag, and what the training traces read is far from a flag
+    # (tests/test_training_trace.py has the submissions that are flagged)
+    assert r.get("flags", []) == [], r["flags"]
+    traced = [c["metrics"] for q in r["questions"] for c in q["checks"]
+              if "accuracy_at_first_step" in c.get("metrics", {})]
+    assert len(traced) >= 7, traced           # Q8.1, Q8.2, Q8.4 and Q8.5-Q8.8's training checks
+    for m in traced:
+        assert m["accuracy_at_first_step"] < 0.2, m
+        assert m.get("steps_off_optimizer", 0) == 0 and m.get("steps_off_gradient", 0) == 0, m
     print(f"\nreference graded in {r['seconds']:.0f} s; per question: "
           + ", ".join(f"{q['id']} {q['seconds']:.0f} s" for q in r["questions"])
           + f"; peak memory {r['peak_memory_mb']}")

@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "instructor_tools"
 LAYERS = [
     ("foundation", ["questions", "permissions", "release", "grader.errors", "grader.outcomes",
                     "grader.safetext", "grader.digest", "grader.store", "grader.process", "grader.hung_imports",
-                    "grader.cgroups", "grader.worker"]),
+                    "grader.cgroups", "grader.worker", "grader.worker_trace"]),
     ("pieces", ["grader.result", "grader.config", "grader.codec", "grader.diagnosis",
                 "grader.attribution", "grader.sandbox", "grader.submission", "grader.runscripts",
                 "grader.data", "grader.literal_data", "grader.checks", "grader.deliverables",

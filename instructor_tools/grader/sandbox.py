@@ -88,6 +88,7 @@ from .config import ISOLATIONS, MEMORY_MB
 from .errors import SandboxUnavailable, SetupError
 
 WORKER_FILE = pathlib.Path(__file__).with_name("worker.py")
+WORKER_TRACE_FILE = pathlib.Path(__file__).with_name("worker_trace.py")   # loaded by worker.py
 
 POOL_PREFIX = "hw1-worker"                           # users hw1-worker0 .. hw1-worker{N-1}
 POOL_SIZE = 16
@@ -101,6 +102,7 @@ WORK = SCRATCH + "/work"             # its copy of the tree it is given
 SOURCE = "/grader/source"            # that tree, read-only (copied to WORK at start)
 DATA = "/grader-data"                # the grader's shared data folder, read-only
 SANDBOX_WORKER = "/grader/worker.py"
+SANDBOX_WORKER_TRACE = "/grader/worker_trace.py"
 BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}   # bwrap's own (and its init's)
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
 
@@ -244,6 +246,7 @@ class Policy:
         for p in self.readonly:
             bind(p, p)
         bind(WORKER_FILE, SANDBOX_WORKER)
+        bind(WORKER_TRACE_FILE, SANDBOX_WORKER_TRACE)
         if source is not None:
             bind(source, SOURCE)
         if self.shared_dir:

@@ -228,17 +228,19 @@ def _split(train_x, num_train, num_val):
     return slice(0, min(num_train, start)), slice(start, start + min(num_val, VALIDATION_IMAGES))
 
 
-def part1_columns(train_x, train_y, heldout_x, num_train):
+def part1_columns(train_x, train_y, heldout_x, num_train, num_val=0):
     """softmax.ipynb: flatten, subtract the mean training image, one example per column
-    with a row of ones appended: ((D+1, N) train, (N,) labels, (D+1, M) held out)."""
+    with a row of ones appended: ((D+1, N) train, (N,) labels, (D+1, M) held out, and
+    (D+1, num_val) validation images when num_val > 0)."""
     import numpy as np
-    train, _ = _split(train_x, num_train, 0)
-    xtr, xte = _centred_rows(train_x[train], heldout_x)
+    train, val = _split(train_x, num_train, num_val)
+    xtr, xte, xval = _centred_rows(train_x[train], heldout_x, train_x[val])
     ones = lambda n: np.ones((1, n))
     # Column-major storage: sampling a minibatch of columns then reads contiguous memory
     # (10x faster than from a row-major array); the values are the same.
-    return (np.asfortranarray(np.vstack([xtr.T, ones(len(xtr))])), np.asarray(train_y[train]),
-            np.asfortranarray(np.vstack([xte.T, ones(len(xte))])))
+    columns = lambda x: np.asfortranarray(np.vstack([x.T, ones(len(x))]))
+    out = (columns(xtr), np.asarray(train_y[train]), columns(xte))
+    return out + (columns(xval),) if num_val else out
 
 
 def part1_rows(train_x, train_y, heldout_x, num_train, num_val):
@@ -327,6 +329,33 @@ def weights_change(obj, snapshot):
     return float(moved / before) if before > 0 else (0.0 if moved == 0 else float("inf"))
 
 
+def _trace_module():
+    """worker_trace.py, beside this file (loaded by path: the worker runs with -I)."""
+    import importlib.util
+    name = "hw1_worker_trace"
+    if name not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_trace.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def trace_training(model, probe, device, seed):
+    """A TrainingTrace on `model` from now on (kept in the worker; see its report)."""
+    return _trace_module().TrainingTrace(model, probe, device, seed)
+
+
+def trace_numpy_training(obj, probe):
+    """A NumpyTrace on `obj` (kept in the worker; see its report)."""
+    return _trace_module().NumpyTrace(obj, probe, _weights)
+
+
+def training_report(trace):
+    return trace.report()
+
+
 def head(arr, n):
     return arr[:n]
 
@@ -361,7 +390,9 @@ def build_extension():
 HELPERS = {"build_extension": build_extension, "part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
            "head": head, "ignore": ignore_ref, "weights_snapshot": weights_snapshot,
-           "weights_change": weights_change}
+           "weights_change": weights_change, "trace_training": trace_training,
+           "trace_numpy_training": trace_numpy_training,
+           "training_report": training_report}
 
 
 # ---------------------------------------------------------------- main loop
