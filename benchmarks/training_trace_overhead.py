@@ -55,7 +55,7 @@ def part1(worker, raw, traced):
     x -= mean
     val = raw[0][-500:].reshape(500, -1).astype(np.float64) - mean
     net = TwoLayerNet(3072, 100, 10)
-    trace = worker.NumpyTrace(net, val, _load("worker")._weights) if traced else None
+    trace = worker.NumpyTrace(net, val) if traced else None
     started = time.perf_counter()
     net.train(x, raw[1][:10000], val, raw[1][-500:], learning_rate=1e-3, learning_rate_decay=0.95,
               reg=0.25, num_iters=1000, batch_size=200)

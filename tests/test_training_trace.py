@@ -149,7 +149,7 @@ def test_a_numpy_run_shows_a_jump_that_is_not_a_step(bring_in):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((5, 60)), rng.integers(0, 3, 60)
     model = _Linear(rng)
-    trace = _load("worker_trace").NumpyTrace(model, X[:, :10], _load("worker")._weights)
+    trace = _load("worker_trace").NumpyTrace(model, X[:, :10])
     model.train(X, y, bring_in=bring_in)
     report = trace.report()
     assert "loss" not in model.__dict__ and report["calls"] == 50 and len(report["first_preds"]) == 10

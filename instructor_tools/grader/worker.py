@@ -349,7 +349,7 @@ def trace_training(model, probe, device, seed):
 
 def trace_numpy_training(obj, probe):
     """A NumpyTrace on `obj` (kept in the worker; see its report)."""
-    return _trace_module().NumpyTrace(obj, probe, _weights)
+    return _trace_module().NumpyTrace(obj, probe)
 
 
 def training_report(trace):

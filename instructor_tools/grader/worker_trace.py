@@ -17,9 +17,11 @@ class TrainingTrace:
     brought in: the model's predictions on `probe` just before its first step, and every
     change of the parameters that no step made (between steps, or after the last one).
 
-    A fingerprint of the parameters is 2 random projections of all of them (float64, drawn
-    from `seed`) and their count: a replaced weight changes it, a pass of training that left
-    them alone does not. Fingerprints stay on the model's device until `report`."""
+    A fingerprint of the parameters holds, per tensor, its element count, its sum (float64)
+    and SAMPLES of its elements at positions drawn from `seed` (all of a smaller tensor): a
+    replaced weight changes it, a stretch of training that left them alone does not. One
+    pass over the parameters per fingerprint (MyModel's 4.8M: a few ms on a CPU); they stay
+    on the model's device until `report`."""
 
     def __init__(self, model, probe, device, seed):
         import torch
@@ -30,7 +32,7 @@ class TrainingTrace:
         _TRACE = self
         self.model, self.probe, self.device = model, probe, device
         self.generator = torch.Generator().manual_seed(int(seed))
-        self.projection = None
+        self.positions = {}      # (numel, device) -> sampled flat positions
         self.steps = 0
         self.first_preds = None
         self.optimizer = None
@@ -39,6 +41,15 @@ class TrainingTrace:
         self.handles = [optim_mod.register_optimizer_step_pre_hook(self._before_step),
                         optim_mod.register_optimizer_step_post_hook(self._after_step)]
 
+    def _positions(self, n, device):
+        import torch
+        key = (n, str(device))
+        if key not in self.positions:
+            picked = (torch.arange(n) if n <= SAMPLES
+                      else torch.randint(0, n, (SAMPLES,), generator=self.generator))
+            self.positions[key] = picked.to(device)
+        return self.positions[key]
+
     def fingerprint(self):
         import torch
         with torch.no_grad():
@@ -46,14 +57,12 @@ class TrainingTrace:
             if not params:
                 return None
             where = params[0].device
-            flat = torch.cat([p.to(where, torch.float64) for p in params])
-            if self.projection is None or self.projection.shape[1] != flat.numel() \
-                    or self.projection.device != where:
-                self.projection = torch.randn((2, flat.numel()), generator=self.generator,
-                                              dtype=torch.float64).to(where)
-            return torch.cat([self.projection @ flat, flat.abs().sum().reshape(1),
-                              torch.tensor([float(flat.numel())], dtype=torch.float64,
-                                           device=where)])
+            parts = []
+            for p in params:
+                parts += [torch.tensor([float(p.numel())], dtype=torch.float64, device=p.device),
+                          p.sum(dtype=torch.float64).reshape(1),
+                          p[self._positions(p.numel(), p.device)].to(torch.float64)]
+            return torch.cat([t.to(where) for t in parts])
 
     def _before_step(self, optimizer, args, kwargs):
         if self.steps == 0 and self.optimizer is None:
@@ -101,9 +110,8 @@ class TrainingTrace:
             known = np.vstack([to_numpy([self.start]), post])     # states a step left
 
             def equal(rows, f):
-                scale = np.maximum(1.0, np.maximum(rows[:, 2], f[2]))[:, None]
-                return (rows[:, 3] == f[3]) & np.all(np.abs(rows[:, :3] - f[:3]) <= 1e-9 * scale,
-                                                     axis=1)
+                scale = np.maximum(1.0, np.maximum(np.abs(rows), np.abs(f)))
+                return np.all(np.abs(rows - f) <= 1e-9 * scale, axis=1)
 
             def seen_before(f, upto):
                 """Is fingerprint f the last of the first `upto` known states, or (a best state
@@ -120,50 +128,64 @@ class TrainingTrace:
 
 
 _TRACE = None
+# Elements of each parameter tensor (Part 2) or of all of a Part 1 model's numbers that a
+# fingerprint samples.
+SAMPLES = 4096
 
 
 class NumpyTrace:
-    """Follows a Part 1 model's numbers (see _weights) through one training run by wrapping
-    its `loss` (an instance attribute, so the student's train loop or Solver calls it): at
-    the first call with labels, predictions on `probe` (`predict(probe)`, else the argmax of
-    `loss(probe)`); at every call with labels, the update since the call before and how it
-    lines up with the gradient that call returned. Scores-only calls (y None) pass through.
+    """Follows a Part 1 model's numbers (its `params` dict, else `W`) through one training
+    run by wrapping its `loss` (an instance attribute, so the student's train loop or Solver
+    calls it): at the first call with labels, predictions on `probe` (`predict(probe)`, else
+    the argmax of `loss(probe)`); at every call with labels, the update since the call before
+    and how it lines up with the gradient that call returned. Scores-only calls (y None)
+    pass through.
 
-    An update is the change of all numbers from one labelled call to the next (the last: to
-    the numbers at `report`); its cosine with minus the previous gradient is 1 for plain SGD
-    and positive for momentum and Adam; weights brought in make a step far larger than the
-    run's usual one that does not follow the gradient."""
+    An update is the change of the numbers from one labelled call to the next (the last: to
+    the numbers at `report`), read at SAMPLES positions drawn once (all of a smaller model);
+    its cosine with minus the previous gradient is 1 for plain SGD and positive for momentum
+    and Adam; weights brought in make a step far larger than the run's usual one that does
+    not follow the gradient. The student's np.random stream is not touched."""
 
-    def __init__(self, obj, probe, weights):
-        self.obj, self.probe, self.weights = obj, probe, weights
+    def __init__(self, obj, probe):
+        self.obj, self.probe = obj, probe
         self.original = obj.loss
         self.first_preds = None
         self.calls = 0
-        self.previous = None     # (numbers, minus gradient) at the last labelled call
+        self.positions = None    # per array, the sampled flat positions
+        self.previous = None     # (sampled numbers, minus sampled gradient), last labelled call
         self.sizes, self.cosines = [], []
-        self.seen = []           # 2 random projections of the numbers at each labelled call
-        self.directions = None
+        self.seen = []           # the sampled numbers at each labelled call
         obj.loss = self._loss
 
-    def _projection(self, numbers):
+    def _arrays(self, source):
         import numpy as np
-        if numbers is None:
+        if isinstance(source, dict):
+            return [np.asarray(v) for _, v in sorted(source.items())]
+        return [] if source is None else [np.asarray(source)]
+
+    def _sample(self, arrays):
+        """The numbers of `arrays` at the sampled positions (float64), or None."""
+        import numpy as np
+        if not arrays:
             return None
-        if self.directions is None or self.directions.shape[1] != len(numbers):
-            # its own generator: the student's np.random stream is left as it is
-            self.directions = np.random.default_rng(7643).standard_normal((2, len(numbers)))
-        return self.directions @ numbers
+        if self.positions is None:
+            rng = np.random.default_rng(7643)
+            total = sum(a.size for a in arrays)
+            self.positions = [
+                np.arange(a.size) if a.size <= max(64, SAMPLES * a.size // max(total, 1))
+                else rng.integers(0, a.size, max(64, SAMPLES * a.size // total))
+                for a in arrays]
+        if len(arrays) != len(self.positions) or any(
+                len(p) and p.max() >= a.size for a, p in zip(arrays, self.positions)):
+            return None
+        return np.concatenate([a.reshape(-1)[p].astype(np.float64)
+                               for a, p in zip(arrays, self.positions)])
 
-    @staticmethod
-    def _flat(arrays):
-        import numpy as np
-        return np.concatenate([np.ravel(a) for a in arrays]) if arrays else None
-
-    def _gradient(self, grads):
-        import numpy as np
-        if isinstance(grads, dict):
-            return self._flat([np.asarray(v, dtype=np.float64) for _, v in sorted(grads.items())])
-        return None if grads is None else np.ravel(np.asarray(grads, dtype=np.float64))
+    def _numbers(self):
+        params = getattr(self.obj, "params", None)
+        return self._sample(self._arrays(params if isinstance(params, dict)
+                                         else getattr(self.obj, "W", None)))
 
     def _step(self, now):
         import numpy as np
@@ -183,18 +205,21 @@ class NumpyTrace:
         y = args[1] if len(args) > 1 else kwargs.get("y", kwargs.get("y_batch"))
         if y is None:
             return self.original(*args, **kwargs)
-        weights = self.weights(self.obj)
-        now = self._flat(weights) if weights else None
+        try:
+            now = self._numbers()
+        except Exception:
+            now = None
         if self.calls == 0:
             self.first_preds = self._probe()
         elif self.previous is not None:
             self._step(now)
         self.calls += 1
-        self.seen.append(self._projection(now))
+        self.seen.append(now)
         out = self.original(*args, **kwargs)
-        grads = out[1] if isinstance(out, tuple) and len(out) == 2 else None
         try:
-            minus = -self._gradient(grads) if grads is not None else None
+            grads = out[1] if isinstance(out, tuple) and len(out) == 2 else None
+            sampled = self._sample(self._arrays(grads)) if grads is not None else None
+            minus = -sampled if sampled is not None else None
         except Exception:
             minus = None
         self.previous = (now, minus)
@@ -210,31 +235,28 @@ class NumpyTrace:
             return None
 
     def report(self):
-        """{"calls", "first_preds", "sizes", "cosines"} (per update, in order; the last is
-        from the last labelled call to now); the model's own `loss` is put back."""
+        """{"calls", "first_preds", "restored", "sizes", "cosines"} (per update, in order;
+        the last is from the last labelled call to now, left out when the numbers now are
+        an earlier state put back); the model's own `loss` is put back."""
         import numpy as np
         if self.obj.__dict__.get("loss") == self._loss:
             del self.obj.loss
         restored = False
         if self.previous is not None:
-            weights = self.weights(self.obj)
-            now = self._flat(weights) if weights else None
-            final = self._projection(now)
+            try:
+                now = self._numbers()
+            except Exception:
+                now = None
             # a Solver puts back the best numbers it saw: an earlier state, not new weights
-            restored = final is not None and any(
-                s is not None and len(s) == len(final)
-                and np.allclose(s, final, rtol=1e-9, atol=1e-12) for s in self.seen[:-1])
+            restored = now is not None and any(
+                s is not None and len(s) == len(now) and np.allclose(s, now, rtol=1e-9, atol=1e-12)
+                for s in self.seen[:-1])
             if not restored:
                 self._step(now)
         return {"calls": self.calls, "first_preds": self.first_preds, "restored": restored,
                 "sizes": np.asarray(self.sizes, dtype=np.float64),
                 "cosines": np.asarray([np.nan if c is None else c for c in self.cosines],
                                       dtype=np.float64)}
-
-
-def trace_numpy_training(obj, probe):
-    """A NumpyTrace on `obj` (kept in the worker; see its report)."""
-    return NumpyTrace(obj, probe)
 
 
 
