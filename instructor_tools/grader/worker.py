@@ -330,7 +330,10 @@ def weights_change(obj, snapshot):
 
 
 def _trace_module():
-    """worker_trace.py, beside this file (loaded by path: the worker runs with -I)."""
+    """worker_trace.py, beside this file (loaded by path: the worker runs with -I).
+
+    main() loads it before confine() drops privileges: in the grading image the grader's files
+    are root's only (0700), and the worker reads them as root before it becomes student0."""
     import importlib.util
     name = "hw1_worker_trace"
     if name not in sys.modules:
@@ -647,6 +650,7 @@ def main():
         os.execvp(sys.argv[3], sys.argv[3:])
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     limits = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    _trace_module()                    # stdlib only at import; must be read before confine()
     confined = confine(limits)
     os.set_inheritable(req_fd, False)
     os.set_inheritable(resp_fd, False)
