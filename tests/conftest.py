@@ -1,6 +1,10 @@
-"""Shared fixtures: paths of the assignment and the real CIFAR-10 data."""
+"""Shared fixtures: paths of the assignment, the real CIFAR-10 data, and one `grade` run of the
+reference and the release that several test modules read (it takes minutes: run once)."""
+import json
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 
 # Before numpy loads: one BLAS thread (much faster on the 2-core course machines).
@@ -25,3 +29,20 @@ def cifar10_dir() -> pathlib.Path:
     if not (d / "batches.meta").is_file():
         pytest.fail(f"CIFAR-10 not found at {d}: run `make data` (or set CIFAR10_DIR).")
     return d
+
+
+@pytest.fixture(scope="session")
+def graded_batch_cli(tmp_path_factory):
+    """`grade` (the CLI, ci scale, CPU) on a batch folder holding the reference and the untouched
+    release, with a gradebook: (CompletedProcess, out folder, {student: result.json as a dict})."""
+    from _grader_support import REFERENCE, SKIP, release_dir
+    batch = tmp_path_factory.mktemp("batch")
+    shutil.copytree(REFERENCE, batch / "reference", ignore=shutil.ignore_patterns(*SKIP))
+    shutil.copytree(release_dir(tmp_path_factory), batch / "release",
+                    ignore=shutil.ignore_patterns(*SKIP))
+    out = batch.parent / (batch.name + "-out")
+    cmd = [sys.executable, "-m", "instructor_tools.grader.cli", str(batch), "--out", str(out),
+           "--gradebook", str(out / "gradebook.db"), "--scale", "ci", "--device", "cpu", "-q"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
+    results = {s: json.loads((out / s / "result.json").read_text()) for s in ("reference", "release")}
+    return proc, out, results

@@ -4,13 +4,12 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from _grader_support import REFERENCE, REPO, SKIP, release_dir
+from _grader_support import REPO
 from instructor_tools import questions as qmap
 from instructor_tools.grader.result import GradeResult, validate
 
@@ -18,17 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    batch = tmp_path_factory.mktemp("batch")
-    shutil.copytree(REFERENCE, batch / "reference", ignore=shutil.ignore_patterns(*SKIP))
-    shutil.copytree(release_dir(tmp_path_factory), batch / "release",
-                    ignore=shutil.ignore_patterns(*SKIP))
-    out = batch.parent / (batch.name + "-out")
-    cmd = [sys.executable, "-m", "instructor_tools.grader.cli", str(batch), "--out", str(out),
-           "--gradebook", str(out / "gradebook.db"), "--scale", "ci", "--device", "cpu", "-q"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1500)
-    results = {s: json.loads((out / s / "result.json").read_text()) for s in ("reference", "release")}
-    return proc, out, results
+def graded(graded_batch_cli):
+    """One `grade` run of the reference and the release (tests/conftest.py, shared)."""
+    return graded_batch_cli
 
 
 def test_exit_status_and_table(graded):
