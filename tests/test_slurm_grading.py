@@ -124,14 +124,14 @@ def batch(cluster, tmp_path_factory):
             time.sleep(0.5)
     assert cancelled_task, "the batch was not submitted within 60 s"
     subprocess.run(["scancel", cancelled_task], env=cluster, check=True)
-    stdout, stderr = proc.communicate(timeout=400)
-    seconds = time.monotonic() - started
-
-    # the same three submissions through the local executor
+    # the same three submissions through the local executor, while the batch waits for Slurm
+    # to stop the sleeper at its time limit (a minute or more of idle CPU)
     local_out = root / "local"
     local = grade(cluster, *(str(subs / n) for n in ("reference", "release", "broken")),
                   "--out", str(local_out), *COMMON, "--quiet")
     assert local.returncode in (0, 1), local.stderr[-3000:]
+    stdout, stderr = proc.communicate(timeout=400)
+    seconds = time.monotonic() - started
     return {"subs": subs, "out": out, "proc": proc, "stdout": stdout, "stderr": stderr,
             "seconds": seconds, "first": first_record, "cancelled_task": cancelled_task,
             "results": results_in(out), "local": results_in(local_out)}
