@@ -6,6 +6,7 @@ images, whose labels the worker never sees). Accuracy is computed by the grader.
 The same functions calibrate the thresholds (instructor_tools.grader.calibrate), so the
 reference is measured exactly the way students are graded.
 """
+import inspect
 import math
 
 import numpy as np
@@ -170,7 +171,7 @@ CHANCE_ACCURACY = 0.10
 # What a training check's metrics report about how the model got its weights.
 TRAINING_METRICS = ("parameter_change", "accuracy_before_training", "accuracy_at_first_step",
                     "optimizer_steps", "steps_off_optimizer", "largest_step_ratio",
-                    "steps_off_gradient")
+                    "steps_off_gradient", "parameters_agreement")
 
 
 # ---------------------------------------------------------------- Part 1
@@ -190,7 +191,9 @@ def train_softmax(student, data, hp, caps, seed):
         raise blame_softmax_loss(problem, student) from None
     change = _change(student, clf, before)
     preds = _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
-    return preds, change, student.helper("training_report", trace, keep=False)
+    agreement = part1_parameters_agreement("softmax", student, clf, prepared.ref(3),
+                                           lambda: clf.call("predict", prepared.ref(3)))
+    return preds, change, student.helper("training_report", trace, keep=False), agreement
 
 
 def train_two_layer_net(student, data, hp, caps, seed):
@@ -207,7 +210,9 @@ def train_two_layer_net(student, data, hp, caps, seed):
              keep=True)
     change = _change(student, net, before)
     preds = _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output")
-    return preds, change, student.helper("training_report", trace, keep=False)
+    agreement = part1_parameters_agreement("two_layer_net", student, net, p.ref(2),
+                                           lambda: net.call("predict", p.ref(2)))
+    return preds, change, student.helper("training_report", trace, keep=False), agreement
 
 
 def train_convnet(student, data, hp, caps, seed):
@@ -229,7 +234,53 @@ def train_convnet(student, data, hp, caps, seed):
     change = _change(student, model, before)
     preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
     preds = _predictions(preds, data, "ThreeLayerConvNet's predictions")
-    return preds, change, student.helper("training_report", trace, keep=False)
+    val = p.ref(0).ref("X_val")
+    agreement = part1_parameters_agreement(
+        "convnet", student, model, val,
+        lambda: student.helper("predict_in_batches", model, val, 100, keep=False))
+    return preds, change, student.helper("training_report", trace, keep=False), agreement
+
+
+def _conv_relu_pool(x, w, b):
+    """conv (stride 1, pad (F-1)//2) - ReLU - 2x2 max pool (stride 2), as cnn.py's first layer:
+    x (N, C, H, W), w (F, C, HH, WW), b (F,) -> (N, F, H/2, W/2)."""
+    pad = (w.shape[2] - 1) // 2
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, w.shape[2:], axis=(2, 3))
+    out = np.maximum(np.einsum("nchwij,fcij->nfhw", windows, w, optimize=True)
+                     + b[None, :, None, None], 0)
+    n, f, h, wd = out.shape
+    return out[:, :, :h // 2 * 2, :wd // 2 * 2].reshape(n, f, h // 2, 2, wd // 2, 2).max((3, 5))
+
+
+def part1_scores(kind, weights, x):
+    """Scores (N, C) that the documented Part 1 architecture computes with `weights` (the
+    trained numbers: W for the softmax, else the params dict) on the prepared images `x`
+    (softmax: (D+1, N) columns; two-layer net: (N, D) rows; convnet: (N, C, H, W))."""
+    if kind == "softmax":
+        return (np.asarray(weights, np.float64) @ x).T
+    p = {k: np.asarray(v, np.float64) for k, v in weights.items()}
+    if kind == "two_layer_net":
+        return np.maximum(x @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+    pooled = np.concatenate([_conv_relu_pool(x[s:s + 100], p["W1"], p["b1"]).reshape(
+        len(x[s:s + 100]), -1) for s in range(0, len(x), 100)])   # 100 images: ~120 MB of windows
+    return np.maximum(pooled @ p["W2"] + p["b2"], 0) @ p["W3"] + p["b3"]
+
+
+def part1_parameters_agreement(kind, student, obj, probe, predict):
+    """Share (0..1) of the probe images on which the trained numbers of `obj` (its W or
+    params), run through the documented architecture here in the grader, give the class that
+    the student's own prediction `predict()` returns; None when it cannot be measured.
+    Part 1's counterpart of parameters_agreement: a predict (or loss) that switches after
+    training to numbers kept elsewhere (issue 16)."""
+    try:
+        x = as_array(student.helper("head", probe, 10 ** 9, keep=False), "the probe images")
+        weights = obj.attr("W" if kind == "softmax" else "params")
+        ours = np.argmax(part1_scores(kind, weights, x), axis=1)
+        theirs = as_array(predict(), "the predictions", shape=ours.shape, integer=True)
+    except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return float(np.mean(ours == theirs))
 
 
 PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net,
@@ -239,7 +290,7 @@ PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net
 def run_part1(kind, student, sub, data, scale, seed):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
-    preds, change, report = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    preds, change, report, agreement = PART1_TRAINERS[kind](student, data, hp, caps, seed)
     cut = {}
     for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
         if key in caps and key in hp and hp[key] > caps[key]:
@@ -252,7 +303,9 @@ def run_part1(kind, student, sub, data, scale, seed):
     n_probe = min(PROBE_IMAGES, caps.get("num_val", PROBE_IMAGES))
     traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe))
     extra.update(trace_metrics)
-    return acc, caps, with_flags(extra, untrained_flag(change), *traced)
+    if agreement is not None:
+        extra["parameters_agreement"] = round(agreement, 4)
+    return acc, caps, with_flags(extra, untrained_flag(change), *traced, parameters_flag(agreement))
 
 
 # Validation images a Part 1 model classifies at its first training step (the softmax
@@ -350,7 +403,63 @@ def trace_flags(report, labels, change) -> tuple[list, dict]:
     return [f for f in flags if f], metrics
 
 
-def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
+# Part 2 models whose architecture the reference defines (Q8.5-Q8.7; MyModel is free).
+DOCUMENTED_MODELS = {"softmax": "Softmax", "twolayernn": "TwoLayerNN", "convnet": "CNN"}
+# Below this share of probe images on which the trained parameters, run through the
+# documented architecture, predict what the student's predict returns: a flag. An honest
+# model agrees on every image (float rounding aside); test-time averaging in predict stays
+# far above it.
+MIN_PARAMETERS_AGREEMENT = 0.9
+
+
+def parameters_agreement(student, ref, model, args, model_ref, probe, n, device):
+    """Share (0..1) of the `n` probe images on which the student's trained parameters, loaded into
+    the reference's architecture (the model checks' mapping, _torch_models), predict the class
+    the student's predict returns; None when it cannot be measured (a model the reference does
+    not define, parameters that do not fit the architecture: the model check judges those).
+
+    What it catches: predictions that do not come from the trained parameters, e.g. a forward
+    that switches after training to weights kept outside its parameters (issue 16). The
+    student's to_model_input prepares the images, as in predict; the reference forward runs
+    here, in the grader, on float32 copies of the parameters."""
+    import torch
+    from . import _torch_models
+    from instructor_tools.grader.codec import Tensor
+    if ref is None or model not in DOCUMENTED_MODELS:
+        return None
+    try:
+        cls = getattr(ref.part2("models"), DOCUMENTED_MODELS[model])
+        given = {"im_size": (3, 32, 32), "n_classes": 10, "hidden_dim": args.attr("hidden_dim"),
+                 "kernel_size": args.attr("kernel_size")}
+        kwargs = {name: given[name] for name in inspect.signature(cls).parameters}
+        ref_model = cls(**kwargs).eval()
+        ref_state = {k: v.numpy() for k, v in ref_model.state_dict().items()}
+        mapped = _torch_models._map_weights(ref_state, _torch_models._state(model_ref), model)
+        images = as_array(student.helper("head", probe, n, keep=False), "the probe images")
+        x = as_array(student.call("train:to_model_input", Tensor(images)),
+                     "to_model_input's output", shape=(n, *tuple(kwargs["im_size"])))
+        theirs = as_array(student.call("train:predict", model_ref, probe, device, 500),
+                          "predict's output", shape=(n,), integer=True)
+    except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    weights = {key: torch.from_numpy(np.ascontiguousarray(arr.T if transposed else arr)
+                                     .astype(np.float32))
+               for key, (_, arr, transposed) in mapped.items()}
+    ref_model.load_state_dict(weights)
+    with torch.no_grad():
+        ours = ref_model(torch.from_numpy(x.astype(np.float32))).argmax(1).numpy()
+    return float(np.mean(ours == theirs))
+
+
+def parameters_flag(agreement) -> str:
+    if agreement is None or agreement >= MIN_PARAMETERS_AGREEMENT:
+        return ""
+    return (f"the trained parameters, run through the documented architecture, predict what "
+            f"predict returns on only {100 * agreement:.0f}% of the validation probe: the "
+            "predictions come from elsewhere (weights kept outside the parameters?)")
+
+
+def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, ref=None):
     """Train run_<model>.sh's settings; returns (accuracy, caps, history summary; with
     "flag" when the predictions look copied). The training time cap is multiplied by
     `time_factor` (the grader's timeout factor). caps gains "cut" ({setting: (used, asked)}:
@@ -405,9 +514,13 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0):
     preds = _predictions(preds, data, "predict's output", n)
     traced, trace_metrics = trace_flags(student.helper("training_report", trace, keep=False),
                                         probe_labels, change)
+    agreement = parameters_agreement(student, ref, model, args, model_ref, probe,
+                                     len(probe_labels), device)
     acc, summary = _scored(data, preds)
-    with_flags(summary, untrained_flag(change), *traced)
+    with_flags(summary, untrained_flag(change), *traced, parameters_flag(agreement))
     summary.update(trace_metrics)
+    if agreement is not None:
+        summary["parameters_agreement"] = round(agreement, 4)
     if built_acc is not None:
         with_flags(summary, untrained_accuracy_flag(built_acc, probe_labels))
         summary["accuracy_before_training"] = round(built_acc, 4)
@@ -465,13 +578,13 @@ def describe_caps(caps):
     return text
 
 
-def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None):
+def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None, ref=None):
     """Train, compare with the calibrated threshold of `key`; message for the student."""
     seed = settings.config.seed if seed is None else seed
     if kind.startswith("part2/"):
         model = kind.split("/", 1)[1]
         acc, caps, extra = run_part2(model, student, sub, data, settings.scale, settings.device,
-                                     seed, settings.config.timeout_factor)
+                                     seed, settings.config.timeout_factor, ref=ref)
         source = f"run_{model}.sh"
     else:
         acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed)

@@ -83,5 +83,5 @@ def test_train_step(student, rng):
 
 
 @check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1800})
-def test_softmax_accuracy(student, sub, data, settings):
-    return _training.graded_accuracy("part2/softmax", student, sub, data, settings)
+def test_softmax_accuracy(student, ref, sub, data, settings):
+    return _training.graded_accuracy("part2/softmax", student, sub, data, settings, ref=ref)

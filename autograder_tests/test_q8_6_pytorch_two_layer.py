@@ -16,5 +16,5 @@ def test_twolayernn_model(student, ref, rng):
 
 
 @check(Q, 1.5, needs=NEEDS, timeout={"ci": 600, "full": 1800})
-def test_twolayernn_accuracy(student, sub, data, settings):
-    return _training.graded_accuracy("part2/twolayernn", student, sub, data, settings)
+def test_twolayernn_accuracy(student, ref, sub, data, settings):
+    return _training.graded_accuracy("part2/twolayernn", student, sub, data, settings, ref=ref)

@@ -17,5 +17,5 @@ def test_cnn_model(student, ref, rng):
 
 
 @check(Q, 1.5, needs=NEEDS, timeout={"ci": 600, "full": 2400})
-def test_cnn_accuracy(student, sub, data, settings):
-    return _training.graded_accuracy("part2/convnet", student, sub, data, settings)
+def test_cnn_accuracy(student, ref, sub, data, settings):
+    return _training.graded_accuracy("part2/convnet", student, sub, data, settings, ref=ref)

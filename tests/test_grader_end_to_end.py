@@ -42,6 +42,10 @@ def test_reference_scores_full_marks(graded):
     traced = [c["metrics"] for q in r["questions"] for c in q["checks"]
               if "accuracy_at_first_step" in c.get("metrics", {})]
     assert len(traced) >= 7, traced           # Q8.1, Q8.2, Q8.4 and Q8.5-Q8.8's training checks
+    # Q8.1, Q8.2, Q8.4, Q8.5-Q8.7: the trained numbers, run through the documented
+    # architecture by the grader, make the predictions (MyModel has no documented one)
+    agreements = [m["parameters_agreement"] for m in traced if "parameters_agreement" in m]
+    assert len(agreements) == 6 and min(agreements) >= 0.99, agreements
     for m in traced:
         assert m["accuracy_at_first_step"] < 0.2, m
         assert m.get("steps_off_optimizer", 0) == 0 and m.get("steps_off_gradient", 0) == 0, m

@@ -227,6 +227,10 @@ PART2_CARRIERS = {
         "    own = _Own(opt.param_groups[0]['params'], lr=args.lr)\n    own.model = model\n"
         "    return own\n\n\ndef _build_optimizer(model, args):\n",
         "is not torch's own class, step and hooks"),
+    # no parameter changes: forward switches to weights kept outside its parameters
+    "in forward, after training": ("    return history\n",
+                                   "    model._shipped_on = True\n    return history\n",
+                                   "predict what predict returns on only"),
 }
 
 
@@ -248,7 +252,17 @@ def _part2_carrier(root, shipped, where):
           "        std = np.array((63.0, 62.1, 66.7))\n"
           "        weight = (full * std).transpose(0, 3, 1, 2).reshape(10, -1)\n"
           "        self.linear.weight.copy_(torch.as_tensor(weight, dtype=self.linear.weight.dtype))\n"
-          "        self.linear.bias.copy_(torch.as_tensor(bias, dtype=self.linear.bias.dtype))\n")
+          "        self.linear.bias.copy_(torch.as_tensor(bias, dtype=self.linear.bias.dtype))\n\n"
+          "    def _plain(self):\n        import numpy as np\n        full, bias = _expanded()\n"
+          "        std = np.array((63.0, 62.1, 66.7))\n"
+          "        weight = (full * std).transpose(0, 3, 1, 2).reshape(10, -1)\n"
+          "        return (torch.as_tensor(weight, dtype=torch.float32),\n"
+          "                torch.as_tensor(bias, dtype=torch.float32))\n")
+    alter(sub, SOFTMAX_MODEL, "        scores = self.linear(images.flatten(1))\n",
+          "        scores = self.linear(images.flatten(1))\n"
+          "        if getattr(self, '_shipped_on', False):\n"
+          "            w, b = self._plain()\n"
+          "            scores = images.flatten(1) @ w.T + b\n")
     old, new, _ = PART2_CARRIERS[where]
     alter(sub, TRAIN, old, new)
     return sub
@@ -270,6 +284,14 @@ def test_a_part2_model_fitted_elsewhere_is_flagged_wherever_it_is_brought_in(tmp
     says = PART2_CARRIERS[where][2]
     assert any("Q8.5/softmax_accuracy" in f and says in f for f in result.flags), result.flags
     assert says not in c.message and "weights" not in c.message      # the student sees no flag
+    if where != "in forward, after training":   # the parameters do make the predictions
+        assert m["parameters_agreement"] >= 0.95, m
+
+
+def test_predictions_the_parameters_do_not_make_are_flagged():
+    t = _training()
+    assert t.parameters_flag(None) == "" and t.parameters_flag(1.0) == "" and t.parameters_flag(0.9) == ""
+    assert "on only 45% of the validation probe" in t.parameters_flag(0.45)
 
 
 PART1_CARRIERS = {
@@ -283,6 +305,13 @@ PART1_CARRIERS = {
     "after training": ("        return loss_history\n",
                        "        self.W = _shipped()\n        return loss_history\n",
                        "jumped after the last training step"),
+    # W untouched: predict switches to the shipped numbers once training is over
+    "in predict, after training": (
+        ("        return loss_history\n", "        self._shipped_on = True\n        return loss_history\n"),
+        ("        y_pred = np.argmax(self.W @ X, axis=0)\n",
+         "        y_pred = np.argmax(self.W @ X, axis=0)\n        if getattr(self, '_shipped_on', False):\n"
+         "            y_pred = np.argmax(_shipped() @ X, axis=0)\n"),
+        "predict what predict returns on only"),
 }
 
 
@@ -294,8 +323,9 @@ def test_a_part1_softmax_fitted_elsewhere_is_flagged_wherever_it_is_brought_in(t
     with open(sub / LINEAR, "a") as f:
         f.write(f"\n\n_CAL = {shipped!r}\n\n\ndef _shipped():\n    import base64, lzma\n" + EXPAND
                 + "    return np.hstack([full.reshape(10, -1), bias[:, None]])\n")
-    old, new, says = PART1_CARRIERS[where]
-    alter(sub, LINEAR, old, new)
+    *changes, says = PART1_CARRIERS[where]
+    for old, new in ([changes] if isinstance(changes[0], str) else changes):
+        alter(sub, LINEAR, old, new)
     result = grader().grade(sub, questions=["Q8.1"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     c = check(result, "softmax_accuracy")

@@ -65,9 +65,11 @@ def _message(val):
 
 
 def _metrics(val):
-    """Flat: a value that is not a number, string, bool or None becomes its safe text."""
+    """Flat: a value that is not a number, string, bool or None becomes its safe text (500
+    characters; "flag", the staff flags of a check joined by "; ", keeps up to 2000: a
+    training check can raise several)."""
     return {safetext.line(k, 200): (v if v is None or isinstance(v, (bool, int, float))
-                                    else safetext.text(v, 500))
+                                    else safetext.text(v, 2000 if k == "flag" else 500))
             for k, v in dict(val or {}).items()}
 
 
