@@ -274,7 +274,7 @@ def part1_parameters_agreement(kind, student, obj, probe, predict):
     Part 1's counterpart of parameters_agreement: a predict (or loss) that switches after
     training to numbers kept elsewhere (issue 16)."""
     try:
-        x = as_array(student.helper("head", probe, 10 ** 9, keep=False), "the probe images")
+        x = as_array(probe.value(), "the probe images")
         weights = obj.attr("W" if kind == "softmax" else "params")
         ours = np.argmax(part1_scores(kind, weights, x), axis=1)
         theirs = as_array(predict(), "the predictions", shape=ours.shape, integer=True)
@@ -303,9 +303,7 @@ def run_part1(kind, student, sub, data, scale, seed):
     n_probe = min(PROBE_IMAGES, caps.get("num_val", PROBE_IMAGES))
     traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe))
     extra.update(trace_metrics)
-    if agreement is not None:
-        extra["parameters_agreement"] = round(agreement, 4)
-    return acc, caps, with_flags(extra, untrained_flag(change), *traced, parameters_flag(agreement))
+    return acc, caps, with_agreement(with_flags(extra, untrained_flag(change), *traced), agreement)
 
 
 # Validation images a Part 1 model classifies at its first training step (the softmax
@@ -435,7 +433,7 @@ def parameters_agreement(student, ref, model, args, model_ref, probe, n, device)
         ref_model = cls(**kwargs).eval()
         ref_state = {k: v.numpy() for k, v in ref_model.state_dict().items()}
         mapped = _torch_models._map_weights(ref_state, _torch_models._state(model_ref), model)
-        images = as_array(student.helper("head", probe, n, keep=False), "the probe images")
+        images = as_array(probe.value(), "the probe images")
         x = as_array(student.call("train:to_model_input", Tensor(images)),
                      "to_model_input's output", shape=(n, *tuple(kwargs["im_size"])))
         theirs = as_array(student.call("train:predict", model_ref, probe, device, 500),
@@ -457,6 +455,13 @@ def parameters_flag(agreement) -> str:
     return (f"the trained parameters, run through the documented architecture, predict what "
             f"predict returns on only {100 * agreement:.0f}% of the validation probe: the "
             "predictions come from elsewhere (weights kept outside the parameters?)")
+
+
+def with_agreement(metrics: dict, agreement) -> dict:
+    """`metrics` with parameters_agreement (when measured) and its flag."""
+    if agreement is not None:
+        metrics["parameters_agreement"] = round(agreement, 4)
+    return with_flags(metrics, parameters_flag(agreement))
 
 
 def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, ref=None):
@@ -517,10 +522,8 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
     agreement = parameters_agreement(student, ref, model, args, model_ref, probe,
                                      len(probe_labels), device)
     acc, summary = _scored(data, preds)
-    with_flags(summary, untrained_flag(change), *traced, parameters_flag(agreement))
+    with_agreement(with_flags(summary, untrained_flag(change), *traced), agreement)
     summary.update(trace_metrics)
-    if agreement is not None:
-        summary["parameters_agreement"] = round(agreement, 4)
     if built_acc is not None:
         with_flags(summary, untrained_accuracy_flag(built_acc, probe_labels))
         summary["accuracy_before_training"] = round(built_acc, 4)

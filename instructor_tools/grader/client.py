@@ -68,6 +68,10 @@ class RemoteRef(WireRef):
     def attr(self, name, keep=False):
         return self.client.request({"op": "get", "target": self._target(name), "keep": keep})
 
+    def value(self):
+        """The object itself, fetched as plain data (e.g. an array kept in the worker)."""
+        return self.attr("")
+
     def call(self, method, *args, keep=False, **kwargs):
         self.client.current = f"{self.type_name}.{method}" if method else self.type_name
         value = self.client.request({"op": "call", "target": self._target(method),
