@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from instructor_tools.grader.checks import Fail, as_array
+from instructor_tools.grader.data import numbering_flags
 from instructor_tools.grader.outcomes import StudentError, StudentProblem
 
 from ._common import blame_softmax_loss
@@ -167,6 +168,20 @@ def untrained_accuracy_flag(acc: float, labels, when: str = "before any training
     return ""
 
 
+def probe_flags(preds, labels, when: str, cifar_labels=None) -> tuple[float, list[str]]:
+    """(accuracy of `preds` on the probe's `labels`, staff flags) for a model not yet trained
+    here: untrained_accuracy_flag on this run's labels, and numbering_flags when the model
+    follows CIFAR-10's own class numbering (`cifar_labels`, the same images) instead of the
+    run's renamed classes (grader/data.py): it learnt its classes elsewhere."""
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    acc = float(np.mean(preds == labels)) if len(labels) else 0.0
+    flags = [untrained_accuracy_flag(acc, labels, when)]
+    if cifar_labels is not None and len(cifar_labels) == len(preds):
+        cifar = float(np.mean(preds == np.asarray(cifar_labels))) if len(preds) else 0.0
+        flags += numbering_flags(acc, cifar, len(preds), f"the validation images {when}")
+    return acc, [f for f in flags if f]
+
+
 CHANCE_ACCURACY = 0.10
 # What a training check's metrics report about how the model got its weights.
 TRAINING_METRICS = ("parameter_change", "accuracy_before_training", "accuracy_at_first_step",
@@ -301,7 +316,8 @@ def run_part1(kind, student, sub, data, scale, seed):
     if isinstance(change, float):
         extra["parameter_change"] = round(change, 6)
     n_probe = min(PROBE_IMAGES, caps.get("num_val", PROBE_IMAGES))
-    traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe))
+    traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe),
+                                              data.validation_labels(n_probe, cifar_numbering=True))
     extra.update(trace_metrics)
     return acc, caps, with_agreement(with_flags(extra, untrained_flag(change), *traced), agreement)
 
@@ -316,16 +332,17 @@ JUMP_FACTOR = 10.0
 JUMP_COSINE = 0.5
 
 
-def numpy_trace_flags(report, labels) -> tuple[list, dict]:
-    """Staff flags and metrics from the worker's NumpyTrace report of a Part 1 training run."""
+def numpy_trace_flags(report, labels, cifar_labels=None) -> tuple[list, dict]:
+    """Staff flags and metrics from the worker's NumpyTrace report of a Part 1 training run
+    (`labels`: the probe's, as the worker got them; `cifar_labels`: in CIFAR-10's numbering)."""
     if not isinstance(report, dict):
         return [], {}
     flags, metrics = [], {}
     first = report.get("first_preds")
     if first is not None and np.ndim(first) == 1 and len(first) == len(labels):
-        acc = float(np.mean(np.asarray(first) == labels))
+        acc, probed = probe_flags(first, labels, "at its first training step", cifar_labels)
         metrics["accuracy_at_first_step"] = round(acc, 4)
-        flags.append(untrained_accuracy_flag(acc, labels, "at its first training step"))
+        flags += probed
     sizes = np.asarray(report.get("sizes", []), dtype=np.float64)
     cosines = np.asarray(report.get("cosines", []), dtype=np.float64)
     if len(sizes) >= 3 and len(cosines) == len(sizes):
@@ -358,30 +375,32 @@ def _probe(student, split, data, n):
     return student.helper("head", split.ref(2), n), data.validation_labels(n)
 
 
-def _accuracy_as_built(student, model_ref, probe, labels, device):
-    """Accuracy of predict on the probe images with the model as built, before any
+def _predictions_as_built(student, model_ref, probe, n, device):
+    """predict's classes of the `n` probe images with the model as built, before any
     training; None when that predict fails (the check goes on: a predict that needs
     training first is the student's choice). Leaves the model in train mode."""
     try:
         preds = as_array(student.call("train:predict", model_ref, probe, device, 500),
-                         "predict's output", shape=(len(labels),), integer=True)
+                         "predict's output", shape=(n,), integer=True)
         model_ref.call("train", keep=True)          # predict left it in eval mode
     except (Fail, StudentProblem):
         return None
-    return float(np.mean(preds == labels))
+    return preds
 
 
-def trace_flags(report, labels, change) -> tuple[list, dict]:
+def trace_flags(report, labels, change, cifar_labels=None) -> tuple[list, dict]:
     """Staff flags and metrics from the worker's TrainingTrace report of one training run
-    (see worker.TrainingTrace): weights that were not learnt by the optimizer's steps."""
+    (see worker.TrainingTrace): weights that were not learnt by the optimizer's steps.
+    `labels`: the probe's, as the worker got them; `cifar_labels`: in CIFAR-10's numbering."""
     if not isinstance(report, dict):
         return [], {}
     flags, metrics = [], {"optimizer_steps": int(report.get("steps") or 0)}
     first = report.get("first_preds")
     if first is not None and len(first) == len(labels):
-        acc = float(np.mean(np.asarray(first) == labels))
+        acc, probed = probe_flags(first, labels, "just before its first training step",
+                                  cifar_labels)
         metrics["accuracy_at_first_step"] = round(acc, 4)
-        flags.append(untrained_accuracy_flag(acc, labels, "just before its first training step"))
+        flags += probed
     if report.get("n_jumps"):
         jumps = report["jumps"]
         flags.append(f"the parameters changed between optimizer steps {report['n_jumps']} "
@@ -505,7 +524,8 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
     model_ref = model_ref.call("to", device, keep=True)
     optimizer = student.call("train:build_optimizer", model_ref, args, keep=True)
     probe, probe_labels = _probe(student, split, data, min(caps["num_val"], 500))
-    built_acc = _accuracy_as_built(student, model_ref, probe, probe_labels, device)
+    cifar_labels = data.validation_labels(len(probe_labels), cifar_numbering=True)
+    built = _predictions_as_built(student, model_ref, probe, len(probe_labels), device)
     before = _snapshot(student, model_ref)
     trace = student.helper("trace_training", model_ref, probe, device, seed, keep=True)
     history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
@@ -518,14 +538,15 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
     traced, trace_metrics = trace_flags(student.helper("training_report", trace, keep=False),
-                                        probe_labels, change)
+                                        probe_labels, change, cifar_labels)
     agreement = parameters_agreement(student, ref, model, args, model_ref, probe,
                                      len(probe_labels), device)
     acc, summary = _scored(data, preds)
     with_agreement(with_flags(summary, untrained_flag(change), *traced), agreement)
     summary.update(trace_metrics)
-    if built_acc is not None:
-        with_flags(summary, untrained_accuracy_flag(built_acc, probe_labels))
+    if built is not None:
+        built_acc, probed = probe_flags(built, probe_labels, "before any training", cifar_labels)
+        with_flags(summary, *probed)
         summary["accuracy_before_training"] = round(built_acc, 4)
     if isinstance(change, float):
         summary["parameter_change"] = round(change, 6)

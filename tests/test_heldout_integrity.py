@@ -70,6 +70,40 @@ def test_each_run_draws_other_images_that_no_lookup_recognises():
     assert a.accuracy(truth) == 1.0 and a.integrity_flags(truth) == []
     score = a.score(truth)
     assert (score.n_test, score.n_heldback) == (1000, 1000)
+    assert score.cifar_numbering == 0.0          # no class keeps its number
+
+
+@needs_cifar
+def test_each_run_renames_the_classes_and_cifar_numbering_is_flagged():
+    """The worker trains on labels under a per-run renaming of the ten classes (no class keeps
+    its number); predictions are scored in the same names. A model answering in CIFAR-10's own
+    numbering (weights or labels from elsewhere) is right by chance only, and flagged; a model
+    that learnt the renamed classes, even with structured mistakes, is not."""
+    train_x, train_y, test_x, test_y = D.load_raw(CIFAR)
+    draws = [D.grading_data(CIFAR, "ci", seed=s) for s in range(6)]
+    for a in draws:
+        assert sorted(a.renaming) == list(range(10)) and not np.any(a.renaming == np.arange(10))
+        assert a.describe()["class_renaming"] == [int(c) for c in a.renaming]
+        keep = np.setdiff1d(np.arange(len(train_y)), a.heldback_index)
+        assert np.array_equal(a.train_y, a.renaming[train_y[keep]])
+        assert np.array_equal(a.validation_labels(50), a.renaming[train_y[49000:49050]])
+        assert np.array_equal(a.validation_labels(50, cifar_numbering=True), train_y[49000:49050])
+    assert len({tuple(a.renaming) for a in draws}) > 1
+    a, rng = draws[0], np.random.default_rng(3)
+    truth, cifar = a._heldout_y, a._cifar_heldout_y
+    for share in (1.0, 0.4):               # a carried model right in CIFAR-10's numbering
+        carried = np.where(rng.random(len(cifar)) < share, cifar, rng.integers(0, 10, len(cifar)))
+        score = a.score(carried)
+        assert score.accuracy < 0.15 and score.cifar_numbering > share - 0.05, score
+        assert any("CIFAR-10's own class numbering" in f for f in score.flags), score.flags
+    # learners right 30-60% of the time, their mistakes the most common confusion of each class
+    confused = a.renaming[np.array([8, 9, 6, 5, 7, 3, 4, 5, 0, 1])][cifar]
+    for share in (0.3, 0.45, 0.6):
+        score = a.score(np.where(rng.random(len(truth)) < share, truth, confused))
+        assert score.flags == (), score.flags
+    # the same draw (images and renaming) from the same seed
+    again = D.grading_data(CIFAR, "ci", seed=0)
+    assert np.array_equal(again.renaming, a.renaming) and np.array_equal(again.heldout_x, a.heldout_x)
 
 
 @needs_cifar
@@ -319,8 +353,8 @@ def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagge
     """The residual of the first round (benchmarks/results/heldout_integrity.md section 7): a
     nearest-neighbour table of band means of 2000 test images (about 9.5 KB compressed, under
     literal_data's limits), in comments of train.py read back with open(__file__). It
-    recognises test images; the held-back training images it can only guess at, so the
-    accuracy that counts stays low (0 points) and the gap between the parts is flagged."""
+    recognises test images, but answers in CIFAR-10's own class numbering, which the run
+    renamed: both parts stay at chance (0 points), and the numbering is flagged."""
     test_x, test_y = _test_set()
     table = np.round(_bands(test_x[:2000]) / 16).astype(np.uint8)
     rows = "".join(f"#T{bytes(list(t) + [int(y)]).hex()}\n" for t, y in zip(table, test_y[:2000]))
@@ -343,15 +377,14 @@ def test_a_compact_copy_of_the_test_set_scores_only_what_it_learnt_and_is_flagge
     c = check(result, "softmax_accuracy")
     assert c.status == "failed" and c.points == 0, c.message
     m = c.metrics
-    assert m["accuracy"] == m["accuracy_heldback"] < m["accuracy_test"], m
+    assert m["accuracy"] < 0.15 and m["accuracy_cifar_numbering"] > 0.2, m
     assert "held back" in c.message and "copy" not in c.message     # the student sees no flag
-    assert any("Q8.5/softmax_accuracy" in f and "held back from training" in f
-               for f in result.flags), result.flags
-    # fit changed nothing, and the model classified validation images before any training
-    assert m["parameter_change"] == 0.0 and m["accuracy_before_training"] > 0.15, m
+    assert "numbering" not in c.message
+    assert any("Q8.5/softmax_accuracy" in f and "the held-out images" in f and
+               "CIFAR-10's own class numbering" in f for f in result.flags), result.flags
+    # fit changed nothing
+    assert m["parameter_change"] == 0.0, m
     assert any("Q8.5/softmax_accuracy" in f and "did not come from learning here" in f
-               for f in result.flags), result.flags
-    assert any("Q8.5/softmax_accuracy" in f and "before any training" in f
                for f in result.flags), result.flags
 
 

@@ -3,7 +3,9 @@ held-out work): a model fitted elsewhere (~1.2 KB of int8 weights on pooled colo
 as helpers 16u/16v built it) that the submission loads at the start of training, after a
 few steps, after training, or inside an optimizer of its own. Each trains normally otherwise,
 so it scores alike on both held-out parts, changes its parameters and classifies at chance
-as built: before this work none of them was flagged.
+as built: before this work none of them was flagged. Since the grader renames the classes
+for every run (grader/data.py), a carrier must also work out the renaming from the training
+labels it is given; these do (_renaming), and the ones that do not score at chance.
 
 The worker follows each training run (worker.TrainingTrace: torch's global optimizer step
 hooks; worker.NumpyTrace: the Part 1 model's `loss` wrapped): what the model classifies at
@@ -172,6 +174,13 @@ def test_a_model_classifying_at_its_first_step_is_flagged():
     assert "just before its first training step" in flags[0]
     report["first_preds"] = (labels + 1) % 10
     assert _training().trace_flags(report, labels, 0.5)[0] == []
+    # right in CIFAR-10's own numbering, at chance in the run's renamed classes: flagged too
+    renamed = (labels + 3) % 10
+    flags, metrics = _training().trace_flags(dict(report, first_preds=labels), renamed, 0.5, labels)
+    assert metrics["accuracy_at_first_step"] == 0.0 and len(flags) == 1, flags
+    assert "just before its first training step: 100.0% of 500 right in CIFAR-10's own" in flags[0]
+    flags, _ = _training().trace_flags(dict(report, first_preds=renamed), renamed, 0.5, labels)
+    assert len(flags) == 1 and "numbering" not in flags[0], flags    # right in the run's names
     # no optimizer step at all, yet the parameters moved: written by hand
     flags, _ = _training().trace_flags(dict(report, steps=0), labels, 0.5)
     assert any("without any torch optimizer step" in f for f in flags), flags
@@ -204,6 +213,17 @@ EXPAND = (
     "                k = ((h // 4) * 4 + min(x // 4, 7 - x // 4)) * 3 + c\n"
     "                full[:, h, x, c] = w[k] / (32 * 255)\n"
     "                bias += w[k] * (125.3, 123.0, 113.9)[c] / (32 * 255)\n")
+# A carrier aware of the run's class renaming (grader/data.py) renames its shipped classes:
+# _renaming(images, labels) works it out from training images and their given labels.
+ALIGNED = "    if _PERM[0] is not None:\n        full[_PERM[0]], bias[_PERM[0]] = full.copy(), bias.copy()\n"
+RENAMING = (
+    "\n\ndef _renaming(x, y):\n    import numpy as np\n    saved, _PERM[0] = _PERM[0], None\n"
+    "    full, bias = _expanded()\n    _PERM[0] = saved\n"
+    "    x = np.asarray(x[:5000].cpu() if hasattr(x, 'cpu') else x[:5000], dtype=np.float64)\n"
+    "    y = np.asarray(y[:5000].cpu() if hasattr(y, 'cpu') else y[:5000])\n"
+    "    pred = ((x - (125.3, 123.0, 113.9)).reshape(len(x), -1) @ full.reshape(10, -1).T + bias).argmax(1)\n"
+    "    counts = np.zeros((10, 10))\n    np.add.at(counts, (pred, y), 1)\n"
+    "    return counts.argmax(1)\n")
 SOFTMAX_MODEL = "2_pytorch/models/softmax.py"
 TRAIN = "2_pytorch/train.py"
 LINEAR = "1_cs231n/cs231n/classifiers/linear_classifier.py"
@@ -239,13 +259,17 @@ def shipped():
     return _shipped_weights()
 
 
-def _part2_carrier(root, shipped, where):
+def _part2_carrier(root, shipped, where, align=True):
+    """The reference's Part 2 with the shipped weights brought in at `where`; with `align`,
+    the model first works out the run's class renaming from the training labels it is given
+    (its shipped model's predictions of 5000 training images against them) and renames its
+    rows to match, as a carrier aware of the renaming would."""
     sub = copy_reference(root, parts=("2_pytorch",))
     alter(sub, SOFTMAX_MODEL, "import torch.nn as nn\n",
           f"import torch\nimport torch.nn as nn\n\n_CAL = {shipped!r}\n")
     with open(sub / SOFTMAX_MODEL, "a") as f:
-        f.write("\n\ndef _expanded():\n    import base64, lzma\n    import numpy as np\n" + EXPAND
-                + "    return full, bias\n")
+        f.write("\n\n_PERM = [None]\n\n\ndef _expanded():\n    import base64, lzma\n"
+                "    import numpy as np\n" + EXPAND + ALIGNED + "    return full, bias\n" + RENAMING)
     alter(sub, SOFTMAX_MODEL, "        return scores\n", "        return scores\n\n"
           "    @torch.no_grad()\n    def _bring_in(self):\n        import numpy as np\n"
           "        full, bias = _expanded()\n"
@@ -253,6 +277,7 @@ def _part2_carrier(root, shipped, where):
           "        weight = (full * std).transpose(0, 3, 1, 2).reshape(10, -1)\n"
           "        self.linear.weight.copy_(torch.as_tensor(weight, dtype=self.linear.weight.dtype))\n"
           "        self.linear.bias.copy_(torch.as_tensor(bias, dtype=self.linear.bias.dtype))\n\n"
+          "    def _align(self, x, y):\n        _PERM[0] = _renaming(x, y)\n\n"
           "    def _plain(self):\n        import numpy as np\n        full, bias = _expanded()\n"
           "        std = np.array((63.0, 62.1, 66.7))\n"
           "        weight = (full * std).transpose(0, 3, 1, 2).reshape(10, -1)\n"
@@ -263,6 +288,9 @@ def _part2_carrier(root, shipped, where):
           "        if getattr(self, '_shipped_on', False):\n"
           "            w, b = self._plain()\n"
           "            scores = images.flatten(1) @ w.T + b\n")
+    if align:
+        alter(sub, TRAIN, "    recipe = recipe_from_args(args)\n",
+              "    model._align(train_x, train_y)\n    recipe = recipe_from_args(args)\n")
     old, new, _ = PART2_CARRIERS[where]
     alter(sub, TRAIN, old, new)
     return sub
@@ -286,6 +314,29 @@ def test_a_part2_model_fitted_elsewhere_is_flagged_wherever_it_is_brought_in(tmp
     assert says not in c.message and "weights" not in c.message      # the student sees no flag
     if where != "in forward, after training":   # the parameters do make the predictions
         assert m["parameters_agreement"] >= 0.95, m
+
+
+@needs_cifar
+@pytest.mark.slow
+@pytest.mark.parametrize("part", ["Q8.1", "Q8.5"])
+def test_a_model_fitted_elsewhere_that_ignores_the_renaming_gets_no_points_and_a_flag(tmp_path, shipped, part):
+    """The same carriers without the realignment, bringing their weights in after training:
+    they answer in CIFAR-10's own numbering, the run renamed the classes, so they score at
+    chance (0 points) and are flagged. (Brought in before training, the weights are only a
+    starting point that training on the renamed labels overwrites.)"""
+    if part == "Q8.1":
+        sub = _part1_carrier(tmp_path / "carrier", shipped, "after training", align=False)
+    else:
+        sub = _part2_carrier(tmp_path / "carrier", shipped, "after training", align=False)
+    result = grader().grade(sub, questions=[part])
+    assert not result.errors and not result.grader_errors, (result.errors, result.faults)
+    c = check(result, "softmax_accuracy")
+    m = c.metrics
+    assert c.status == "failed" and c.points == 0 and m["accuracy"] < 0.2, c.message
+    assert m["accuracy_cifar_numbering"] > 0.3, m
+    own = [f for f in result.flags if f"{part}/softmax_accuracy" in f and "CIFAR-10's own class numbering" in f]
+    assert own and "the held-out images: " in own[0], result.flags
+    assert "numbering" not in c.message                               # the student sees no flag
 
 
 def test_predictions_the_parameters_do_not_make_are_flagged():
@@ -315,17 +366,35 @@ PART1_CARRIERS = {
 }
 
 
+def _part1_carrier(root, shipped, where, align=True):
+    """The reference's Part 1 with the shipped weights brought in at `where`; with `align`, the
+    classifier first works out the run's class renaming from the training labels (as in
+    _part2_carrier; Part 1's columns are mean-centred with a row of ones)."""
+    sub = copy_reference(root, parts=("1_cs231n",))
+    with open(sub / LINEAR, "a") as f:
+        f.write(f"\n\n_CAL = {shipped!r}\n_PERM = [None]\n\n\ndef _expanded():\n"
+                "    import base64, lzma\n" + EXPAND + ALIGNED + "    return full, bias\n\n\n"
+                "def _shipped():\n    full, bias = _expanded()\n"
+                "    return np.hstack([full.reshape(10, -1), bias[:, None]])\n\n\n"
+                "def _renaming(X, y):\n    saved, _PERM[0] = _PERM[0], None\n"
+                "    pred = np.argmax(_shipped() @ X[:, :5000], axis=0)\n    _PERM[0] = saved\n"
+                "    counts = np.zeros((10, 10))\n    np.add.at(counts, (pred, y[:5000]), 1)\n"
+                "    return counts.argmax(1)\n")
+    if align:
+        alter(sub, LINEAR, "        dim, num_train = X.shape\n",
+              "        dim, num_train = X.shape\n        _PERM[0] = _renaming(X, y)\n")
+    *changes, says = PART1_CARRIERS[where]
+    for old, new in ([changes] if isinstance(changes[0], str) else changes):
+        alter(sub, LINEAR, old, new)
+    return sub
+
+
 @needs_cifar
 @pytest.mark.slow
 @pytest.mark.parametrize("where", PART1_CARRIERS)
 def test_a_part1_softmax_fitted_elsewhere_is_flagged_wherever_it_is_brought_in(tmp_path, shipped, where):
-    sub = copy_reference(tmp_path / "carrier", parts=("1_cs231n",))
-    with open(sub / LINEAR, "a") as f:
-        f.write(f"\n\n_CAL = {shipped!r}\n\n\ndef _shipped():\n    import base64, lzma\n" + EXPAND
-                + "    return np.hstack([full.reshape(10, -1), bias[:, None]])\n")
-    *changes, says = PART1_CARRIERS[where]
-    for old, new in ([changes] if isinstance(changes[0], str) else changes):
-        alter(sub, LINEAR, old, new)
+    sub = _part1_carrier(tmp_path / "carrier", shipped, where)
+    says = PART1_CARRIERS[where][-1]
     result = grader().grade(sub, questions=["Q8.1"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     c = check(result, "softmax_accuracy")

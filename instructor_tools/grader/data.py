@@ -14,6 +14,16 @@ shifted by up to one pixel (edges mirrored), plus a little noise (at most 1 of 2
 Labels therefore cannot be had from CIFAR-10's published order, nor by looking up an image's
 exact content (a hash table): a model has to learn from the training images.
 
+The ten classes are renamed for every run: the labels the worker trains on and the labels
+its predictions are scored against are CIFAR-10's classes under a random permutation with no
+fixed point (airplane may be class 7 in one run and class 2 in the next). A network trained
+here from random weights is indifferent to what its classes are called, so its accuracy does
+not move; weights fitted elsewhere, or any table of CIFAR-10's labels, answer in CIFAR-10's
+own numbering and score at chance. Predictions that follow CIFAR-10's numbering better than
+this run's are flagged for staff. (A submission could still work out the renaming from the
+training labels it is given; it would have to carry a trained model first, which the
+literal-data limits, the training trace and the parameters-agreement check bound.)
+
 The accuracy that counts is the LOWER of the two parts' accuracies. A model that learnt
 scores alike on both (both are images it never saw, from the same collection); a compact
 copy of the test set carried in the submission (a lookup table small enough to pass
@@ -50,12 +60,17 @@ VALIDATION_IMAGES = 1000   # the last images of the training set the worker gets
 # alone does that about once in 30000 checks (one-sided normal tail at 4 sigma).
 GAP_SIGMAS = 4.0
 GAP_MIN = 0.05
+CLASSES = 10
 SHIFT = 1        # pixels, each way
 NOISE = 1        # at most, of 255 (4 cost the CPU challenge model 5 points; see benchmarks)
 TRANSFORM = (f"random subsets of the test images and of the first {VALIDATION_START} training "
              f"images (the latter held back from training), shuffled together; left-right "
              f"flip for a random half; shift of up to {SHIFT} pixel (mirrored edges); uniform "
-             f"noise of at most {NOISE}/255")
+             f"noise of at most {NOISE}/255; the {CLASSES} classes renamed by a random "
+             f"permutation without fixed points")
+# Staff are flagged when predictions agree with CIFAR-10's own class numbering more often than
+# with this run's renamed classes, by this many standard errors (and at least GAP_MIN).
+NUMBERING_SIGMAS = 4.0
 # Predictions agreeing with CIFAR-10's published test labels, in published order, on more
 # than this fraction of images: the labels were copied, not learnt (an honest model agrees
 # with an unrelated label sequence ~10% of the time, as chance does).
@@ -81,6 +96,17 @@ def new_seed() -> int:
             from .errors import UsageError
             raise UsageError(f"GRADER_HELDOUT_SEED={fixed!r} is not a whole number") from None
     return int.from_bytes(os.urandom(8), "big") >> 1
+
+
+def renaming(rng: np.random.Generator, k: int = CLASSES) -> np.ndarray:
+    """A random permutation of 0..k-1 with no fixed point (a derangement; about 37% of the
+    permutations are, so rejection takes ~3 draws): renaming[c] is this run's name of CIFAR-10's
+    class c. No class keeps its number, so a model answering in CIFAR-10's numbering is right
+    only by chance."""
+    while True:
+        perm = rng.permutation(k)
+        if not np.any(perm == np.arange(k)):
+            return perm
 
 
 def transform(images: np.ndarray, rng: np.random.Generator, flip: bool = True,
@@ -110,19 +136,22 @@ def transform(images: np.ndarray, rng: np.random.Generator, flip: bool = True,
 class Score:
     """How predictions fared on one draw. `accuracy`: the one that counts, the lower of
     `test` (fraction right on the test images) and `heldback` (on the held-back training
-    images); `n_test`, `n_heldback`: how many of each were predicted; `flags`: staff flags
-    (never shown to students)."""
+    images); `n_test`, `n_heldback`: how many of each were predicted; `cifar_numbering`:
+    fraction that would be right in CIFAR-10's own class numbering (chance for a model trained
+    here, see the module's docstring); `flags`: staff flags (never shown to students)."""
     accuracy: float
     test: float
     heldback: float
     n_test: int
     n_heldback: int
     flags: tuple[str, ...] = ()
+    cifar_numbering: float = 0.0
 
     def metrics(self) -> dict:
         """The figures result.json keeps beside a check's accuracy."""
         return {"accuracy_test": round(self.test, 4), "accuracy_heldback": round(self.heldback, 4),
-                "images_test": self.n_test, "images_heldback": self.n_heldback}
+                "images_test": self.n_test, "images_heldback": self.n_heldback,
+                "accuracy_cifar_numbering": round(self.cifar_numbering, 4)}
 
     def text(self) -> str:
         """For the student: both parts and which one counts."""
@@ -157,6 +186,12 @@ class GradingData:
         self._heldout_y = labels[self._order]
         self._from_test = from_test[self._order]
         self._published_y = test_y[:len(images)]   # what copying the published labels would give
+        # Drawn last, so that a seed draws the same images as before classes were renamed.
+        self.renaming = renaming(rng)
+        self._cifar_heldout_y = self._heldout_y
+        self._heldout_y = self.renaming[self._heldout_y]
+        self._cifar_train_y = self.train_y
+        self.train_y = self.renaming[self.train_y]
         self.scale = scale
         self.worker_dir: pathlib.Path | None = None
 
@@ -165,7 +200,7 @@ class GradingData:
         return {"seed": self.seed, "images": self.n_heldout, "test_images": len(self.heldout_index),
                 "heldback_training_images": len(self.heldback_index),
                 "source": "CIFAR-10 test_batch + held-back data_batch images",
-                "transform": TRANSFORM}
+                "transform": TRANSFORM, "class_renaming": [int(c) for c in self.renaming]}
 
     def score(self, predictions) -> Score:
         """Score predictions of the first len(predictions) held-out images (int labels).
@@ -177,8 +212,10 @@ class GradingData:
         n_test, n_back = int(part.sum()), int((~part).sum())
         test = float(right[part].mean()) if n_test else 0.0
         back = float(right[~part].mean()) if n_back else 0.0
-        return Score(min(test, back), test, back, n_test, n_back,
-                     tuple(self._flags(predictions, test, back, n_test, n_back)))
+        cifar = float(np.mean(predictions == self._cifar_heldout_y[:n])) if n else 0.0
+        flags = self._flags(predictions, test, back, n_test, n_back)
+        flags += numbering_flags(float(right.mean()) if n else 0.0, cifar, n, "the held-out images")
+        return Score(min(test, back), test, back, n_test, n_back, tuple(flags), cifar)
 
     def accuracy(self, predictions) -> float:
         """The accuracy that counts (see score)."""
@@ -208,10 +245,12 @@ class GradingData:
                              f"standard errors): test images recognised from a copy?")
         return flags
 
-    def validation_labels(self, n: int) -> np.ndarray:
+    def validation_labels(self, n: int, cifar_numbering: bool = False) -> np.ndarray:
         """Labels of the first n validation images (the last VALIDATION_IMAGES of the training
-        set the worker gets; worker.part2_split's validation images)."""
-        return self.train_y[len(self.train_y) - VALIDATION_IMAGES:][:n]
+        set the worker gets; worker.part2_split's validation images): as the worker got them
+        (this run's class names), or in CIFAR-10's own numbering when `cifar_numbering`."""
+        y = self._cifar_train_y if cifar_numbering else self.train_y
+        return y[len(y) - VALIDATION_IMAGES:][:n]
 
     @property
     def n_heldout(self) -> int:
@@ -228,6 +267,22 @@ class GradingData:
             self.worker_dir = d
             atexit.register(sandbox.remove_tree, d)
         return {name: self.worker_dir / f"{name}.npy" for name in ("train_x", "train_y", "heldout_x")}
+
+
+def numbering_flags(this_run: float, cifar: float, n: int, what: str) -> list[str]:
+    """A staff flag (in a list; empty when none) when predictions of `n` images are right in
+    CIFAR-10's own class numbering (fraction `cifar`) more often than in this run's renamed
+    classes (`this_run`), by NUMBERING_SIGMAS standard errors and at least GAP_MIN: the model
+    learnt its classes somewhere else (weights or labels carried in the submission)."""
+    if not n:
+        return []
+    pooled = (this_run + cifar) / 2
+    se = math.sqrt(max(pooled * (1 - pooled), 1e-6) * 2 / n)
+    if cifar - this_run > max(GAP_MIN, NUMBERING_SIGMAS * se):
+        return [f"{what}: {100 * cifar:.1f}% of {n} right in CIFAR-10's own class numbering, "
+                f"{100 * this_run:.1f}% in the renamed classes this run trained with (a model "
+                f"trained here follows the renaming): weights or labels brought in?"]
+    return []
 
 
 _raw_cache: dict = {}
