@@ -19,11 +19,10 @@ setup:
 data: setup
 	@PY=$(PY) bash scripts/make_data.sh
 
-# Tests run in TEST_WORKERS processes (pytest-xdist; one per core, at most 4), a test module or
-# a group of modules sharing a service or a graded run per process (tests/conftest.py).
-# TEST_WORKERS=0 runs them in this process.
+# Tests run in TEST_WORKERS processes (pytest-xdist; one per core, at most 4), each test module
+# in one process, the longest first (tests/conftest.py). TEST_WORKERS=0 runs them in this one.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: setup data
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)

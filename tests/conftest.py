@@ -48,30 +48,20 @@ def graded_batch_cli(tmp_path_factory):
     return proc, out, results
 
 
-# Under pytest-xdist (`make test` runs `-n <cores> --dist loadgroup`) each group runs in one
-# process: a test module, so its module-scoped fixtures are built once; the tests that read the
-# shared graded batch (above), so it is graded once. The groups known to take minutes go first,
-# longest first, so that no long one starts last while the other processes sit idle (seconds
-# from the clean-clone CI run in benchmarks/results/test_times.md).
-SHARED_FIXTURE_GROUPS = ("graded_batch_cli",)
-LONGEST_FIRST = ("graded_batch_cli", "test_everyday_handins_2", "test_release_notebooks",
-                 "test_docker_grading", "test_slurm_grading", "test_nbgrader_round_trip",
+
+# Under pytest-xdist (`make test` runs `-n <cores> --dist loadfile --no-loadscope-reorder`) each
+# test module runs in one process, so its module-scoped fixtures are built once; the graded
+# batch above is read by one module only (test_grader_end_to_end.py), so it is graded once.
+# The modules known to take minutes go first, longest first, so that no long one starts last
+# while the other processes sit idle (seconds from the clean-clone CI runs in
+# benchmarks/results/test_times.md).
+LONGEST_FIRST = ("test_grader_end_to_end", "test_release_notebooks", "test_docker_grading",
+                 "test_everyday_handins_2", "test_slurm_grading", "test_nbgrader_round_trip",
                  "test_hub_browser", "test_everyday_inputs", "test_lateness", "test_part1_cifar",
                  "test_training_trace", "test_course_permissions")
 
 
-def _xdist_group(item) -> str:
-    for name in SHARED_FIXTURE_GROUPS:
-        if name in getattr(item, "fixturenames", ()):
-            return name
-    return item.path.stem
-
-
 def pytest_collection_modifyitems(config, items):
-    rank = {g: i for i, g in enumerate(LONGEST_FIRST)}
-    groups = {}
-    for item in items:
-        groups[item] = g = _xdist_group(item)
-        item.add_marker(pytest.mark.xdist_group(g))
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     order = {item: i for i, item in enumerate(items)}
-    items.sort(key=lambda it: (rank.get(groups[it], len(rank)), order[it]))
+    items.sort(key=lambda it: (rank.get(it.path.stem, len(rank)), order[it]))

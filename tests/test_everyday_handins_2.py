@@ -537,37 +537,6 @@ def test_copies_are_named_when_the_student_submits_or_collects(tmp_path, tmp_pat
 MYMODEL = "2_pytorch/models/mymodel.py"
 
 
-@pytest.mark.slow
-def test_torch_compile_on_mymodel_is_graded_as_the_model(tmp_path, graded_batch_cli, monkeypatch):
-    """@torch.compile on MyModel: the grading machine has no C++ compiler ("InductorError:
-    InvalidCxxCompiler", 0/10 before); graded as the same model without compilation: the same
-    points and messages (accuracy) as the reference on the same held-out draw, with a note
-    naming torch.compile and where it is. The reference's Q8.8 comes from the shared `grade`
-    run of tests/conftest.py, its draw repeated here with GRADER_HELDOUT_SEED (training the
-    reference's Q8.8 again would cost a minute)."""
-    from instructor_tools.grader.api import Grader
-    from instructor_tools.grader.config import GraderConfig
-    reference = GradeResult.from_dict(graded_batch_cli[2]["reference"])
-    monkeypatch.setenv("GRADER_HELDOUT_SEED", str(reference.grader["heldout"]["seed"]))
-    sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
-    alter(sub, MYMODEL, "class MyModel(nn.Module):", "@torch.compile\nclass MyModel(nn.Module):")
-    result = Grader(GraderConfig(scale="ci", device="cpu"), log=lambda m: None).grade(
-        sub, student="student", questions=["Q8.8"])
-    assert not result.grader_errors, result.faults
-    assert result.grader["heldout"] == reference.grader["heldout"]   # one grader, one draw
-    assert result.question("Q8.8").points == reference.question("Q8.8").points >= 5, \
-        failures(result)
-    assert [c.message for c in result.question("Q8.8").checks] == \
-        [c.message for c in reference.question("Q8.8").checks]
-    assert "% of the held-out images were classified right (the lower of" in \
-        result.question("Q8.8").checks[0].message
-    assert (f"your code uses torch.compile ({MYMODEL} line 30): the grader runs your model "
-            "without compilation, which computes the same (compiling needs a C++ compiler the "
-            "grading machine does not have, and its first steps would take minutes of the "
-            "training time cap); nothing to change") in result.notes, result.notes
-    assert not any("torch.compile" in n for n in reference.notes)
-
-
 def test_torch_compile_named_only_where_code_calls_it(tmp_path):
     """The note is for code that calls torch.compile: the reference and the release (whose
     train.py mentions torch.compile in a docstring and a comment) get none; a mention in a
@@ -589,20 +558,21 @@ def test_torch_compile_named_only_where_code_calls_it(tmp_path):
 @pytest.mark.slow
 def test_training_that_runs_out_of_its_time_says_so_with_the_figures(tmp_path):
     """A MyModel whose training steps take 2 s: the run stops at the time cap (240 s x the
-    timeout factor 0.1 = 24 s; the check's own limit is 90 s) and the message gives the steps
-    done of those planned and the seconds, besides the epochs cut to the cap."""
+    timeout factor 0.15 = 36 s; the check's own limit is 135 s, room for the rest of the check
+    on a busy machine) and the message gives the steps done of those planned and the seconds,
+    besides the epochs cut to the cap."""
     import re
     sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
     alter(sub, MYMODEL, "        scores = one_view(images)\n",
           "        if self.training:\n            __import__('time').sleep(2.0)\n"
           "        scores = one_view(images)\n")
-    result = grade(sub, ["Q8.8"], timeout_factor=0.1)
+    result = grade(sub, ["Q8.8"], timeout_factor=0.15)
     message = result.question("Q8.8").checks[0].message   # beats_chance
     assert "the grader's caps cut training to 1 of your 10 epochs" in message, message
-    found = re.search(r"training ran out of its time: stopped at the cap of 24 s \((\d+) s of "
+    found = re.search(r"training ran out of its time: stopped at the cap of 36 s \((\d+) s of "
                       r"training\) after (\d+) of 32 steps", message)
     assert found, message
-    assert int(found[1]) >= 24 and 1 <= int(found[2]) < 32, message
+    assert int(found[1]) >= 36 and 1 <= int(found[2]) < 32, message
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from _grader_support import REPO
+from _grader_support import REPO, alter, copy_reference, failures
 from instructor_tools import questions as qmap
 from instructor_tools.grader.result import GradeResult, validate
 
@@ -131,3 +131,38 @@ def test_feedback_shows_messages_not_hidden_code(graded):
               if line in (out / s / "feedback.html").read_text()]
     assert leaked == []
     assert "Traceback" not in html and "autograder_tests" not in html
+
+
+# torch.compile on MyModel (tests/test_everyday_handins_2.py has the note's other cases): here
+# because it reads the same graded batch, which pytest-xdist then grades once, in one process.
+MYMODEL = "2_pytorch/models/mymodel.py"
+
+
+def test_torch_compile_on_mymodel_is_graded_as_the_model(tmp_path, graded_batch_cli, monkeypatch):
+    """@torch.compile on MyModel: the grading machine has no C++ compiler ("InductorError:
+    InvalidCxxCompiler", 0/10 before); graded as the same model without compilation: the same
+    points and messages (accuracy) as the reference on the same held-out draw, with a note
+    naming torch.compile and where it is. The reference's Q8.8 comes from the shared `grade`
+    run of tests/conftest.py, its draw repeated here with GRADER_HELDOUT_SEED (training the
+    reference's Q8.8 again would cost a minute)."""
+    from instructor_tools.grader.api import Grader
+    from instructor_tools.grader.config import GraderConfig
+    reference = GradeResult.from_dict(graded_batch_cli[2]["reference"])
+    monkeypatch.setenv("GRADER_HELDOUT_SEED", str(reference.grader["heldout"]["seed"]))
+    sub = copy_reference(tmp_path / "hw1", parts=("2_pytorch",))
+    alter(sub, MYMODEL, "class MyModel(nn.Module):", "@torch.compile\nclass MyModel(nn.Module):")
+    result = Grader(GraderConfig(scale="ci", device="cpu"), log=lambda m: None).grade(
+        sub, student="student", questions=["Q8.8"])
+    assert not result.grader_errors, result.faults
+    assert result.grader["heldout"] == reference.grader["heldout"]   # one grader, one draw
+    assert result.question("Q8.8").points == reference.question("Q8.8").points >= 5, \
+        failures(result)
+    assert [c.message for c in result.question("Q8.8").checks] == \
+        [c.message for c in reference.question("Q8.8").checks]
+    assert "% of the held-out images were classified right (the lower of" in \
+        result.question("Q8.8").checks[0].message
+    assert (f"your code uses torch.compile ({MYMODEL} line 30): the grader runs your model "
+            "without compilation, which computes the same (compiling needs a C++ compiler the "
+            "grading machine does not have, and its first steps would take minutes of the "
+            "training time cap); nothing to change") in result.notes, result.notes
+    assert not any("torch.compile" in n for n in reference.notes)
