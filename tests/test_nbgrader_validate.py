@@ -9,6 +9,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import pytest
@@ -48,13 +49,21 @@ def validate(folder: pathlib.Path, notebook: str, cifar10_dir) -> str:
 
 
 @pytest.fixture(scope="module")
-def student_folders(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("validate")
+def student_folders():
+    # A short path, as a student's: validate cuts lines at Validator.width (110), and under
+    # pytest-xdist's longer temporary folders the traceback's "layers.py:NN, in affine_forward"
+    # would be cut before the function's name.
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="hw1-validate-"))
+    yield from _student_folders(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _student_folders(tmp):
     complete = tmp / "complete"   # the reference's notebook and code (extension built)
     shutil.copytree(SOURCE_HW1, complete, ignore=shutil.ignore_patterns("__pycache__", "build"))
     untouched = tmp / "untouched"
     shutil.copytree(RELEASE_HW1, untouched)
-    return complete, untouched
+    yield complete, untouched
 
 
 def test_student_config_loads(student_folders):

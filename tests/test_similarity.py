@@ -218,3 +218,21 @@ def test_units_are_the_students_own_code():
     broken = text.replace("def relu_backward(dout, cache):", "def relu_backward(dout, cache)")
     units_broken = {u.key for u in A.python_units(layers, broken, SS.LAYERS)}
     assert f"{SS.LAYERS}::conv_forward_naive" in units_broken
+
+
+_PARENT = os.getpid()
+
+
+def _dies_in_a_worker(k):
+    if k == 3 and os.getpid() != _PARENT:
+        os.kill(os.getpid(), 9)            # as a kill from outside, or the OOM killer, would
+    return k * k
+
+
+def test_a_worker_that_dies_does_not_hang_the_run(capfd):
+    """multiprocessing.Pool waits forever for the task of a worker killed from outside (a CI
+    run once hung 300 s on it); forked_map computes what is left in its own process."""
+    from instructor_tools.similarity.compare import forked_map
+    assert list(forked_map(_dies_in_a_worker, range(8), jobs=2)) == [k * k for k in range(8)]
+    assert "a worker process died" in capfd.readouterr().err
+    assert list(forked_map(_dies_in_a_worker, range(8), jobs=1)) == [k * k for k in range(8)]

@@ -13,9 +13,11 @@ functions that everybody writes alike (relu_forward) add code to compare but no 
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
+import sys
 import threading
 
 import numpy as np
@@ -117,6 +119,27 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
+def forked_map(func, items, jobs: int):
+    """Yield func(item) for each of `items`, in order, computed by `jobs` forked worker
+    processes where can_fork() (else here, one at a time). A worker that dies (killed from
+    outside, out of memory) does not hang the run, as it would with multiprocessing.Pool:
+    the items not yet returned are computed here instead. Exceptions of func propagate."""
+    items = list(items)
+    done = 0
+    if jobs > 1 and len(items) > 1 and can_fork():
+        try:
+            with concurrent.futures.ProcessPoolExecutor(
+                    jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                for result in pool.map(func, items):
+                    done += 1
+                    yield result
+        except concurrent.futures.process.BrokenProcessPool:
+            print(f"similarity: a worker process died; the last {len(items) - done} of "
+                  f"{len(items)} items are computed in this process", file=sys.stderr)
+    for item in items[done:]:
+        yield func(item)
+
+
 def _score_chunk(pairs):
     return [score_pair(_DOCS[a], _DOCS[b], a, b) for a, b in pairs]
 
@@ -143,18 +166,10 @@ def score_all(docs, jobs: int = 0, progress=None) -> list[Pair]:
     global _DOCS
     _DOCS = docs
     try:
-        if jobs > 1 and len(chunks) > 1 and can_fork():
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for part in pool.imap_unordered(_score_chunk, chunks):
-                    results.extend(part)
-                    if progress is not None:
-                        progress.update(len(part))
-        else:
-            for c in chunks:
-                part = _score_chunk(c)
-                results.extend(part)
-                if progress is not None:
-                    progress.update(len(part))
+        for part in forked_map(_score_chunk, chunks, jobs):
+            results.extend(part)
+            if progress is not None:
+                progress.update(len(part))
     finally:
         _DOCS = []
     results.sort(key=lambda p: (-p.score, -(p.matched_lines_a + p.matched_lines_b), p.a, p.b))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import multiprocessing
 import pathlib
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ from copydetect.utils import filter_code, get_token_coverage, winnow
 
 from ..grader import submission as S
 from . import assignment as A
-from .compare import can_fork
+from .compare import forked_map
 
 NOISE = 25       # copydetect's noise threshold: shorter matches (in filtered characters) never count
 GUARANTEE = 30   # copydetect's guarantee threshold: longer matches are always found
@@ -247,22 +246,15 @@ def _read_one(task):
 def read_all(tasks, models: dict, scratch: pathlib.Path, jobs: int = 1, progress=None):
     """[(name, Document or the reason it could not be read)] for `tasks` [(kind, path, name)]
     (kind "student" or "archive"), in order, read by `jobs` processes (forked: see
-    compare.can_fork; one at a time where they cannot be)."""
+    compare.forked_map; one at a time where they cannot be)."""
     _STATE.update(models=models, scratch=pathlib.Path(scratch),
                   boilerplate=boilerplate_hashes(models))
     out = []
     try:
-        if jobs > 1 and len(tasks) > 1 and can_fork():
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for item in pool.imap(_read_one, tasks, chunksize=4):
-                    out.append(item)
-                    if progress is not None:
-                        progress.update(1)
-        else:
-            for task in tasks:
-                out.append(_read_one(task))
-                if progress is not None:
-                    progress.update(1)
+        for item in forked_map(_read_one, tasks, jobs):
+            out.append(item)
+            if progress is not None:
+                progress.update(1)
     finally:
         _STATE.clear()
     return out
