@@ -20,9 +20,9 @@ fixed point (airplane may be class 7 in one run and class 2 in the next). A netw
 here from random weights is indifferent to what its classes are called, so its accuracy does
 not move; weights fitted elsewhere, or any table of CIFAR-10's labels, answer in CIFAR-10's
 own numbering and score at chance. Predictions that follow CIFAR-10's numbering better than
-this run's are flagged for staff. (A submission could still work out the renaming from the
-training labels it is given; it would have to carry a trained model first, which the
-literal-data limits, the training trace and the parameters-agreement check bound.)
+this run's are flagged for staff. The renaming stops only carriers that do not know of it:
+the training labels are given, so a few carried numbers recover it (helper-26: 30 class means,
+20/20 draws); issue 16's note lists what then still gets through.
 
 The accuracy that counts is the LOWER of the two parts' accuracies. A model that learnt
 scores alike on both (both are images it never saw, from the same collection); a compact
