@@ -17,7 +17,9 @@ from instructor_tools.grader.codec import Tensor
 TOL = 1e-4  # float32 sums in a different order
 
 
-def _state(student_model):
+def state_arrays(student_model):
+    """[(name, numpy array)] of the student's model's state_dict, read through the worker.
+    Raises Fail when it is not a dictionary of tensors."""
     state = student_model.call("state_dict")
     if not isinstance(state, dict):
         raise Fail("state_dict() of the model did not return a dictionary of tensors")
@@ -29,7 +31,7 @@ def _state(student_model):
     return arrays
 
 
-def _map_weights(ref_state, student_arrays, what):
+def map_weights(ref_state, student_arrays, what):
     """Reference parameter name -> (the student's name, its array, stored transposed?),
     matched by shape in order."""
     unused = list(student_arrays)
@@ -87,7 +89,7 @@ def check_model(student, ref, rng, class_name, kwargs, batch=3):
     model = student.call(f"models:{class_name}", **kwargs, keep=True)
     model.call("eval", keep=True)
     ref_state = {k: v.numpy() for k, v in ref_model.state_dict().items()}
-    mapped = _map_weights(ref_state, _state(model), what)
+    mapped = map_weights(ref_state, state_arrays(model), what)
     _constant_start(mapped, what)
     weights = grader_weights(ref_state, rng)
     ref_model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
@@ -96,7 +98,7 @@ def check_model(student, ref, rng, class_name, kwargs, batch=3):
         w = weights[key].T if transposed else weights[key]
         theirs[name] = Tensor(np.ascontiguousarray(w).astype(arr.dtype))
     model.call("load_state_dict", theirs, keep=True)
-    loaded = dict(_state(model))
+    loaded = dict(state_arrays(model))
     if any(np.shape(loaded.get(name)) != theirs[name].array.shape  # bfloat16 rounds: 1e-2
            or not np.allclose(loaded[name], theirs[name].array, rtol=1e-2, atol=1e-3)
            for name in theirs):

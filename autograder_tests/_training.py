@@ -3,6 +3,10 @@ student's own settings (Part 1: 1_cs231n/hyperparams.json; Part 2: run_<model>.s
 seed and the caps of the scale below, then predict the held-out images (CIFAR-10's test
 images, whose labels the worker never sees). Accuracy is computed by the grader.
 
+Staff flags come from the worker's traces (in the student's process: trace_flags,
+numpy_trace_flags, put_back_flags) and from the grader's own replay of the documented models'
+training (_audit.py: outside it); the student's message never shows them.
+
 The same functions calibrate the thresholds (instructor_tools.grader.calibrate), so the
 reference is measured exactly the way students are graded.
 """
@@ -186,51 +190,92 @@ CHANCE_ACCURACY = 0.10
 # What a training check's metrics report about how the model got its weights.
 TRAINING_METRICS = ("parameter_change", "accuracy_before_training", "accuracy_at_first_step",
                     "optimizer_steps", "steps_off_optimizer", "largest_step_ratio",
-                    "steps_off_gradient", "parameters_agreement")
+                    "steps_off_gradient", "parameters_agreement", "accuracy_at_start",
+                    "final_agreement", "replayed_steps", "replay_mismatches",
+                    "largest_replay_error", "agreement_with_start_parameters",
+                    "agreement_with_shuffled_parameters", "agreement_with_nudged_parameters",
+                    "agreement_in_fresh_worker", "numbers_not_learnt")
 
 
 # ---------------------------------------------------------------- Part 1
 
-def train_softmax(student, data, hp, caps, seed):
+def train_softmax(student, data, hp, caps, seed, ref=None):
     tx, ty, hx = _data_refs(student, data)
     prepared = student.helper("part1_columns", tx, ty, hx, caps["num_train"], PROBE_IMAGES)
     student.seed(seed)
     clf = student.call(f"{LINEAR}:Softmax", keep=True)
     before = _snapshot(student, clf)
-    trace = student.helper("trace_numpy_training", clf, prepared.ref(3), keep=True)
+    num_iters = min(hp["num_iters"], caps["num_iters"])
+    trace = student.helper("trace_numpy_training", clf, prepared.ref(3), prepared.ref(0),
+                           "columns", num_iters, keep=True)
     try:
         clf.call("train", prepared.ref(0), prepared.ref(1), learning_rate=hp["learning_rate"],
-                 reg=hp["reg"], num_iters=min(hp["num_iters"], caps["num_iters"]),
-                 batch_size=hp["batch_size"], keep=True)
+                 reg=hp["reg"], num_iters=num_iters, batch_size=hp["batch_size"], keep=True)
     except StudentError as problem:
         raise blame_softmax_loss(problem, student) from None
     change = _change(student, clf, before)
     preds = _predictions(clf.call("predict", prepared.ref(2)), data, "Softmax.predict's output")
     agreement = part1_parameters_agreement("softmax", student, clf, prepared.ref(3),
                                            lambda: clf.call("predict", prepared.ref(3)))
-    return preds, change, student.helper("training_report", trace, keep=False), agreement
+    report = student.helper("training_report", trace, keep=False)
+    replay = _replay_part1("softmax", student, trace, report, data, hp, caps, preds, ref)
+    return preds, change, report, agreement, replay
 
 
-def train_two_layer_net(student, data, hp, caps, seed):
+def _replay_part1(kind, student, trace, report, data, hp, caps, preds, ref):
+    """_audit.audit_part1 on the grader's own copy of the data the worker prepared (the same
+    worker function on the same arrays); (flags, metrics)."""
+    from instructor_tools.grader import worker
+    from . import _audit
+    if ref is None:
+        return [], {}
+    n_probe = min(PROBE_IMAGES, caps.get("num_val", PROBE_IMAGES))
+    if kind == "softmax":
+        X, y, heldout, probe = worker.part1_columns(data.train_x, data.train_y, data.heldout_x,
+                                                    caps["num_train"], PROBE_IMAGES)
+        per_epoch = 1
+    elif kind == "two_layer_net":
+        X, y, probe, _, heldout = worker.part1_rows(data.train_x, data.train_y, data.heldout_x,
+                                                    caps["num_train"], n_probe)
+        per_epoch = max(len(X) // hp["batch_size"], 1)
+    else:   # the conv net's forward is slow here: its final numbers judged on 500 images
+        prepared, heldout = worker.part1_images(data.train_x, data.train_y, data.heldout_x[:500],
+                                                hp["num_train"], n_probe)
+        X, y, probe = prepared["X_train"], prepared["y_train"], prepared["X_val"]
+        per_epoch = 1
+    if kind == "convnet":
+        planned = min(hp["num_epochs"], caps["num_epochs"]) * max(len(X) // hp["batch_size"], 1)
+    else:
+        planned = min(hp["num_iters"], caps["num_iters"])
+    return _audit.audit_part1(
+        kind, student, trace, report, ref, (X, y, heldout, probe), hp, preds,
+        data.validation_labels(n_probe), data.validation_labels(n_probe, cifar_numbering=True),
+        np.random.default_rng([data.seed, 16]), per_epoch, _audit.Plan(hp["batch_size"], planned))
+
+
+def train_two_layer_net(student, data, hp, caps, seed, ref=None):
     tx, ty, hx = _data_refs(student, data)
     p = student.helper("part1_rows", tx, ty, hx, caps["num_train"], caps["num_val"])
     student.seed(seed)
     net = student.call("cs231n.classifiers.neural_net:TwoLayerNet", 32 * 32 * 3,
                        hp["hidden_size"], 10, keep=True)
     before = _snapshot(student, net)
-    trace = student.helper("trace_numpy_training", net, p.ref(2), keep=True)
+    num_iters = min(hp["num_iters"], caps["num_iters"])
+    trace = student.helper("trace_numpy_training", net, p.ref(2), p.ref(0), "rows", num_iters,
+                           keep=True)
     net.call("train", p.ref(0), p.ref(1), p.ref(2), p.ref(3), learning_rate=hp["learning_rate"],
              learning_rate_decay=hp["learning_rate_decay"], reg=hp["reg"],
-             num_iters=min(hp["num_iters"], caps["num_iters"]), batch_size=hp["batch_size"],
-             keep=True)
+             num_iters=num_iters, batch_size=hp["batch_size"], keep=True)
     change = _change(student, net, before)
     preds = _predictions(net.call("predict", p.ref(4)), data, "TwoLayerNet.predict's output")
     agreement = part1_parameters_agreement("two_layer_net", student, net, p.ref(2),
                                            lambda: net.call("predict", p.ref(2)))
-    return preds, change, student.helper("training_report", trace, keep=False), agreement
+    report = student.helper("training_report", trace, keep=False)
+    replay = _replay_part1("two_layer_net", student, trace, report, data, hp, caps, preds, ref)
+    return preds, change, report, agreement, replay
 
 
-def train_convnet(student, data, hp, caps, seed):
+def train_convnet(student, data, hp, caps, seed, ref=None):
     tx, ty, hx = _data_refs(student, data)
     num_train = min(hp["num_train"], caps["num_train"])
     p = student.helper("part1_images", tx, ty, hx, num_train, caps["num_val"])
@@ -244,7 +289,9 @@ def train_convnet(student, data, hp, caps, seed):
                           batch_size=hp["batch_size"], num_train_samples=200, verbose=False,
                           keep=True)
     before = _snapshot(student, model)
-    trace = student.helper("trace_numpy_training", model, p.ref(0).ref("X_val"), keep=True)
+    planned = min(hp["num_epochs"], caps["num_epochs"]) * max(num_train // hp["batch_size"], 1)
+    trace = student.helper("trace_numpy_training", model, p.ref(0).ref("X_val"),
+                           p.ref(0).ref("X_train"), "images", planned, solver, keep=True)
     solver.call("train", keep=True)
     change = _change(student, model, before)
     preds = student.helper("predict_in_batches", model, p.ref(1), 100, keep=False)
@@ -253,7 +300,10 @@ def train_convnet(student, data, hp, caps, seed):
     agreement = part1_parameters_agreement(
         "convnet", student, model, val,
         lambda: student.helper("predict_in_batches", model, val, 100, keep=False))
-    return preds, change, student.helper("training_report", trace, keep=False), agreement
+    report = student.helper("training_report", trace, keep=False)
+    replay = _replay_part1("convnet", student, trace, report, data, dict(hp, num_train=num_train),
+                           caps, preds, ref)
+    return preds, change, report, agreement, replay
 
 
 def _conv_relu_pool(x, w, b):
@@ -302,10 +352,11 @@ PART1_TRAINERS = {"softmax": train_softmax, "two_layer_net": train_two_layer_net
                   "convnet": train_convnet}
 
 
-def run_part1(kind, student, sub, data, scale, seed):
+def run_part1(kind, student, sub, data, scale, seed, ref=None):
     hp = _typed(kind, sub.hyperparams(kind, PART1_KEYS[kind]))
     caps = CAPS[scale][kind]
-    preds, change, report, agreement = PART1_TRAINERS[kind](student, data, hp, caps, seed)
+    preds, change, report, agreement, (replayed, replay_metrics) = PART1_TRAINERS[kind](
+        student, data, hp, caps, seed, ref)
     cut = {}
     for key in ("num_iters", "num_epochs", "num_train"):   # the student's setting, cut to the cap
         if key in caps and key in hp and hp[key] > caps[key]:
@@ -319,7 +370,9 @@ def run_part1(kind, student, sub, data, scale, seed):
     traced, trace_metrics = numpy_trace_flags(report, data.validation_labels(n_probe),
                                               data.validation_labels(n_probe, cifar_numbering=True))
     extra.update(trace_metrics)
-    return acc, caps, with_agreement(with_flags(extra, untrained_flag(change), *traced), agreement)
+    extra.update(replay_metrics)
+    return acc, caps, with_agreement(with_flags(extra, untrained_flag(change), *traced, *replayed),
+                                     agreement)
 
 
 # Validation images a Part 1 model classifies at its first training step (the softmax
@@ -420,6 +473,191 @@ def trace_flags(report, labels, change, cifar_labels=None) -> tuple[list, dict]:
     return [f for f in flags if f], metrics
 
 
+# Held-out images predicted again with the parameters put back or shuffled, and the share
+# of them on which predict may still return the graded classes (an honest model's classes
+# change with its parameters: a model put back to its start agrees ~10-20%).
+PUT_BACK_IMAGES = 100
+# Fewer held-out images than this outside the most common graded class: not judged (10 of the
+# ci run's 1000 images: at most ~1 point of accuracy above predicting one class).
+MIN_JUDGED_IMAGES = 10
+MAX_PUT_BACK_AGREEMENT = 0.9
+# ... and the share on which predictions with the parameters nudged by 1e-4 of their values
+# (worker_trace.NUDGE) must still be the graded ones (an honest model: nearly all).
+MIN_NUDGED_AGREEMENT = 0.8
+
+
+def judged_images(preds, rng):
+    """Positions of at most PUT_BACK_IMAGES held-out images, drawn with `rng` (the grader's,
+    seeded from the run's secret held-out seed) among those whose graded class is not the
+    most common one, for put_back_flags and fresh_worker_flags; None when fewer than
+    MIN_JUDGED_IMAGES are left (such predictions are nearly all one class: about chance).
+    Why not simply the first images: predictions of one class there (helper-29: the first 51
+    of every predict call) made both checks skip a model they would have flagged; and a
+    model that predicts nearly one class agrees with itself put back or shuffled on those
+    images for no bad reason, so they say nothing either way."""
+    preds = np.asarray(preds)
+    if not len(preds):
+        return None
+    others = np.flatnonzero(preds != np.bincount(preds).argmax())
+    if len(others) < MIN_JUDGED_IMAGES:
+        return None
+    return np.sort(rng.choice(others, min(PUT_BACK_IMAGES, len(others)), replace=False))
+
+
+def put_back_flags(student, trace, heldout, preds, seed, chosen) -> tuple[list, dict]:
+    """(staff flags, metrics): predict on the held-out images `chosen` (judged_images) with the
+    model's parameters put back to where training started, replaced by a shuffle of the
+    trained values, and nudged by 1e-4 of their values (worker TrainingTrace.predict_with;
+    the trained ones restored after). Predictions that stay the graded ones when put back or
+    shuffled do not come from the trained parameters; predictions that change when nudged
+    hang on their exact values: both are a forward that switches to weights kept elsewhere
+    (issue 16; MyModel included, whose architecture the grader cannot run itself). A model
+    whose predictions are nearly all one class is not judged (judged_images).
+    What it cannot see: a switch keyed to what the model's own network predicts (it works
+    only once that network has learnt), or predict_with itself rewritten in the worker."""
+    if chosen is None:
+        return [], {}
+    preds, n = np.asarray(preds)[chosen], len(chosen)
+    images = student.helper("take", heldout, chosen.tolist())
+    metrics, same, flags = {}, [], []
+    for which in ("start", "shuffled", "nudged"):
+        try:
+            got = as_array(student.helper("trace_predict_with", trace, which, images, seed,
+                                          keep=False), "predictions", shape=(n,), integer=True)
+        except (Fail, StudentProblem):
+            flags.append(f"predict failed with the parameters {which} (the grader's check that "
+                         "the predictions come from the trained parameters)")
+            continue
+        agree = float(np.mean(got == preds))
+        metrics[f"agreement_with_{which}_parameters"] = round(agree, 4)
+        if which == "nudged":
+            if agree < MIN_NUDGED_AGREEMENT:
+                flags.append(f"with the trained parameters nudged by 1e-4 of their values, predict "
+                             f"returns the graded classes of only {100 * agree:.0f}% of {n} "
+                             "held-out images: the predictions hang on the parameters' exact "
+                             "values (a forward that switches when they are the trained ones?)")
+        elif agree >= MAX_PUT_BACK_AGREEMENT:
+            same.append(f"{'put back to where training started' if which == 'start' else 'shuffled'}"
+                        f" ({100 * agree:.0f}%)")
+    if same:
+        flags.append(f"with the model's parameters {' or '.join(same)}, predict still returns "
+                     f"the graded classes of {n} held-out images: the predictions do not come "
+                     "from the trained parameters (a forward that switches to weights kept "
+                     "elsewhere?)")
+    return flags, metrics
+
+
+# Below this share of held-out images on which MyModel, rebuilt in a fresh worker from its
+# trained state_dict, predicts the graded classes: a flag. An honest model predicts the same
+# (its numbers are all in the state_dict); random test-time augmentation stays far above it.
+MIN_FRESH_AGREEMENT = 0.9
+
+
+def fresh_worker_flags(student, argv, overrides, model_ref, data, preds, device, seed, chosen):
+    """(staff flags, metrics): the challenge model rebuilt where nothing of its training run
+    lives: the worker is stopped (its process, /tmp and every object of the run go), a new
+    one runs train.py's parse_args on run_mymodel.sh's arguments (with the grader's
+    `overrides`), build_model, load_state_dict of `model_ref`'s trained state_dict and
+    predict on the held-out images `chosen` (judged_images), which must get the graded `preds`.
+    What it catches: a forward that switches to weights brought in, keyed to something the run
+    kept outside the parameters (training images stashed in fit, a flag set after training;
+    helper-28, issue 16). What it cannot see: a switch keyed to the state_dict itself or to
+    the model's own confidence on the images it is given. Call it last: the run's objects
+    in the worker are gone after it."""
+    if chosen is None:
+        return [], {}
+    preds, n = np.asarray(preds)[chosen], len(chosen)
+    from instructor_tools.grader.codec import Tensor
+    from . import _torch_models
+    try:
+        state = _torch_models.state_arrays(model_ref)
+    except (Fail, StudentProblem):
+        return [], {}       # the model checks judge a state_dict that is not one
+    student.stop()
+
+    def build(run_seed):
+        args = student.call("train:parse_args", argv, keep=True)
+        for name, value in {**overrides, "seed": run_seed}.items():
+            args.set_attr(name, value)
+        student.seed(run_seed)
+        return student.call("train:build_model", args, keep=True).call("to", device, keep=True)
+
+    try:
+        model = build(seed)
+        start = student.helper("model_numbers", model, keep=False)
+        model.call("load_state_dict", {name: Tensor(a) for name, a in state})
+        images = student.helper("take", _data_refs(student, data)[2], chosen.tolist())
+        got = as_array(student.call("train:predict", model, images, device, 500),
+                       "predictions", shape=(n,), integer=True)
+        trained = student.helper("model_numbers", model, keep=False)
+        other = build(seed + OTHER_SEED)
+        student.call("train:predict", other, images, device, 500, keep=True)
+        rebuilt = student.helper("model_numbers", other, keep=False)
+    except (Fail, StudentProblem) as exc:
+        return [f"MyModel rebuilt in a fresh worker from its trained state_dict (build_model, "
+                f"load_state_dict, predict) failed: {str(exc)[:200]} (the grader's check that "
+                "the predictions come from the trained parameters)"], {}
+    agree = float(np.mean(got == preds))
+    metrics = {"agreement_in_fresh_worker": round(agree, 4)}
+    flags = []
+    if agree < MIN_FRESH_AGREEMENT:
+        flags.append(f"MyModel rebuilt in a fresh worker from its trained state_dict predicts the "
+                     f"graded classes of only {100 * agree:.0f}% of {n} held-out images: the "
+                     "graded predictions hang on something the training run kept outside the "
+                     "parameters (a forward that switches to weights brought in?)")
+    flags += numbers_not_learnt_flags(start, trained, rebuilt, metrics)
+    return flags, metrics
+
+
+# fresh_worker_flags builds MyModel a second time with the run's seed plus this.
+OTHER_SEED = 7919
+# Fewer different values than this: a pattern (an identity, a mask, a constant), not data.
+MIN_DISTINCT_VALUES = 16
+
+
+def _digests(report) -> dict:
+    """model_numbers' reply as {name: (count, distinct, sha1)}; {} when it is not one."""
+    if not isinstance(report, dict):
+        return {}
+    out = {}
+    for name, value in report.items():
+        if (isinstance(name, str) and isinstance(value, (list, tuple)) and len(value) == 3
+                and all(isinstance(v, int) for v in value[:2]) and isinstance(value[2], str)):
+            out[name] = tuple(value)
+    return out
+
+
+def numbers_not_learnt_flags(start, trained, rebuilt, metrics) -> list[str]:
+    """Staff flag for numbers MyModel computes with that were neither drawn at random nor
+    learnt here (helper-30: a frozen backbone pretrained elsewhere, read from a 7 KB text
+    file into a plain attribute, lifted Q8.8 from 0.29 to 0.41-0.50 with no other flag).
+    `start`, `trained`, `rebuilt`: worker_trace.model_numbers of MyModel built with the run's
+    seed, the same with the trained state_dict loaded (after predict), and MyModel built with
+    another seed (after predict). A place is flagged when it holds the same numbers in both
+    builds (no random initialisation), has at least MIN_DISTINCT_VALUES different values (not
+    an identity or a mask), and was not changed by training: a state_dict entry equal in
+    `start` and `trained`, or anything outside the state_dict (`outside: ...`, which training
+    cannot reach). A layer brought in and then trained on is not seen here, nor numbers read
+    afresh from a file at every forward and dropped (nothing is held)."""
+    start, trained, rebuilt = _digests(start), _digests(trained), _digests(rebuilt)
+    fixed = []
+    for name, (count, distinct, digest) in trained.items():
+        outside = name.startswith("outside: ")
+        before = rebuilt.get(name) if outside else start.get(name)
+        if before is None or before[2] != digest or distinct < MIN_DISTINCT_VALUES:
+            continue
+        if outside or rebuilt.get(name, (0, 0, ""))[2] == digest:
+            fixed.append((count, name))
+    metrics["numbers_not_learnt"] = int(sum(c for c, _ in fixed))
+    if not fixed:
+        return []
+    fixed.sort(reverse=True)
+    where = ", ".join(f"{name} ({count})" for count, name in fixed[:3])
+    return [f"MyModel computes with {sum(c for c, _ in fixed)} numbers that no random "
+            f"initialisation drew (the same whichever seed builds it) and that training did not "
+            f"change: {where}{', ...' if len(fixed) > 3 else ''}: numbers brought in (a layer "
+            "pretrained elsewhere, read from a file or a string?) rather than learnt here"]
+
 # Part 2 models whose architecture the reference defines (Q8.5-Q8.7; MyModel is free).
 DOCUMENTED_MODELS = {"softmax": "Softmax", "twolayernn": "TwoLayerNN", "convnet": "CNN"}
 # Below this share of probe images on which the trained parameters, run through the
@@ -429,19 +667,13 @@ DOCUMENTED_MODELS = {"softmax": "Softmax", "twolayernn": "TwoLayerNN", "convnet"
 MIN_PARAMETERS_AGREEMENT = 0.9
 
 
-def parameters_agreement(student, ref, model, args, model_ref, probe, n, device):
-    """Share (0..1) of the `n` probe images on which the student's trained parameters, loaded into
-    the reference's architecture (the model checks' mapping, _torch_models), predict the class
-    the student's predict returns; None when it cannot be measured (a model the reference does
-    not define, parameters that do not fit the architecture: the model check judges those).
-
-    What it catches: predictions that do not come from the trained parameters, e.g. a forward
-    that switches after training to weights kept outside its parameters (issue 16). The
-    student's to_model_input prepares the images, as in predict; the reference forward runs
-    here, in the grader, on float32 copies of the parameters."""
-    import torch
+def reference_model(ref, model, args, model_ref):
+    """(the reference's model of `model`'s architecture with the student's sizes, in eval mode,
+    {reference parameter name: (the student's name, stored transposed?)}, the model's input
+    size), matched as the model checks match them (_torch_models); None for a model the
+    reference does not define or parameters that do not fit its architecture (the model check
+    judges those)."""
     from . import _torch_models
-    from instructor_tools.grader.codec import Tensor
     if ref is None or model not in DOCUMENTED_MODELS:
         return None
     try:
@@ -451,21 +683,93 @@ def parameters_agreement(student, ref, model, args, model_ref, probe, n, device)
         kwargs = {name: given[name] for name in inspect.signature(cls).parameters}
         ref_model = cls(**kwargs).eval()
         ref_state = {k: v.numpy() for k, v in ref_model.state_dict().items()}
-        mapped = _torch_models._map_weights(ref_state, _torch_models._state(model_ref), model)
+        mapped = _torch_models.map_weights(ref_state, _torch_models.state_arrays(model_ref), model)
+    except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return ref_model, {k: (name, t) for k, (name, _, t) in mapped.items()}, tuple(kwargs["im_size"])
+
+
+def parameters_agreement(student, ref, model, args, model_ref, probe, n, device):
+    """Share (0..1) of the `n` probe images on which the student's trained parameters, loaded into
+    the reference's architecture (reference_model), predict the class the student's predict
+    returns; None when it cannot be measured.
+
+    What it catches: predictions that do not come from the trained parameters, e.g. a forward
+    that switches after training to weights kept outside its parameters (issue 16). The
+    student's to_model_input prepares the images, as in predict; the reference forward runs
+    here, in the grader, on float32 copies of the parameters."""
+    import torch
+    from . import _torch_models
+    from instructor_tools.grader.codec import Tensor
+    built = reference_model(ref, model, args, model_ref)
+    if built is None:
+        return None
+    ref_model, mapping, im_size = built
+    try:
+        state = dict(_torch_models.state_arrays(model_ref))
         images = as_array(probe.value(), "the probe images")
         x = as_array(student.call("train:to_model_input", Tensor(images)),
-                     "to_model_input's output", shape=(n, *tuple(kwargs["im_size"])))
+                     "to_model_input's output", shape=(n, *im_size))
         theirs = as_array(student.call("train:predict", model_ref, probe, device, 500),
                           "predict's output", shape=(n,), integer=True)
     except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
         return None
-    weights = {key: torch.from_numpy(np.ascontiguousarray(arr.T if transposed else arr)
-                                     .astype(np.float32))
-               for key, (_, arr, transposed) in mapped.items()}
+    weights = {key: torch.from_numpy(np.ascontiguousarray(state[name].T if transposed
+                                                          else state[name]).astype(np.float32))
+               for key, (name, transposed) in mapping.items()}
     ref_model.load_state_dict(weights)
     with torch.no_grad():
         ours = ref_model(torch.from_numpy(x.astype(np.float32))).argmax(1).numpy()
     return float(np.mean(ours == theirs))
+
+
+def _sgd_plan(ref_train, args, n_train):
+    """_audit.Plan of a Part 2 run: its batch size and steps (fit's: epochs x ceil(n / batch)),
+    and per step the SGD group build_optimizer and fit's schedule give (lr times the warmup
+    factor when --lr-schedule warmup-linear; momentum, weight decay; Nesterov with momentum);
+    None when the arguments are not numbers."""
+    from . import _audit
+    values = {k: args.attr(k) for k in ("batch_size", "epochs", "lr", "momentum", "weight_decay")}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()) \
+            or values["batch_size"] < 1:
+        return None
+    total = int(values["epochs"]) * math.ceil(n_train / values["batch_size"])
+    factor = lambda step: 1.0
+    if args.attr("lr_schedule") == "warmup-linear":
+        warmup = args.attr("warmup_fraction")
+        factor = ref_train._lr_factor(warmup if isinstance(warmup, float) else 0.2, total)
+
+    def settings(step):
+        return {"lr": values["lr"] * factor(step), "momentum": float(values["momentum"]),
+                "weight_decay": float(values["weight_decay"]), "dampening": 0.0,
+                "nesterov": float(values["momentum"] > 0)}
+    return _audit.Plan(values["batch_size"], total, settings=settings)
+
+
+def _replay_part2(student, ref, model, args, model_ref, trace, report, data, split_sizes,
+                  heldout_preds, probe_labels, cifar_labels):
+    """_audit.audit_part2 of a documented model on the grader's own copy of the worker's
+    split (the same worker function on the same arrays); (flags, metrics)."""
+    from instructor_tools.grader import worker
+    from . import _audit
+    built = reference_model(ref, model, args, model_ref)
+    if built is None:
+        return [], {}
+    ref_model, mapping, _ = built
+    train_x, train_y, val_x, _ = worker.part2_split(data.train_x, data.train_y, *split_sizes)
+    smoothing = args.attr("label_smoothing")
+    ref_train = ref.part2("train")
+    expected = None
+    settings = [args.attr(k) for k in ("batch_size", "epochs", "seed")]
+    if args.attr("augment") is True and all(isinstance(v, int) for v in settings):
+        translate = args.attr("translate")
+        expected = _audit.ExpectedBatches(ref_train, train_x, *settings,
+                                          translate if isinstance(translate, int) else 2)
+    return _audit.audit_part2(
+        student, trace, report, ref_model, ref_train, mapping, (train_x, train_y),
+        float(smoothing) if isinstance(smoothing, (int, float)) else 0.0, data.heldout_x,
+        heldout_preds, probe_labels, cifar_labels, val_x[:len(probe_labels)],
+        np.random.default_rng([data.seed, 16]), expected, _sgd_plan(ref_train, args, len(train_x)))
 
 
 def parameters_flag(agreement) -> str:
@@ -503,20 +807,22 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
         raise Fail(f"train.py's parse_args gives epochs {epochs!r}, num_train {num_train!r}; "
                    "expected whole numbers")
     batch_size, lr = args.attr("batch_size"), args.attr("lr")
+    overrides = {"epochs": min(epochs, caps["epochs"]), "num_train": min(num_train, caps["num_train"]),
+                 "seed": seed,
+                 # only the end-of-epoch validation: less time, same training
+                 "log_interval": 10**9}
     if "batch_size" in caps and isinstance(batch_size, int) and batch_size > caps["batch_size"]:
-        args.set_attr("batch_size", caps["batch_size"])
+        overrides["batch_size"] = caps["batch_size"]
         if isinstance(lr, float):
-            args.set_attr("lr", lr * caps["batch_size"] / batch_size)
-    args.set_attr("epochs", min(epochs, caps["epochs"]))
-    args.set_attr("num_train", min(num_train, caps["num_train"]))
+            overrides["lr"] = lr * caps["batch_size"] / batch_size
+    for name, value in overrides.items():
+        args.set_attr(name, value)
     cut = {k: (caps[k], v) for k, v in (("epochs", epochs), ("num_train", num_train))
            if v > caps[k]}
     if cut:
         caps["cut"] = cut
     if num_train < caps["num_train"]:  # --num-train left in the script from quick trials
         caps = dict(caps, own_num_train=num_train)
-    args.set_attr("seed", seed)
-    args.set_attr("log_interval", 10**9)  # only the end-of-epoch validation: less time, same training
     tx, ty, hx = _data_refs(student, data)
     split = student.helper("part2_split", tx, ty, min(num_train, caps["num_train"]), caps["num_val"])
     student.seed(seed)
@@ -527,7 +833,11 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
     cifar_labels = data.validation_labels(len(probe_labels), cifar_numbering=True)
     built = _predictions_as_built(student, model_ref, probe, len(probe_labels), device)
     before = _snapshot(student, model_ref)
-    trace = student.helper("trace_training", model_ref, probe, device, seed, keep=True)
+    used_batch = args.attr("batch_size")
+    planned = (min(epochs, caps["epochs"]) * math.ceil(min(num_train, caps["num_train"]) / used_batch)
+               if isinstance(used_batch, int) and used_batch > 0 else None)
+    trace = student.helper("trace_training", model_ref, probe, device, seed, split.ref(0),
+                           planned, keep=True)
     history = student.call("train:fit", model_ref, optimizer, args, split.ref(0), split.ref(1),
                            split.ref(2), split.ref(3), device, log=student.helper("ignore"),
                            max_train_seconds=caps["max_train_seconds"])
@@ -537,13 +847,26 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
         hx = student.helper("head", hx, n)
     preds = student.call("train:predict", model_ref, hx, device, 500)
     preds = _predictions(preds, data, "predict's output", n)
-    traced, trace_metrics = trace_flags(student.helper("training_report", trace, keep=False),
-                                        probe_labels, change, cifar_labels)
+    report = student.helper("training_report", trace, keep=False)
+    traced, trace_metrics = trace_flags(report, probe_labels, change, cifar_labels)
+    chosen = judged_images(preds, np.random.default_rng([data.seed, 17]))
+    put_back, put_back_metrics = put_back_flags(student, trace, hx, preds, seed, chosen)
+    traced += put_back
+    trace_metrics.update(put_back_metrics)
     agreement = parameters_agreement(student, ref, model, args, model_ref, probe,
                                      len(probe_labels), device)
+    replayed, replay_metrics = _replay_part2(
+        student, ref, model, args, model_ref, trace, report, data,
+        (min(num_train, caps["num_train"]), caps["num_val"]), preds, probe_labels, cifar_labels)
+    if model not in DOCUMENTED_MODELS:     # their parameters run in the reference's architecture
+        fresh, fresh_metrics = fresh_worker_flags(
+            student, argv, overrides, model_ref, data, preds, device, seed, chosen)
+        traced += fresh
+        trace_metrics.update(fresh_metrics)
     acc, summary = _scored(data, preds)
-    with_agreement(with_flags(summary, untrained_flag(change), *traced), agreement)
+    with_agreement(with_flags(summary, untrained_flag(change), *traced, *replayed), agreement)
     summary.update(trace_metrics)
+    summary.update(replay_metrics)
     if built is not None:
         built_acc, probed = probe_flags(built, probe_labels, "before any training", cifar_labels)
         with_flags(summary, *probed)
@@ -551,10 +874,8 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
     if isinstance(change, float):
         summary["parameter_change"] = round(change, 6)
     summary["max_train_seconds"] = caps["max_train_seconds"]
-    used_batch = args.attr("batch_size")
-    if isinstance(used_batch, int) and used_batch > 0:
-        summary["planned_steps"] = min(epochs, caps["epochs"]) * math.ceil(
-            min(num_train, caps["num_train"]) / used_batch)
+    if planned is not None:
+        summary["planned_steps"] = planned
     if isinstance(history, dict):
         for key in ("train_seconds", "steps", "images"):
             if isinstance(history.get(key), (int, float)):
@@ -611,7 +932,7 @@ def graded_accuracy(kind, student, sub, data, settings, key=None, seed=None, ref
                                      seed, settings.config.timeout_factor, ref=ref)
         source = f"run_{model}.sh"
     else:
-        acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed)
+        acc, caps, extra = run_part1(kind, student, sub, data, settings.scale, seed, ref=ref)
         source = f'hyperparams.json ("{kind}")'
     key = key or f"{QUESTION_OF[kind]}/{kind}"
     score = extra["score"]

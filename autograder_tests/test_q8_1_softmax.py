@@ -132,6 +132,6 @@ def test_linear_classifier_train_predict(student, ref, rng):
 
 
 @check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1200})
-def test_softmax_accuracy(student, sub, data, settings):
+def test_softmax_accuracy(student, ref, sub, data, settings):
     """Train with hyperparams.json's softmax settings; accuracy on held-out images."""
-    return _training.graded_accuracy("softmax", student, sub, data, settings)
+    return _training.graded_accuracy("softmax", student, sub, data, settings, ref=ref)

@@ -135,6 +135,6 @@ def test_train_predict(student, ref, rng):
 
 
 @check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 1800})
-def test_two_layer_net_accuracy(student, sub, data, settings):
+def test_two_layer_net_accuracy(student, ref, sub, data, settings):
     """Train with hyperparams.json's two_layer_net settings; accuracy on held-out images."""
-    return _training.graded_accuracy("two_layer_net", student, sub, data, settings)
+    return _training.graded_accuracy("two_layer_net", student, sub, data, settings, ref=ref)

@@ -120,6 +120,6 @@ def test_update_rules(student, ref, rng):
 
 
 @check(Q, 1.0, needs=NEEDS, timeout={"ci": 600, "full": 7200})
-def test_convnet_accuracy(student, sub, data, settings):
+def test_convnet_accuracy(student, ref, sub, data, settings):
     """Train with hyperparams.json's convnet settings (Solver); accuracy on held-out images."""
-    return _training.graded_accuracy("convnet", student, sub, data, settings)
+    return _training.graded_accuracy("convnet", student, sub, data, settings, ref=ref)

@@ -81,8 +81,10 @@ def main(argv=None) -> int:
                 ("release", release, None),
                 ("broken-sample", broken, ["Q8.3"])]
         grader = Grader(GraderConfig(), log=say)
+        who = grader.info()["worker_uid"]     # a pool's users (str) or one uid (int)
         say(f"==> grading {len(jobs)} submissions (scale {grader.config.scale}, "
-            f"device {grader.device}, student code as uid {grader.info()['worker_uid']})")
+            f"device {grader.device}, student code run as "
+            f"{who if isinstance(who, str) else f'uid {who}'})")
         total = sum(len(q or qmap.QUESTIONS) for _, _, q in jobs)
         results = []
         with tqdm(total=total, unit="question", desc="grading", file=sys.stderr) as bar:

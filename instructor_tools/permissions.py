@@ -434,8 +434,9 @@ def main(argv=None) -> int:
         print("027" if staff_group(args.staff_group) else "077")
     if repaired and not args.quiet:
         root = pathlib.Path(args.root).absolute()
-        shown = [("." if r == root else str(r.relative_to(root))) for r in repaired[:8]]
-        more = f" and {len(repaired) - 8} more" if len(repaired) > 8 else ""
+        cut = 8 if len(repaired) > 9 else len(repaired)   # never "and 1 more"
+        shown = [("." if r == root else str(r.relative_to(root))) for r in repaired[:cut]]
+        more = f" and {len(repaired) - cut} more" if len(repaired) > cut else ""
         print(f"{prog}: made private or repaired in {root}: {', '.join(shown)}{more}",
               file=sys.stderr)
     return 0

@@ -10,7 +10,7 @@ command -v "$PY" >/dev/null || PY=python3
 
 stamp="$VENV/.pins-$(sha256sum requirements.txt pyproject.toml | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  echo "==> creating $VENV with the pinned dependencies (first run: about 2 minutes)"
+  echo "==> creating $VENV with the pinned dependencies (first run: 2-4 minutes on 2 cores)"
   [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
   test "${PIPESTATUS[0]}" -eq 0

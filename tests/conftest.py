@@ -58,7 +58,7 @@ def graded_batch_cli(tmp_path_factory):
 LONGEST_FIRST = ("test_grader_end_to_end", "test_release_notebooks", "test_docker_grading",
                  "test_everyday_handins_2", "test_slurm_grading", "test_nbgrader_round_trip",
                  "test_hub_browser", "test_everyday_inputs", "test_lateness", "test_part1_cifar",
-                 "test_training_trace", "test_course_permissions")
+                 "test_training_trace", "test_training_replay", "test_course_permissions")
 
 
 def pytest_collection_modifyitems(config, items):

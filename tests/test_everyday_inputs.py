@@ -380,6 +380,15 @@ def test_messages_for_common_failures():
     assert "Found no NVIDIA driver on your system)" in cuda and "Please check" not in cuda
     assert "keyboard" in describe_exception("EOFError", "EOF when reading a line", [])
     assert describe_exception("BdbQuit", "", []).startswith("stopped at a breakpoint()")
+    # helper-31: build_model (written) reached the model's unfinished __init__: name that
+    unfinished = describe_exception("NotImplementedError", "", [
+        "2_pytorch/train.py, line 318, in build_model",
+        "2_pytorch/models/softmax.py, line 17, in __init__"])
+    assert unfinished.startswith("reached code that is not implemented yet: __init__ raises "
+                                 "NotImplementedError (at 2_pytorch/models/softmax.py, line 17"), unfinished
+    assert describe_exception("NotImplementedError", "", [
+        "1_cs231n/cs231n/layers.py, line 40, in affine_forward"]).startswith(
+        "not implemented yet (it raises NotImplementedError)")
     argparse_exit = describe_exception("SystemExit", "sys.exit(2) was called", [], [
         "usage: train.py [-h] --model {convnet,mymodel,softmax,twolayernn}",
         "train.py: error: argument --lr: invalid positive_float value: 'fast'"])
@@ -523,11 +532,17 @@ def test_a_loss_of_the_wrong_shape_is_named_where_train_fails(sub):
 
 @pytest.mark.slow
 def test_relu_gradient_at_zero_is_named(sub):
-    """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is."""
+    """x >= 0 instead of x > 0 in relu_backward: the message says what the gradient at 0 is;
+    a gradient wrong everywhere does not get that hint (helper-31: it pointed a student whose
+    sign was wrong at the zeros)."""
     alter(sub, LAYERS, "dx = dout * (x > 0)", "dx = dout * (x >= 0)")
     fails = failures(grade(sub, ["Q8.3"]))
     assert set(fails) == {"relu_backward"}, fails
-    assert "(some entries of x are exactly 0: the gradient there is 0)" in fails["relu_backward"]
+    assert "(the entries off are where x is exactly 0: the gradient there is 0)" in fails["relu_backward"]
+    alter(sub, LAYERS, "dx = dout * (x >= 0)", "dx = -dout * (x > 0)")
+    fails = failures(grade(sub, ["Q8.3"]))
+    assert set(fails) == {"relu_backward"}, fails
+    assert "exactly 0" not in fails["relu_backward"], fails["relu_backward"]
 
 
 def _run_cell(notebook, cell_id, namespace, capsys):

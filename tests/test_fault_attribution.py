@@ -62,6 +62,32 @@ SELF_KILLS = {
 }
 
 
+# helper-30: the kernel sends SIGHUP or SIGINT to a process whose controlling terminal hangs
+# up or gets ^C; a worker that opens a terminal of its own would die "from outside"
+TERMINALS = {
+    "its own terminal hung up (SIGHUP)": (
+        "import os, fcntl, termios, time\ntry:\n    os.setsid()\nexcept OSError:\n    pass\n"
+        "m, s = os.openpty()\nfcntl.ioctl(s, termios.TIOCSCTTY, 0)\nos.close(m)\ntime.sleep(2)"),
+    "^C typed into its own terminal (SIGINT)": (
+        "import os, signal, time\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\ntry:\n"
+        "    os.setsid()\nexcept OSError:\n    pass\nm, s = os.openpty()\n"
+        "os.close(os.open(os.ttyname(s), os.O_RDWR))\nos.write(m, b'\\x03')\ntime.sleep(2)"),
+    "TIOCSIG on a terminal (SIGINT)": (
+        "import fcntl, os, signal, termios, time\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+        "try:\n    os.setsid()\nexcept OSError:\n    pass\nm, s = os.openpty()\n"
+        "fcntl.ioctl(s, termios.TIOCSCTTY, 0)\nfcntl.ioctl(m, 0x40045436, 2)\ntime.sleep(2)"),
+}
+
+
+@pytest.mark.parametrize("how", TERMINALS)
+def test_a_worker_that_signals_itself_through_a_terminal_is_the_students_fault(tmp_path, how):
+    """The sandbox has no pseudo-terminal to open (and seccomp refuses TIOCSCTTY, TIOCSIG
+    and TIOCSTI), so the attempt fails the student's own check: never a kill from outside."""
+    result = grader().grade(A._with_attack(tmp_path / "mallory", TERMINALS[how]), questions=Q)
+    c = assert_students_fault(result)
+    assert any(e in c.message for e in ("FileNotFoundError", "PermissionError")), c.message
+
+
 @pytest.mark.parametrize("how", SELF_KILLS)
 def test_a_worker_that_kills_itself_is_the_students_fault(tmp_path, how):
     """Nothing inside the sandbox can send SIGKILL/SIGTERM/SIGHUP/SIGINT (seccomp refuses
@@ -217,3 +243,12 @@ def test_a_check_that_chokes_on_a_students_value_fails_the_check_not_the_grader(
     assert res.status == "failed" and "could not use what" in res.message, res.message
     assert res.metrics["grader_detail"].startswith("test_fault_attribution.py:")
     assert errors == []
+
+
+def test_a_helper_the_worker_lacks_is_the_graders_mistake_not_the_students():
+    """A hidden check asking for a helper worker.HELPERS does not define raised KeyError in
+    the worker, reported as "predict raised KeyError" (the student's last call): it is
+    refused in the grader, before anything is sent, as the grader's error."""
+    from instructor_tools.grader.client import WorkerClient
+    with pytest.raises(RuntimeError, match="helper 'no_such_helper'.*worker.HELPERS"):
+        WorkerClient.helper(None, "no_such_helper")

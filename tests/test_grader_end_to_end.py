@@ -49,6 +49,20 @@ def test_reference_scores_full_marks(graded):
     for m in traced:
         assert m["accuracy_at_first_step"] < 0.2, m
         assert m.get("steps_off_optimizer", 0) == 0 and m.get("steps_off_gradient", 0) == 0, m
+    # Q8.1, Q8.2, Q8.4-Q8.7: the grader replayed every training step (autograder_tests/
+    # _audit.py; tests/test_training_replay.py has the runs it flags), none off
+    replayed = [m for m in traced if "replayed_steps" in m]
+    assert len(replayed) == 6, replayed
+    for m in replayed:
+        assert m["replayed_steps"] == m.get("optimizer_steps", m["replayed_steps"]) > 0, m
+        assert m["replay_mismatches"] == 0 and m["largest_replay_error"] < 1e-2, m
+        assert m["final_agreement"] == 1.0 and m["accuracy_at_start"] < 0.2, m
+    # Q8.5-Q8.8: predict's classes change when the parameters are put back or shuffled
+    put_back = [m for m in traced if "agreement_with_start_parameters" in m]
+    assert len(put_back) == 4, put_back
+    for m in put_back:
+        assert max(m["agreement_with_start_parameters"],
+                   m["agreement_with_shuffled_parameters"]) < 0.6, m
     print(f"\nreference graded in {r['seconds']:.0f} s; per question: "
           + ", ".join(f"{q['id']} {q['seconds']:.0f} s" for q in r["questions"])
           + f"; peak memory {r['peak_memory_mb']}")
@@ -81,6 +95,13 @@ def test_gradescope_results(graded):
     assert sum(t["max_score"] for t in gs["tests"]) == 29
     assert all(t["status"] == "passed" and t["visibility"] == "visible" for t in gs["tests"])
     assert gs["leaderboard"][0]["name"] == "challenge accuracy"
+    # the held-out draw (seed, class renaming) is for staff: result.json has it, results.json
+    # (which Gradescope may show students) does not
+    staff = results["reference"]["grader"]["heldout"]
+    assert isinstance(staff["seed"], int) and sorted(staff["class_renaming"]) == list(range(10))
+    shown = gs["extra_data"]["grader"]["heldout"]
+    assert "seed" not in shown and "class_renaming" not in shown and shown["images"] == staff["images"]
+    assert str(staff["seed"]) not in json.dumps(gs)
     release = json.loads((out / "release" / "results.json").read_text())
     assert release["score"] == 0 and {t["status"] for t in release["tests"]} == {"failed"}
 

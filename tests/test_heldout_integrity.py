@@ -61,6 +61,9 @@ def test_each_run_draws_other_images_that_no_lookup_recognises():
     published = test_y[:2000]
     assert a.accuracy(published) < 0.15
     assert any("published order" in f for f in a.integrity_flags(published))
+    # ... and renamed to the run's classes (a copier who worked the renaming out)
+    assert a.accuracy(a.renaming[published]) < 0.15
+    assert any("published order" in f for f in a.integrity_flags(a.renaming[published]))
     # a table of every test and training image by content: no held-out image is found in it
     table = {_image_key(x) for x in np.concatenate([test_x, train_x])}
     assert sum(_image_key(x) in table for x in test_x[:2000]) == 2000   # it works on the originals
@@ -302,6 +305,7 @@ def test_the_honest_reference_keeps_full_marks_and_no_flag(tmp_path):
     assert m["parameter_change"] > 0.01 and m["accuracy_before_training"] < 0.16, m
     heldout = result.to_dict()["grader"]["heldout"]
     assert heldout["seed"] == grader().heldout_seed and heldout["images"] == 2000
+    assert heldout["class_renaming"] == [int(c) for c in grader()._data.get().renaming]
 
 
 @needs_cifar

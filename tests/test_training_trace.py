@@ -52,8 +52,12 @@ def _torch_run(tmp_path, monkeypatch, between=None, after=None, optimizer_class=
     (tmp_path / "train.py").write_text(
         "import torch\n\n@torch.no_grad()\ndef predict(model, images, device, batch_size=1000):\n"
         "    model.eval()\n    return model(torch.as_tensor(images)).argmax(1).numpy()\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(__import__("sys").modules, "train", raising=False)
+    # this test's train.py is `train` only for the test: the grader's reference loader,
+    # later in this process, must not find it in sys.modules
+    spec = importlib.util.spec_from_file_location("train", tmp_path / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(__import__("sys").modules, "train", module)
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 3)
     opt = (optimizer_class or torch.optim.SGD)(model.parameters(), lr=0.1)

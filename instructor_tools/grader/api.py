@@ -80,12 +80,13 @@ class Grader:
                 "memory_limit_mb": self.policy.memory_mb,
                 "accounting": dict(self.policy.accounting), "seed": self.config.seed,
                 "timeout_factor": self.config.timeout_factor,
-                "heldout": {"seed": self.heldout_seed,
-                            "images": HELDOUT[self.config.scale] + HELDBACK[self.config.scale],
-                            "test_images": HELDOUT[self.config.scale],
-                            "heldback_training_images": HELDBACK[self.config.scale],
-                            "source": "CIFAR-10 test_batch + held-back data_batch images",
-                            "transform": TRANSFORM}}
+                "heldout": self._data.value.describe() if self._data.made else {
+                    "seed": self.heldout_seed,
+                    "images": HELDOUT[self.config.scale] + HELDBACK[self.config.scale],
+                    "test_images": HELDOUT[self.config.scale],
+                    "heldback_training_images": HELDBACK[self.config.scale],
+                    "source": "CIFAR-10 test_batch + held-back data_batch images",
+                    "transform": TRANSFORM}}
 
     def selected(self, questions=None) -> list[str]:
         """Ids of the questions to grade (all when none are asked for), in the assignment's
@@ -289,6 +290,7 @@ class Grading:
         """After the checks: the hand-graded deliverables and the checks' staff flags."""
         self.result.deliverables = D.check(self.sub.root, self.grader.suite.deliverables)
         self.result.flags.extend(check_flags(self.result))
+        self.result.grader["heldout"] = self.grader.info()["heldout"]   # once a check drew it
 
     def close(self) -> None:
         if self.stage_dir is None:   # closed already

@@ -309,6 +309,13 @@ class WorkerClient:
         return self.request({"op": "get", "target": split_target(dotted), "keep": keep})
 
     def helper(self, name: str, *args, keep=True):
+        """Call the worker's helper `name` (worker.HELPERS). A name it lacks is the grader's
+        own mistake, raised here as such, never sent (the worker would report a KeyError as if
+        the student's code had raised it)."""
+        from .worker import HELPERS
+        if name not in HELPERS:
+            raise RuntimeError(f"the grader asked the worker for helper {name!r}, which "
+                               "worker.HELPERS does not define")
         return self.request({"op": "helper", "name": name, "keep": keep}, args=list(args))
 
     def load_npy(self, path, mmap=None):

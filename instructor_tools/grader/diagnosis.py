@@ -62,7 +62,13 @@ TORCH_DTYPE = ("expected scalar type", "must have the same dtype", "Expected obj
 def describe_exception(etype: str, detail: str, where: list[str], output=()) -> str:
     """What the student's exception means, and what to change (the check's name is put
     before it: "<function> raised ...")."""
-    if etype == "NotImplementedError":
+    inner = where[-1].rpartition(", in ")[2] if len(where) > 1 and ", in " in where[-1] else None
+    if etype == "NotImplementedError" and inner:
+        # the function called reached another that is unfinished: name that one (a student
+        # told "build_model not implemented yet" edits build_model, not the model's __init__)
+        text = (f"reached code that is not implemented yet: {inner} raises "
+                "NotImplementedError")
+    elif etype == "NotImplementedError":
         text = "not implemented yet (it raises NotImplementedError)"
     elif etype == "MemoryError" or "can't allocate memory" in detail or "DefaultCPUAllocator" in detail:
         text = "ran out of memory (the grader allows each submission a fixed amount)"

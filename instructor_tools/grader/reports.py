@@ -61,8 +61,18 @@ def gradescope(result: GradeResult, visibility: Visibility = VISIBLE) -> dict:
     return {"score": result.final_score, "execution_time": round(result.seconds, 1),
             "output": "\n".join(output), "visibility": visibility.results,
             "stdout_visibility": "hidden",
-            "extra_data": {"grader": result.grader, "student": result.student},
+            "extra_data": {"grader": _without_heldout(result.grader), "student": result.student},
             "tests": tests, "leaderboard": leaderboard}
+
+
+def _without_heldout(info: dict) -> dict:
+    """The grader's description minus its held-out draw (seed, class renaming): results.json
+    goes to Gradescope, where students can be shown it; result.json keeps it for staff."""
+    info = dict(info or {})
+    heldout = info.pop("heldout", None)
+    if isinstance(heldout, dict):
+        info["heldout"] = {k: v for k, v in heldout.items() if k not in ("seed", "class_renaming")}
+    return info
 
 
 def write_gradescope(result: GradeResult, path: pathlib.Path,

@@ -54,7 +54,8 @@ What the kernel enforces per worker (result.json: grader.accounting says what he
   files    the inode caps above (as root); otherwise the tmpfs sizes and the cgroup's count
            of kernel memory.
   signals, keyrings  worker.refuse_syscalls: a seccomp filter (libseccomp) refuses sending
-           SIGKILL/SIGTERM/SIGHUP/SIGINT from inside the sandbox and every keyring call (a
+           SIGKILL/SIGTERM/SIGHUP/SIGINT from inside the sandbox (and the terminal ioctls
+           by which the kernel would send them; /dev/pts is empty) and every keyring call (a
            pool uid's user keyring outlives its processes); the worker also empties its
            uid's keyrings and joins a fresh session keyring before any student code runs.
 
@@ -251,8 +252,13 @@ class Policy:
             bind(source, SOURCE)
         if self.shared_dir:
             bind(self.shared_dir, DATA)
+        # no pseudo-terminals (an empty /dev/pts, so /dev/ptmx leads nowhere): a worker that
+        # makes one its controlling terminal has the kernel send it SIGHUP or SIGINT, which
+        # would read as a kill from outside (helper-30); worker.refuse_syscalls also refuses
+        # the terminal ioctls
         a += ["--proc", "/proc", "--dev", "/dev",
-              "--size", str(self.shm_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm"]
+              "--size", str(self.shm_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
+              "--size", "4096", "--perms", "0555", "--tmpfs", "/dev/pts"]
         for dev in sorted(pathlib.Path("/dev").glob("nvidia*")):  # a GPU, when there is one
             bind(dev, dev, "--dev-bind")
         if any(pathlib.Path("/dev").glob("nvidia*")) and pathlib.Path("/sys").is_dir():

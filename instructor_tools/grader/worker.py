@@ -345,22 +345,45 @@ def _trace_module():
     return sys.modules[name]
 
 
-def trace_training(model, probe, device, seed):
+def trace_training(model, probe, device, seed, train_x=None, planned_steps=None):
     """A TrainingTrace on `model` from now on (kept in the worker; see its report)."""
-    return _trace_module().TrainingTrace(model, probe, device, seed)
+    return _trace_module().TrainingTrace(model, probe, device, seed, train_x, planned_steps)
 
 
-def trace_numpy_training(obj, probe):
+def trace_numpy_training(obj, probe, train=None, layout="columns", planned_steps=None,
+                         solver=None):
     """A NumpyTrace on `obj` (kept in the worker; see its report)."""
-    return _trace_module().NumpyTrace(obj, probe)
+    return _trace_module().NumpyTrace(obj, probe, train, layout, planned_steps, solver)
 
 
 def training_report(trace):
     return trace.report()
 
 
+def trace_predict_with(trace, which, images, seed):
+    """TrainingTrace.predict_with: predictions with other parameters, then the trained ones back."""
+    return trace.predict_with(which, images, seed)
+
+
+def model_numbers(model):
+    """worker_trace.model_numbers of `model`, the submission's modules being those under the
+    working directory (the submission's copy)."""
+    return _trace_module().model_numbers(model, os.getcwd())
+
+
+def trace_segments(trace, starts):
+    """The recorded stretches of training that begin at the steps `starts` (see StepLog)."""
+    return [trace.segment(int(k)) for k in starts]
+
+
 def head(arr, n):
     return arr[:n]
+
+
+def take(arr, indices):
+    """arr[indices] (indices: a list of positions along the first axis)."""
+    import numpy as np
+    return arr[np.asarray(indices, dtype=np.int64)]
 
 
 def ignore(*args, **kwargs):
@@ -392,10 +415,11 @@ def build_extension():
 
 HELPERS = {"build_extension": build_extension, "part1_columns": part1_columns, "part1_rows": part1_rows, "part1_images": part1_images,
            "predict_in_batches": predict_in_batches, "part2_split": part2_split,
-           "head": head, "ignore": ignore_ref, "weights_snapshot": weights_snapshot,
+           "head": head, "take": take, "model_numbers": model_numbers, "ignore": ignore_ref, "weights_snapshot": weights_snapshot,
            "weights_change": weights_change, "trace_training": trace_training,
            "trace_numpy_training": trace_numpy_training,
-           "training_report": training_report}
+           "training_report": training_report, "trace_segments": trace_segments,
+           "trace_predict_with": trace_predict_with}
 
 
 # ---------------------------------------------------------------- main loop
@@ -482,7 +506,8 @@ def refuse_syscalls():
     it starts, before any student code runs. Refused with EPERM (Python raises
     PermissionError): sending SIGKILL/SIGTERM/SIGHUP/SIGINT to any process (kill, tkill,
     tgkill, rt_[tg]sigqueueinfo, pidfd_send_signal) and the indirect ways to have the kernel
-    send one (timer_create, mq_notify, fcntl F_SETSIG, ptrace); the kernel keyrings (keyctl,
+    send one (timer_create, mq_notify, fcntl F_SETSIG, ptrace, a terminal's TIOCSCTTY,
+    TIOCSIG and TIOCSTI ioctls; the sandbox has no pseudo-terminals either); the kernel keyrings (keyctl,
     add_key, request_key: a pool uid's user keyring outlives its processes and would carry
     data to the next student on that uid). So a worker that dies of one of those signals was
     killed from outside the sandbox, and a student's attempt is the student's error.
@@ -526,6 +551,9 @@ def refuse_syscalls():
         for name in ("timer_create", "mq_notify", "ptrace", "keyctl", "add_key", "request_key"):
             rule(name)
         rule("fcntl", (1, 10))                        # F_SETSIG
+        # a terminal of its own: TIOCSCTTY (then its hangup: SIGHUP), TIOCSIG, TIOCSTI
+        for request in (0x540E, 0x40045436, 0x5412):
+            rule("ioctl", (1, request))
         rc = lib.seccomp_load(ctx)
         if rc < 0:
             return f"seccomp_load failed ({os.strerror(-rc)})"
