@@ -23,7 +23,12 @@ ready_timeout="${HW1_SLURM_READY_TIMEOUT:-60}"
 host="$(hostname -s)"
 export SLURM_CONF="$dir/slurm.conf"
 
-answers() { [[ -f "$SLURM_CONF" ]] && sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; }
+# (sinfo's output read whole first: under pipefail `| grep -q` can fail by SIGPIPE)
+answers() {
+  [[ -f "$SLURM_CONF" ]] || return 1
+  local states; states=$(sinfo -h -o '%t' 2>/dev/null) || return 1
+  grep -qE '^(idle|mix|alloc)' <<<"$states"
+}
 
 install_missing() {
   local need=()

@@ -8,9 +8,11 @@ need=()
 # bubblewrap: the sandbox around every grading worker (instructor_tools/grader/sandbox.py)
 command -v bwrap >/dev/null || need+=(bubblewrap)
 # libseccomp: the worker's seccomp filter (worker.refuse_syscalls; apt itself depends on it)
-# (ldconfig lives in /usr/sbin, which a non-root account's PATH usually lacks)
-PATH="$PATH:/usr/sbin:/sbin" ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 ' \
-  || need+=(libseccomp2)
+# (ldconfig lives in /usr/sbin, which a non-root account's PATH usually lacks). The list is
+# read whole before grep: with pipefail, `ldconfig -p | grep -q` fails at random, because
+# grep -q stops at the first match and ldconfig then dies of SIGPIPE.
+libs=$(PATH="$PATH:/usr/sbin:/sbin" ldconfig -p 2>/dev/null || true)
+grep -q 'libseccomp\.so\.2 ' <<<"$libs" || need+=(libseccomp2)
 if (( ${#need[@]} )); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
     echo "warning: missing ${need[*]} (PDF export; the grader's sandbox); install them with your package manager" >&2
