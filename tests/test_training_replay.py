@@ -24,7 +24,7 @@ import sys
 import numpy as np
 import pytest
 
-from _grader_support import REFERENCE, alter, check, copy_reference, grader
+from _grader_support import REFERENCE, alter, check, copy_reference, grader, narrow_challenge
 from test_training_trace import (LINEAR, SOFTMAX_MODEL, TRAIN, _load, _part1_carrier,
                                  _part2_carrier, _shipped_weights, needs_cifar)
 
@@ -464,7 +464,7 @@ def test_a_challenge_model_whose_forward_switches_to_weights_kept_elsewhere_is_f
     alter(sub, TRAIN, "    model._shipped_on = True\n    return history\n",
           at_end + "    return history\n")
     alter(sub, MYMODEL, "    def forward(self, images):\n", SWITCH_METHODS + condition + SWITCH_BODY)
-    result = grader().grade(sub, questions=["Q8.8"])
+    result = grader().grade(narrow_challenge(sub), questions=["Q8.8"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     c = check(result, "beats_chance")
     m = c.metrics
@@ -504,7 +504,7 @@ def test_a_predict_that_picks_what_the_first_images_get_does_not_escape_the_chec
     alter(sub, TRAIN, "    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)\n",
           "    res = torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)\n"
           + patch + "    return res\n")
-    result = grader().grade(sub, questions=["Q8.8"])
+    result = grader().grade(narrow_challenge(sub), questions=["Q8.8"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     m = check(result, "beats_chance").metrics
     assert m["accuracy"] > 0.25, m
@@ -532,7 +532,7 @@ def test_a_challenge_model_with_a_layer_brought_in_from_a_file_is_flagged(tmp_pa
           "        images = images + 1e-3 * F.conv2d(images, self._fixed.to(images.device),"
           " padding=1)[:, :3]\n"
           "        return self._forward(images)\n\n    def _forward(self, images):\n")
-    result = grader().grade(sub, questions=["Q8.8"])
+    result = grader().grade(narrow_challenge(sub), questions=["Q8.8"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     m = check(result, "beats_chance").metrics
     assert m["numbers_not_learnt"] == 432, m
