@@ -71,6 +71,26 @@ def test_log_named_with_a_carriage_return_is_found(tmp_path):
     assert found.note.startswith("ends with the test line (found as 'softmax.log\\r'")
 
 
+
+def test_hand_graded_files_are_named_for_students_not_as_patterns(tmp_path):
+    """The hidden suite's patterns (`**/extra.md`, `2_pytorch/*_gridfilt.png`) reach feedback
+    by their labels, and a file that is not there is "missing" whatever its kind (a Q8.3-only
+    submission showed the raw patterns and "0 found; 1 expected")."""
+    from autograder_tests.deliverables import DELIVERABLES
+    (tmp_path / "2_pytorch").mkdir()
+    shown = {d.path: d for d in D.check(tmp_path, DELIVERABLES)}
+    assert "extra.md (in any folder)" in shown and "2_pytorch/<model>_gridfilt.png (one at least)" in shown
+    assert not [p for p in shown if "*" in p], list(shown)
+    assert {d.note for d in shown.values()} == {"missing"} and not any(d.found for d in shown.values())
+    (tmp_path / "2_pytorch" / "convnet_gridfilt.png").write_bytes(b"png")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "extra.md").write_text("A small ResNet.\n")
+    shown = {d.path: d for d in D.check(tmp_path, DELIVERABLES)}
+    assert shown["2_pytorch/<model>_gridfilt.png (one at least)"].note == "1 found"
+    assert shown["extra.md (in any folder)"].note == "3 words"
+    (two_needed,) = D.check(tmp_path, [{"path": "2_pytorch/*.png", "kind": "plot", "min": 2}])
+    assert (two_needed.path, two_needed.note) == ("2_pytorch/*.png", "1 found; 2 expected")
+
 def test_provided_file_resaved_on_windows_is_still_the_provided_file():
     pyx = (REFERENCE / "1_cs231n" / "cs231n" / "im2col_cython.pyx").read_bytes()
     assert S.same_text(pyx, BOM + pyx.replace(b"\n", b"\r\n"))

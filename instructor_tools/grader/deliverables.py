@@ -4,6 +4,8 @@ The hidden suite lists them (autograder_tests/deliverables.py) as dicts:
     {"path": "2_pytorch/softmax.log", "kind": "log"}     log whose last line is the test line
     {"path": "2_pytorch/extra.md", "kind": "text"}       non-empty text
     {"path": "2_pytorch/*.png", "kind": "plot", "min": 1} at least `min` non-empty files
+An entry whose path is a pattern names itself to students with "label" (e.g. "extra.md (in any
+folder)" for "**/extra.md"); the reports show the label, or the path when there is none.
 
 Files made on Windows are found and read as well: a name that ends in a carriage return or
 spaces (`softmax.log\r`, written by a run script with CRLF line endings) or that differs only in
@@ -50,21 +52,28 @@ def _odd_name(path: pathlib.Path, pattern: str = "") -> str:
             "script has Windows line endings)")
 
 
+def _plot_note(good: int, need: int) -> str:
+    if good == 0:
+        return "missing" if need == 1 else f"missing ({need} expected)"
+    return f"{good} found" + ("" if good >= need else f"; {need} expected")
+
+
 def check(root: pathlib.Path, expected) -> list[Deliverable]:
+    """One Deliverable per entry of `expected` (the suite's list, format above), in order;
+    its path is the entry's label when it has one."""
     out = []
     for item in expected:
         kind, pattern = item["kind"], item["path"]
+        shown = item.get("label", pattern)
         matches = _matches(root, pattern)
         if kind == "plot":
             good = [p for p in matches if p.stat().st_size > 0]
             need = item.get("min", 1)
             odd = next((_odd_name(p, pattern) for p in good if _odd_name(p, pattern)), "")
-            out.append(Deliverable(pattern, len(good) >= need,
-                                   f"{len(good)} found" + ("" if len(good) >= need else f"; {need} expected")
-                                   + odd))
+            out.append(Deliverable(shown, len(good) >= need, _plot_note(len(good), need) + odd))
             continue
         if not matches:
-            out.append(Deliverable(pattern, False, "missing"))
+            out.append(Deliverable(shown, False, "missing"))
             continue
         path = matches[0]
         text = normalize_text(path.read_bytes()[:MAX_READ])
@@ -72,11 +81,11 @@ def check(root: pathlib.Path, expected) -> list[Deliverable]:
             lines = [line for line in text.splitlines() if line.strip()]
             last = lines[-1] if lines else ""
             ok = bool(TEST_LINE.match(last))
-            out.append(Deliverable(pattern, True, ("ends with the test line" if ok else
+            out.append(Deliverable(shown, True, ("ends with the test line" if ok else
                                    "does not end with the `test set: ... Accuracy: ...` line")
                                    + _odd_name(path, pattern)))
         else:
             words = len(text.split())
-            out.append(Deliverable(pattern, True, (f"{words} words" if words else "empty")
+            out.append(Deliverable(shown, True, (f"{words} words" if words else "empty")
                                    + _odd_name(path, pattern)))
     return out
