@@ -102,6 +102,10 @@ def test_gradescope_results(graded):
     shown = gs["extra_data"]["grader"]["heldout"]
     assert "seed" not in shown and "class_renaming" not in shown and shown["images"] == staff["images"]
     assert str(staff["seed"]) not in json.dumps(gs)
+    # nor the machine's layout (interpreter path, the pool's uids, cgroup paths)
+    grader_info = results["reference"]["grader"]
+    assert grader_info["worker_python"] and "worker_python" not in gs["extra_data"]["grader"]
+    assert grader_info["worker_python"] not in json.dumps(gs) and "cgroup" not in json.dumps(gs)
     release = json.loads((out / "release" / "results.json").read_text())
     assert release["score"] == 0 and {t["status"] for t in release["tests"]} == {"failed"}
 

@@ -73,6 +73,10 @@ def test_reports_from_one_result(tmp_path):
     assert gs["score"] == 14.5 and len(gs["tests"]) == 16
     assert {t["status"] for t in gs["tests"]} == {"passed", "failed"}
     assert "extra.md" in gs["output"]
+    r.grader.update(worker_python="/srv/course/.venv/bin/python", worker_uid="hw1-worker0..15",
+                    accounting={"memory": "cgroup v1 (/sys/fs/cgroup/memory/x)"})
+    shown = reports.gradescope(r)["extra_data"]["grader"]
+    assert shown == {"version": "1", "scale": "ci", "device": "cpu", "isolation": "separate-user"}
     html = reports.feedback_html(r)
     assert "x &lt;b&gt;is&lt;/b&gt; wrong" in html and "<b>is</b>" not in html  # escaped
     rows = list(csv.DictReader(open(reports.write_csv([r], tmp_path / "g.csv"))))

@@ -65,10 +65,16 @@ def gradescope(result: GradeResult, visibility: Visibility = VISIBLE) -> dict:
             "tests": tests, "leaderboard": leaderboard}
 
 
+# The grader's description that is the grading machine's business, not a student's: the
+# worker's interpreter path, the pool's uids, cgroup paths and limits of the sandbox.
+MACHINE_ONLY = ("worker_python", "worker_uid", "accounting")
+
+
 def _without_heldout(info: dict) -> dict:
-    """The grader's description minus its held-out draw (seed, class renaming): results.json
-    goes to Gradescope, where students can be shown it; result.json keeps it for staff."""
-    info = dict(info or {})
+    """The grader's description minus its held-out draw (seed, class renaming) and the
+    machine's layout (MACHINE_ONLY): results.json goes to Gradescope, where students can be
+    shown it; result.json keeps all of it for staff."""
+    info = {k: v for k, v in (info or {}).items() if k not in MACHINE_ONLY}
     heldout = info.pop("heldout", None)
     if isinstance(heldout, dict):
         info["heldout"] = {k: v for k, v in heldout.items() if k not in ("seed", "class_renaming")}
