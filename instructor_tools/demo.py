@@ -6,9 +6,11 @@
    (`python -m instructor_tools.release build --out ...`; `make release` updates release/hw1);
 2. grades the reference solution (full marks expected), the untouched release (zero
    expected) and a broken sample (the reference with two bugs in layers.py: a wrong
-   gradient and an exit in the middle of a function; graded on Q8.3 only);
+   gradient and an exit in the middle of a function; graded on Q8.3 only; kept in
+   out/demo/submissions/broken-sample to look at);
 3. prints the score table and where the gradebook, Gradescope results.json, CSV and the
-   students' feedback pages went (under out/demo/).
+   students' feedback pages went (out/demo/<student>/: reference, untouched-release,
+   broken-sample).
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import tempfile
 
 from tqdm import tqdm
 
@@ -75,32 +76,31 @@ def main(argv=None) -> int:
         release = build_release(out, say)
     if not release.is_dir():
         raise SystemExit("demo: no release/hw1 to grade; run without --skip-release-build")
-    with tempfile.TemporaryDirectory(prefix="hw1-demo-") as tmp:
-        broken = broken_sample(pathlib.Path(tmp) / "broken")
-        jobs = [("reference", REPO / "source" / "hw1", None),
-                ("release", release, None),
-                ("broken-sample", broken, ["Q8.3"])]
-        grader = Grader(GraderConfig(), log=say)
-        who = grader.info()["worker_uid"]     # a pool's users (str) or one uid (int)
-        say(f"==> grading {len(jobs)} submissions (scale {grader.config.scale}, "
-            f"device {grader.device}, student code run as "
-            f"{who if isinstance(who, str) else f'uid {who}'})")
-        total = sum(len(q or qmap.QUESTIONS) for _, _, q in jobs)
-        results = []
-        with tqdm(total=total, unit="question", desc="grading", file=sys.stderr) as bar:
-            for student, path, questions in jobs:
-                bar.set_postfix_str(student)
-                result = grader.grade(path, student=student, questions=questions,
-                                      progress=lambda qid: bar.update(1))
-                write_outputs(result, out)
-                results.append(result)
-                say(f"    {student}: {reports.fmt(result.score)}/{reports.fmt(result.max_score)} "
-                    f"in {result.seconds:.0f} s")
+    broken = broken_sample(out / "submissions" / "broken-sample")
+    jobs = [("reference", REPO / "source" / "hw1", None),
+            ("untouched-release", release, None),
+            ("broken-sample", broken, ["Q8.3"])]
+    grader = Grader(GraderConfig(), log=say)
+    who = grader.info()["worker_uid"]     # a pool's users (str) or one uid (int)
+    say(f"==> grading {len(jobs)} submissions (scale {grader.config.scale}, "
+        f"device {grader.device}, student code run as "
+        f"{who if isinstance(who, str) else f'uid {who}'})")
+    total = sum(len(q or qmap.QUESTIONS) for _, _, q in jobs)
+    results = []
+    with tqdm(total=total, unit="question", desc="grading", file=sys.stderr) as bar:
+        for student, path, questions in jobs:
+            bar.set_postfix_str(student)
+            result = grader.grade(path, student=student, questions=questions,
+                                  progress=lambda qid: bar.update(1))
+            write_outputs(result, out)
+            results.append(result)
+            say(f"    {student}: {reports.fmt(result.score)}/{reports.fmt(result.max_score)} "
+                f"in {result.seconds:.0f} s")
     print()
     print(score_table(results))
     print()
     broken_result = results[-1]
-    print("Why the broken sample lost points (its feedback says the same):")
+    print(f"Why the broken sample ({broken}) lost points (its feedback says the same):")
     for q in broken_result.questions:
         for c in q.checks:
             if not c.passed:
