@@ -667,12 +667,13 @@ DOCUMENTED_MODELS = {"softmax": "Softmax", "twolayernn": "TwoLayerNN", "convnet"
 MIN_PARAMETERS_AGREEMENT = 0.9
 
 
-def reference_model(ref, model, args, model_ref):
+def reference_model(ref, model, args, model_ref, state=None):
     """(the reference's model of `model`'s architecture with the student's sizes, in eval mode,
     {reference parameter name: (the student's name, stored transposed?)}, the model's input
-    size), matched as the model checks match them (_torch_models); None for a model the
-    reference does not define or parameters that do not fit its architecture (the model check
-    judges those)."""
+    size), matched as the model checks match them (_torch_models) against `state` (the
+    student's [(name, array)] as read once by the caller; read here when None); None for a model
+    the reference does not define or parameters that do not fit its architecture (the model
+    check judges those)."""
     from . import _torch_models
     if ref is None or model not in DOCUMENTED_MODELS:
         return None
@@ -683,7 +684,9 @@ def reference_model(ref, model, args, model_ref):
         kwargs = {name: given[name] for name in inspect.signature(cls).parameters}
         ref_model = cls(**kwargs).eval()
         ref_state = {k: v.numpy() for k, v in ref_model.state_dict().items()}
-        mapped = _torch_models.map_weights(ref_state, _torch_models.state_arrays(model_ref), model)
+        if state is None:
+            state = _torch_models.state_arrays(model_ref)
+        mapped = _torch_models.map_weights(ref_state, state, model)
     except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
         return None
     return ref_model, {k: (name, t) for k, (name, _, t) in mapped.items()}, tuple(kwargs["im_size"])
@@ -697,16 +700,21 @@ def parameters_agreement(student, ref, model, args, model_ref, probe, n, device)
     What it catches: predictions that do not come from the trained parameters, e.g. a forward
     that switches after training to weights kept outside its parameters (issue 16). The
     student's to_model_input prepares the images, as in predict; the reference forward runs
-    here, in the grader, on float32 copies of the parameters."""
+    here, in the grader, on float32 copies of the parameters, read from the worker once (a
+    state_dict that changes between two reads was a way around this check, helper-32)."""
     import torch
     from . import _torch_models
     from instructor_tools.grader.codec import Tensor
-    built = reference_model(ref, model, args, model_ref)
+    try:
+        arrays = _torch_models.state_arrays(model_ref)
+    except (Fail, StudentProblem, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    state = dict(arrays)
+    built = reference_model(ref, model, args, model_ref, arrays)
     if built is None:
         return None
     ref_model, mapping, im_size = built
     try:
-        state = dict(_torch_models.state_arrays(model_ref))
         images = as_array(probe.value(), "the probe images")
         x = as_array(student.call("train:to_model_input", Tensor(images)),
                      "to_model_input's output", shape=(n, *im_size))
@@ -717,9 +725,14 @@ def parameters_agreement(student, ref, model, args, model_ref, probe, n, device)
     weights = {key: torch.from_numpy(np.ascontiguousarray(state[name].T if transposed
                                                           else state[name]).astype(np.float32))
                for key, (name, transposed) in mapping.items()}
-    ref_model.load_state_dict(weights)
-    with torch.no_grad():
-        ours = ref_model(torch.from_numpy(x.astype(np.float32))).argmax(1).numpy()
+    try:
+        ref_model.load_state_dict(weights)
+        with torch.no_grad():
+            ours = ref_model(torch.from_numpy(x.astype(np.float32))).argmax(1).numpy()
+    except (RuntimeError, ValueError):
+        # parameters that fitted the architecture when mapped and then did not: they agree
+        # nowhere (and the flag says so), never a grader error
+        return 0.0
     return float(np.mean(ours == theirs))
 
 
@@ -803,10 +816,16 @@ def run_part2(model, student, sub, data, scale, device, seed, time_factor=1.0, r
         raise Fail(f"run_{model}.sh trains --model {chosen}, not {model}")
     epochs = args.attr("epochs")
     num_train = args.attr("num_train") or caps["num_train"]
-    if not isinstance(epochs, int) or not isinstance(num_train, int):
-        raise Fail(f"train.py's parse_args gives epochs {epochs!r}, num_train {num_train!r}; "
-                   "expected whole numbers")
     batch_size, lr = args.attr("batch_size"), args.attr("lr")
+    # positive, or the caps below do not cap: min(-5, cap) is -5, and the first -5 images
+    # are nearly all of them (helper-32: --num-train -5 trained on 49,000 images)
+    given = {"--epochs": epochs, "--num-train": num_train}
+    if isinstance(batch_size, int):
+        given["--batch-size"] = batch_size
+    wrong = [f"{k} {v!r}" for k, v in given.items() if type(v) is not int or v <= 0]
+    if wrong:
+        raise Fail(f"run_{model}.sh gives train.py {', '.join(wrong)}; the grader needs "
+                   "positive whole numbers for --epochs, --num-train and --batch-size")
     overrides = {"epochs": min(epochs, caps["epochs"]), "num_train": min(num_train, caps["num_train"]),
                  "seed": seed,
                  # only the end-of-epoch validation: less time, same training

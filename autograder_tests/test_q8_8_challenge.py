@@ -3,7 +3,7 @@ run_mymodel.sh's settings, under a time cap (GPU when present; on a CPU, the sma
 of _training.CPU_CHALLENGE_CAP and its own threshold), and scores the accuracy it measures on
 held-out images: 5 points for clearly beating chance, 5 for reaching the staff threshold."""
 from instructor_tools.grader.checks import Fail, check
-from instructor_tools.grader.outcomes import StudentProblem
+from instructor_tools.grader.outcomes import GraderFault, StudentProblem
 
 from . import _training
 
@@ -29,7 +29,7 @@ def _train_once(student, sub, data, settings, memo):
     if isinstance(memo["outcome"], (Fail, StudentProblem)):
         raise Fail("training MyModel failed (see the check above)")
     if isinstance(memo["outcome"], Exception):
-        raise RuntimeError("the training run of the check above hit a grader error")
+        raise GraderFault("the training run of the check above hit a grader error")
     return memo["outcome"]
 
 

@@ -6,13 +6,16 @@ submissions, Q8.3 only (seconds each)."""
 from __future__ import annotations
 
 import json
+import os
+import pathlib
 import struct
+import zipfile
 
 import numpy as np
 import pytest
 
 import _attack_submissions as A
-from _grader_support import alter, check, grader
+from _grader_support import alter, check, copy_reference, grader
 from instructor_tools.grader import runner, sandbox
 from instructor_tools.grader.checks import CheckSpec
 from instructor_tools.grader.outcomes import StudentProblem
@@ -86,6 +89,46 @@ def test_a_worker_that_signals_itself_through_a_terminal_is_the_students_fault(t
     result = grader().grade(A._with_attack(tmp_path / "mallory", TERMINALS[how]), questions=Q)
     c = assert_students_fault(result)
     assert any(e in c.message for e in ("FileNotFoundError", "PermissionError")), c.message
+
+
+# helper-32: signals the kernel sends on the worker's own doing, without a kill call: the
+# exit signal of a child it made (clone's low byte, clone3's exit_signal) and the SIGHUP of a
+# process group left orphaned with a stopped member
+KERNEL_SENT = {
+    "a child whose exit signal is SIGTERM (clone)": (
+        "import ctypes, os, time\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        "pid = libc.syscall(56, 15, 0, 0, 0, 0)\nif pid == 0:\n    os._exit(0)\n"
+        "if pid < 0:\n    raise OSError(ctypes.get_errno(), 'clone refused')\ntime.sleep(2)"),
+    "a child whose exit signal is SIGKILL (clone3)": (
+        "import ctypes, os, struct, time\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        "args = ctypes.create_string_buffer(struct.pack('8Q', 0, 0, 0, 0, 9, 0, 0, 0))\n"
+        "pid = libc.syscall(435, args, 64)\nif pid == 0:\n    os._exit(0)\n"
+        "if pid < 0:\n    raise OSError(ctypes.get_errno(), 'clone3 refused')\ntime.sleep(2)"),
+    "a child made the parent's, its exit signal SIGTERM (CLONE_PARENT)": (
+        "import ctypes, os, time\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        "pid = libc.syscall(56, 0x8000 | 15, 0, 0, 0, 0)\nif pid == 0:\n    os._exit(0)\n"
+        "if pid < 0:\n    raise OSError(ctypes.get_errno(), 'clone refused')\ntime.sleep(2)"),
+    "a process group orphaned with a stopped member (SIGHUP)": (
+        "import os, signal, time\ntry:\n    os.setsid()\nexcept OSError:\n    pass\n"
+        "me = os.getpid()\nz = os.fork()\nif z == 0:\n    try:\n        os.setpgid(0, 0)\n"
+        "        if os.fork() == 0:\n            try:\n                os.setpgid(0, me)\n"
+        "                os.kill(os.getpid(), signal.SIGSTOP)\n            finally:\n"
+        "                os._exit(0)\n        time.sleep(0.5)\n    finally:\n        os._exit(0)\n"
+        "os.waitpid(z, 0)\ntime.sleep(2)\nraise RuntimeError('still alive')"),
+}
+
+
+@pytest.mark.parametrize("how", KERNEL_SENT)
+def test_a_signal_the_kernel_sends_on_the_workers_own_doing_is_the_students_fault(tmp_path, how):
+    """seccomp refuses a child exit signal other than SIGCHLD (clone; clone3 with ENOSYS, so
+    the C library's threads fall back to clone), CLONE_PARENT, setsid and setpgid: each way
+    fails the student's own check (all four were "killed from outside", grader_error, before)."""
+    result = grader().grade(A._with_attack(tmp_path / "mallory", KERNEL_SENT[how]), questions=Q)
+    c = assert_students_fault(result)
+    assert any(e in c.message for e in ("refused", "PermissionError", "still alive")), c.message
 
 
 @pytest.mark.parametrize("how", SELF_KILLS)
@@ -252,3 +295,101 @@ def test_a_helper_the_worker_lacks_is_the_graders_mistake_not_the_students():
     from instructor_tools.grader.client import WorkerClient
     with pytest.raises(RuntimeError, match="helper 'no_such_helper'.*worker.HELPERS"):
         WorkerClient.helper(None, "no_such_helper")
+
+
+# ---------------------------------------------------------------- helper-32: values and shapes
+
+def _part2_with(tmp_path, appended: str):
+    """The reference's Part 2 with `appended` at the end of train.py."""
+    sub = copy_reference(tmp_path / "mallory", parts=("2_pytorch",))
+    with open(sub / "2_pytorch" / "train.py", "a") as f:
+        f.write("\n" + appended)
+    return sub
+
+
+# torch raises RuntimeError for a tensor of the wrong dtype or shape: the grader fetching a
+# parameter the student's code hands it as int64 (train_step), or a state_dict whose second
+# read differs from the first (the accuracy check's parameters-agreement)
+WRONG_VALUES = {
+    "a parameter handed to the grader as int64 (Q8.5 train_step)": (
+        "train_step",
+        "import sys as _s\n_orig_getattr = torch.nn.Module.__getattr__\n"
+        "def _ga(self, name):\n    v = _orig_getattr(self, name)\n"
+        "    if name == 'weight' and _s._getframe(1).f_code.co_name == 'resolve':\n"
+        "        return v.detach().to(torch.int64)\n    return v\n"
+        "torch.nn.Module.__getattr__ = _ga\n"),
+    "a state_dict transposed at its second read (Q8.5 softmax_accuracy)": (
+        "softmax_accuracy",
+        "import sys as _s\n_orig_sd = torch.nn.Module.state_dict\n"
+        "def _sd(self, *a, **k):\n    out = _orig_sd(self, *a, **k)\n"
+        "    if getattr(self, '_fitted', False) and _s._getframe(1).f_code.co_name == 'handle':\n"
+        "        n = self.__dict__['_reads'] = self.__dict__.get('_reads', 0) + 1\n"
+        "        if n == 2:\n"
+        "            out = {key: (v.t().contiguous() if v.ndim == 2 else v) for key, v in out.items()}\n"
+        "    return out\ntorch.nn.Module.state_dict = _sd\n_orig_fit = fit\n"
+        "def fit(model, *a, **k):\n    r = _orig_fit(model, *a, **k)\n"
+        "    model.__dict__['_fitted'] = True\n    return r\n"),
+}
+
+
+@pytest.mark.parametrize("how", WRONG_VALUES)
+def test_a_torch_error_on_the_students_value_is_the_students_fault(tmp_path, how):
+    name, appended = WRONG_VALUES[how]
+    result = grader().grade(_part2_with(tmp_path, appended), questions=["Q8.5"])
+    assert not result.grader_errors, [(x.name, x.message) for x in result.grader_errors]
+    assert not result.errors and not result.faults, (result.errors, result.faults)
+    assert check(result, name).status in ("passed", "failed"), check(result, name).message
+
+
+def test_a_negative_training_set_size_does_not_escape_the_cap(tmp_path):
+    """--num-train -5 made min(-5, cap) -5 and the first -5 images nearly all 49,000 of them
+    (helper-32: 383 steps for the reference's 79, 36.9% for 32.8%, no flag)."""
+    sub = copy_reference(tmp_path / "mallory", parts=("2_pytorch",))
+    alter(sub, "2_pytorch/train.py", 'p.add_argument("--num-train", type=positive_int',
+          'p.add_argument("--num-train", type=int')
+    alter(sub, "2_pytorch/run_softmax.sh", "\npython -u train.py --model softmax",
+          "\npython -u train.py --num-train -5 --model softmax")
+    result = grader().grade(sub, questions=["Q8.5"])
+    c = check(result, "softmax_accuracy")
+    assert c.status == "failed" and c.points == 0, (c.status, c.message)
+    assert "--num-train -5" in c.message and "positive whole numbers" in c.message, c.message
+    assert not result.grader_errors
+
+
+def test_odd_names_and_deep_folders_are_graded_not_faults(tmp_path):
+    """A file name that is not UTF-8 (an archive made on a Latin-1 machine) and a chain of
+    folders 1500 deep in a folder, 200 deep in a zip: graded as usual, the deep folders left
+    out with a note (both were "grader fault: not scored": a digest of the name, a recursive
+    copy past Python's recursion limit)."""
+    sub = copy_reference(tmp_path / "odd", parts=("1_cs231n",))
+    archive = tmp_path / "odd.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((sub / "1_cs231n").rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(sub).as_posix())
+        zf.writestr("1_cs231n/cs231n/" + "b/" * 200 + "y.py", "y = 1\n")
+    (sub / "1_cs231n" / os.fsdecode(b"caf\xe9.txt")).write_text("x")
+    deep = sub / "1_cs231n" / "cs231n"
+    fd = os.open(deep, os.O_RDONLY)
+    for _ in range(1500):              # relative to an open folder: no path grows too long
+        os.mkdir("a", dir_fd=fd)
+        fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
+        os.close(old)
+    os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    os.close(fd)
+    for submission in (sub, archive):
+        result = grader().grade(submission, questions=Q)
+        assert result.score == result.max_score, (submission, result.errors, result.faults)
+        assert not result.faults and not result.errors
+        assert any("nested more than 32 folders deep" in n for n in result.notes), result.notes
+
+
+def test_a_batch_folder_named_in_another_encoding_gets_an_id():
+    """A student folder whose name is not UTF-8 stopped a whole batch (UnicodeEncodeError
+    in student_id_for, before any grading)."""
+    from instructor_tools.grader import submission as S
+    odd = pathlib.Path(os.fsdecode(b"/tmp/batch/caf\xe9-student"))
+    sid = S.student_id_for(odd)
+    sid.encode("utf-8")
+    assert sid.startswith("caf_-student-")
+    assert S.assign_ids([odd, pathlib.Path("/tmp/batch/cafe-student")]) == [sid, "cafe-student"]

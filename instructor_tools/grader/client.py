@@ -36,7 +36,7 @@ from .diagnosis import student_error
 from .hung_imports import hung_dependency
 from .outcomes import (ImportHung, ProtocolViolation, StudentCrash,  # noqa: F401 (StudentError:
                        StudentError, StudentProblem, StudentTimeout,  # autograder_tests/_training)
-                       WorkerLost)
+                       GraderFault, WorkerLost)
 from .sandbox import Policy
 
 
@@ -314,8 +314,8 @@ class WorkerClient:
         the student's code had raised it)."""
         from .worker import HELPERS
         if name not in HELPERS:
-            raise RuntimeError(f"the grader asked the worker for helper {name!r}, which "
-                               "worker.HELPERS does not define")
+            raise GraderFault(f"the grader asked the worker for helper {name!r}, which "
+                              "worker.HELPERS does not define")
         return self.request({"op": "helper", "name": name, "keep": keep}, args=list(args))
 
     def load_npy(self, path, mmap=None):

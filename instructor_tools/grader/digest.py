@@ -8,7 +8,9 @@ import pathlib
 
 def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoints"),
                 skip_suffixes=()) -> str:
-    """Hash of a file, or of a folder's relative file names and contents (order-free)."""
+    """Hash of a file, or of a folder's relative file names and contents (order-free). Names
+    are hashed as the bytes on disk (os.fsencode): a name that is not valid UTF-8, as an
+    archive made on a Latin-1 machine carries, hashes like any other."""
     path = pathlib.Path(path)
     digest = hashlib.sha256()
     if path.is_file():
@@ -22,9 +24,9 @@ def tree_sha256(path: pathlib.Path, skip_dirs=("__pycache__", ".ipynb_checkpoint
                 continue
             full = pathlib.Path(root, name)
             rel = full.relative_to(path).as_posix()
-            digest.update(rel.encode() + b"\0")
+            digest.update(os.fsencode(rel) + b"\0")
             if full.is_symlink():
-                digest.update(b"link\0" + os.readlink(full).encode() + b"\0")
+                digest.update(b"link\0" + os.fsencode(os.readlink(full)) + b"\0")
             else:
                 _update_file(digest, full)
     return digest.hexdigest()

@@ -24,7 +24,7 @@ from . import checks as C
 from . import runscripts
 from .client import WorkerClient
 from .errors import SetupError, SuiteError
-from .outcomes import NotCalibrated, StudentProblem, WorkerLost
+from .outcomes import GraderFault, NotCalibrated, StudentProblem, WorkerLost
 from .result import CheckResult
 
 
@@ -82,8 +82,8 @@ class Reference:
         if loaded is not None:
             where = pathlib.Path(getattr(loaded, "__file__", "") or "").resolve()
             if root.resolve() not in where.parents:
-                raise RuntimeError(f"module {top} is already imported from {where}, "
-                                   f"not from the reference at {root}")
+                raise GraderFault(f"module {top} is already imported from {where}, "
+                                  f"not from the reference at {root}")
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         return importlib.import_module(name)
@@ -264,9 +264,10 @@ def _run_check_once(spec: C.CheckSpec, fixtures: dict, client: WorkerClient, con
 # What a check raises when the student's value is not what it tests for (wrong kind, shape,
 # size, an object breaking Python's protocols); a check's own bug raises these too, but then
 # the reference's run (tests/test_grader_suite.py) fails already.
-DATA_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError,
-               ZeroDivisionError, FloatingPointError, RecursionError, UnicodeError,
-               MemoryError)
+# RuntimeError is what torch raises on a tensor of the wrong dtype or shape; the grader's own
+# mistakes raise outcomes.GraderFault, which is none of these.
+DATA_ERRORS = (TypeError, ValueError, LookupError, AttributeError, ArithmeticError,
+               RuntimeError, StopIteration, UnicodeError, MemoryError)
 
 
 def _where(exc) -> str:

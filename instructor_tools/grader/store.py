@@ -109,7 +109,7 @@ def grading_code_sha256() -> str:
     for path in sorted([*code.iterdir(), code.parent / "questions.py"]):
         if path.name in NOT_GRADING or path.name == "__pycache__" or path.name.startswith("."):
             continue
-        digest.update(path.name.encode() + b"\0" +
+        digest.update(os.fsencode(path.name) + b"\0" +
                       tree_sha256(path, skip_suffixes=(".pyc",)).encode())
     return digest.hexdigest()
 
@@ -125,7 +125,7 @@ def checks_sha256(tests_dir: pathlib.Path, qid: str) -> str:
         if (not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc"
                 or (path.name.startswith("test_q") and not path.name.startswith(own))):
             continue
-        digest.update(rel.encode() + b"\0" + file_sha256(path).encode() + b"\0")
+        digest.update(os.fsencode(rel) + b"\0" + file_sha256(path).encode() + b"\0")
     return digest.hexdigest()
 
 

@@ -41,6 +41,11 @@ PART_DIRS = ("1_cs231n", "2_pytorch")
 MAX_FILE_BYTES = 100 << 20
 MAX_TOTAL_BYTES = 600 << 20
 MAX_FILES = 20000
+# Folders nested deeper than this are left out (with a note): the assignment's deepest file is
+# 4 levels down, and a chain of hundreds of folders ran the grader's recursive copies past
+# Python's recursion limit (helper-32: 600 levels, "grader fault: not scored").
+MAX_DEPTH = 32
+DEEP_NOTE = "left out {}: nested more than {} folders deep"
 # Build products and caches: rebuilt or not needed; a stale compiled module must not run.
 SKIPPED_NAMES = ("__pycache__", ".ipynb_checkpoints", "build", "__MACOSX", ".DS_Store",
                  "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Trashes", ".pytest_cache",
@@ -238,7 +243,7 @@ def student_id_for(path: pathlib.Path) -> str:
     # no leading - or @ either: a spreadsheet would read the id as a formula
     safe = _UNSAFE.sub("_", name).strip("._").lstrip("-@") or "student"
     if safe != name:
-        safe = f"{safe}-{zlib.crc32(name.encode('utf-8')):08x}"[:80]
+        safe = f"{safe}-{zlib.crc32(name.encode('utf-8', 'surrogatepass')):08x}"[:80]
     return safe
 
 
@@ -269,7 +274,7 @@ def assign_ids(paths, given: str | None = None, id_map: dict | None = None) -> l
     for sid in ids:
         counts[sid] = counts.get(sid, 0) + 1
     return [sid if counts[sid] == 1 else
-            f"{sid}-{zlib.crc32(str(p.resolve()).encode('utf-8')):08x}"
+            f"{sid}-{zlib.crc32(str(p.resolve()).encode('utf-8', 'surrogatepass')):08x}"
             for sid, p in zip(ids, paths)]
 
 
@@ -753,12 +758,16 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
         note = left_out_note(left_out)
         if note:
             notes.append(note)
+        deep = set()
         for info, parts in zip(infos, entries):
             name = info.filename.replace("\\", "/")
             if info.is_dir() or not parts or _inside(parts, environments):
                 continue
             if name.startswith("/") or ".." in parts or ":" in parts[0]:
                 notes.append(f"left out {name!r}: paths must stay inside the submission")
+                continue
+            if len(parts) > MAX_DEPTH:
+                deep.add("/".join(parts[:MAX_DEPTH]) + "/")
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 notes.append(f"left out {name}: symbolic links are not followed")
@@ -784,6 +793,7 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
                 raise SubmissionProblem(f"{shown}: {name} cannot be unpacked ({exc}): "
                                         + DAMAGED + UPLOAD_A_ZIP) from None
             budget.take(written, name)
+        notes.extend(DEEP_NOTE.format(d, MAX_DEPTH) for d in sorted(deep))
 
 
 def _untar(tpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list, shown: str):
@@ -799,12 +809,16 @@ def _untar(tpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
                                   if not _skipped(list(p) + ["x"])})
             if note:
                 notes.append(note)
+            deep = set()
             for member, parts in zip(members, entries):
                 name = "/".join(parts)
                 if member.isdir() or not parts or _inside(parts, environments):
                     continue
                 if member.name.startswith("/") or ".." in parts or ":" in parts[0]:
                     notes.append(f"left out {member.name!r}: paths must stay inside the submission")
+                    continue
+                if len(parts) > MAX_DEPTH:
+                    deep.add("/".join(parts[:MAX_DEPTH]) + "/")
                     continue
                 if member.issym() or member.islnk():
                     notes.append(f"left out {name}: links are not followed")
@@ -819,6 +833,7 @@ def _untar(tpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with tf.extractfile(member) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out, 1 << 20)
+            notes.extend(DEEP_NOTE.format(d, MAX_DEPTH) for d in sorted(deep))
     except SubmissionProblem:
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
@@ -831,6 +846,10 @@ def _copy_tree(src: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: li
     for root, dirs, files in os.walk(src, followlinks=False):
         rel = pathlib.Path(root).relative_to(src)
         for d in list(dirs):
+            if len(rel.parts) + 1 >= MAX_DEPTH:
+                notes.append(DEEP_NOTE.format((rel / d).as_posix() + "/", MAX_DEPTH))
+                dirs.remove(d)
+                continue
             if d in SKIPPED_NAMES or (pathlib.Path(root) / d).is_symlink():
                 if (pathlib.Path(root) / d).is_symlink():
                     notes.append(f"left out {(rel / d).as_posix()}/: symbolic links are not followed")

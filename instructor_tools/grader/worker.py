@@ -223,9 +223,11 @@ VALIDATION_IMAGES = 1000
 
 def _split(train_x, num_train, num_val):
     """(training slice, validation slice): the first num_train images (at most all before the
-    validation images) and the first num_val validation images."""
+    validation images) and the first num_val validation images (none for a count below 1:
+    a negative count must not slice from the end)."""
     start = len(train_x) - VALIDATION_IMAGES
-    return slice(0, min(num_train, start)), slice(start, start + min(num_val, VALIDATION_IMAGES))
+    return (slice(0, max(0, min(num_train, start))),
+            slice(start, start + max(0, min(num_val, VALIDATION_IMAGES))))
 
 
 def part1_columns(train_x, train_y, heldout_x, num_train, num_val=0):
@@ -507,7 +509,12 @@ def refuse_syscalls():
     PermissionError): sending SIGKILL/SIGTERM/SIGHUP/SIGINT to any process (kill, tkill,
     tgkill, rt_[tg]sigqueueinfo, pidfd_send_signal) and the indirect ways to have the kernel
     send one (timer_create, mq_notify, fcntl F_SETSIG, ptrace, a terminal's TIOCSCTTY,
-    TIOCSIG and TIOCSTI ioctls; the sandbox has no pseudo-terminals either); the kernel keyrings (keyctl,
+    TIOCSIG and TIOCSTI ioctls; the sandbox has no pseudo-terminals either; a child whose
+    exit signal is anything but SIGCHLD, or that is made a child of the worker's parent:
+    clone with such flags, and clone3, whose flags seccomp cannot read, with ENOSYS so that
+    the C library falls back to clone; setsid and setpgid, without which no process group of
+    the worker can become orphaned with a stopped member, which has the kernel send SIGHUP
+    to the whole group); the kernel keyrings (keyctl,
     add_key, request_key: a pool uid's user keyring outlives its processes and would carry
     data to the next student on that uid). So a worker that dies of one of those signals was
     killed from outside the sandbox, and a student's attempt is the student's error.
@@ -531,25 +538,37 @@ def refuse_syscalls():
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
     allow, refuse = 0x7FFF0000, 0x00050000 | errno.EPERM
+    unknown = 0x00050000 | errno.ENOSYS
     masked_eq = 7                                   # SCMP_CMP_MASKED_EQ: (arg & a) == b
     ctx = lib.seccomp_init(allow)
     if not ctx:
         return "seccomp_init failed"
     try:
-        def rule(name, *cmps):
+        def rule(name, *cmps, action=refuse):
+            """Refuse syscall `name` when every (arg, value[, mask]) matches (no cmps:
+            always)."""
             nr = lib.seccomp_syscall_resolve_name(name.encode())
             if nr < 0:
                 return                                # not on this architecture
-            arr = (Cmp * max(1, len(cmps)))(*[Cmp(a, masked_eq, 0xFFFFFFFF, v) for a, v in cmps])
-            rc = lib.seccomp_rule_add_array(ctx, refuse, nr, len(cmps), arr)
+            arr = (Cmp * max(1, len(cmps)))(*[Cmp(c[0], masked_eq, c[2] if len(c) > 2 else 0xFFFFFFFF, c[1])
+                                             for c in cmps])
+            rc = lib.seccomp_rule_add_array(ctx, action, nr, len(cmps), arr)
             if rc < 0:
                 raise OSError(-rc, f"seccomp rule for {name}: {os.strerror(-rc)}")
         for name, sig_arg in (("kill", 1), ("tkill", 1), ("tgkill", 2), ("rt_sigqueueinfo", 1),
                               ("rt_tgsigqueueinfo", 2), ("pidfd_send_signal", 1)):
             for sig in TERMINATING:
                 rule(name, (sig_arg, sig))
-        for name in ("timer_create", "mq_notify", "ptrace", "keyctl", "add_key", "request_key"):
+        for name in ("timer_create", "mq_notify", "ptrace", "keyctl", "add_key", "request_key",
+                     "setsid", "setpgid"):
             rule(name)
+        # clone's flags (x86-64 and arm64: argument 0): the low byte is the signal the kernel
+        # sends the parent when the child ends; threads have 0, fork() SIGCHLD (17)
+        for exit_signal in range(1, 65):
+            if exit_signal != 17:
+                rule("clone", (0, exit_signal, 0xFF))
+        rule("clone", (0, 0x8000, 0x8000))           # CLONE_PARENT: a child of the supervisor
+        rule("clone3", action=unknown)
         rule("fcntl", (1, 10))                        # F_SETSIG
         # a terminal of its own: TIOCSCTTY (then its hangup: SIGHUP), TIOCSIG, TIOCSTI
         for request in (0x540E, 0x40045436, 0x5412):
