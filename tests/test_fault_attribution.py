@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import struct
+import subprocess
 import zipfile
 
 import numpy as np
@@ -291,10 +292,14 @@ def test_a_check_that_chokes_on_a_students_value_fails_the_check_not_the_grader(
 def test_a_helper_the_worker_lacks_is_the_graders_mistake_not_the_students():
     """A hidden check asking for a helper worker.HELPERS does not define raised KeyError in
     the worker, reported as "predict raised KeyError" (the student's last call): it is
-    refused in the grader, before anything is sent, as the grader's error."""
+    refused in the grader, before anything is sent, as the grader's error (GraderFault,
+    which the runner never reads as the student's value: torch's RuntimeError is)."""
     from instructor_tools.grader.client import WorkerClient
-    with pytest.raises(RuntimeError, match="helper 'no_such_helper'.*worker.HELPERS"):
+    from instructor_tools.grader.outcomes import GraderFault
+    with pytest.raises(GraderFault, match="helper 'no_such_helper'.*worker.HELPERS") as raised:
         WorkerClient.helper(None, "no_such_helper")
+    assert not isinstance(raised.value, runner.DATA_ERRORS)
+    assert isinstance(RuntimeError("mat1 and mat2 shapes cannot be multiplied"), runner.DATA_ERRORS)
 
 
 # ---------------------------------------------------------------- helper-32: values and shapes
@@ -377,11 +382,14 @@ def test_odd_names_and_deep_folders_are_graded_not_faults(tmp_path):
         os.close(old)
     os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
     os.close(fd)
-    for submission in (sub, archive):
-        result = grader().grade(submission, questions=Q)
-        assert result.score == result.max_score, (submission, result.errors, result.faults)
-        assert not result.faults and not result.errors
-        assert any("nested more than 32 folders deep" in n for n in result.notes), result.notes
+    try:
+        for submission in (sub, archive):
+            result = grader().grade(submission, questions=Q)
+            assert result.score == result.max_score, (submission, result.errors, result.faults)
+            assert not result.faults and not result.errors
+            assert any("nested more than 32 folders deep" in n for n in result.notes), result.notes
+    finally:   # rm walks without recursion; pytest's own cleanup (shutil.rmtree) would not
+        subprocess.run(["rm", "-rf", str(deep / "a")], check=True)
 
 
 def test_a_batch_folder_named_in_another_encoding_gets_an_id():
