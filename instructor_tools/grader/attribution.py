@@ -8,7 +8,8 @@ OOM-kill count rose and its usage reached its limit) or at the CPU limit it died
 supervisor reads it, so a limit the student lowered counts); otherwise outside (the machine's
 OOM killer, an operator), because nothing inside the sandbox can send those signals
 (worker.refuse_syscalls: a student's attempt fails with PermissionError; nor can it have the
-kernel send one: no pseudo-terminal to hang up or type ^C into, timers and F_SETSIG refused). Where that seccomp
+kernel send one: no pseudo-terminal to hang up or type ^C into, timers and F_SETSIG refused,
+no child exit signal but SIGCHLD, no setsid/setpgid, so no orphaned process group's SIGHUP). Where that seccomp
 filter could not be installed, the older rule applies: outside when the kernel's OOM-kill
 count (/proc/vmstat oom_kill) rose or no other process of the sandbox was alive. Signals a
 process brings on itself (SIGSEGV, SIGABRT, SIGSYS..., SIGXCPU and SIGXFSZ from its limits)

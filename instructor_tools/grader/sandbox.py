@@ -524,7 +524,8 @@ def check_worker(policy: Policy) -> None:
             "no inode cap (it needs root: bubblewrap 0.8 cannot set one); the tmpfs sizes "
             "and the memory cgroup bound the files' kernel memory")
         policy.accounting["signals_and_keyring"] = (
-            "seccomp: sending SIGKILL/SIGTERM/SIGHUP/SIGINT and the kernel keyrings refused"
+            "seccomp: sending SIGKILL/SIGTERM/SIGHUP/SIGINT (kill calls, timers, terminals, "
+            "child exit signals, new sessions and process groups) and the kernel keyrings refused"
             if report.get("seccomp") is True else
             f"no seccomp filter ({report.get('seccomp', 'not reported')})")
         return
