@@ -5,11 +5,13 @@ killer on a machine short of memory), with the evidence recorded. Real sandbox, 
 submissions, Q8.3 only (seconds each)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
 import struct
 import subprocess
+import tarfile
 import zipfile
 
 import numpy as np
@@ -361,6 +363,9 @@ def test_a_negative_training_set_size_does_not_escape_the_cap(tmp_path):
     assert not result.grader_errors
 
 
+CLASHING = ("notes", "notes/inner.txt", "1_cs231n/cs231n/layers.py/x", "d" * 300 + "/x.txt")
+
+
 def test_odd_names_and_deep_folders_are_graded_not_faults(tmp_path):
     """A file name that is not UTF-8 (an archive made on a Latin-1 machine) and a chain of
     folders 1500 deep in a folder, 200 deep in a zip: graded as usual, the deep folders left
@@ -373,6 +378,17 @@ def test_odd_names_and_deep_folders_are_graded_not_faults(tmp_path):
             if path.is_file():
                 zf.write(path, path.relative_to(sub).as_posix())
         zf.writestr("1_cs231n/cs231n/" + "b/" * 200 + "y.py", "y = 1\n")
+        # entries that cannot all be written (helper-33: a grader fault from mkdir): a file
+        # and a folder of one name, an entry under a file, a folder name over 255 bytes
+        for entry in CLASHING:
+            zf.writestr(entry, "x")
+    tarred = tmp_path / "odd.tar.gz"
+    with tarfile.open(tarred, "w:gz") as tf:
+        tf.add(sub / "1_cs231n", "1_cs231n")
+        for entry in CLASHING:
+            info = tarfile.TarInfo(entry)
+            info.size = 1
+            tf.addfile(info, io.BytesIO(b"x"))
     (sub / "1_cs231n" / os.fsdecode(b"caf\xe9.txt")).write_text("x")
     deep = sub / "1_cs231n" / "cs231n"
     fd = os.open(deep, os.O_RDONLY)
@@ -383,11 +399,15 @@ def test_odd_names_and_deep_folders_are_graded_not_faults(tmp_path):
     os.close(os.open("x.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
     os.close(fd)
     try:
-        for submission in (sub, archive):
+        for submission in (sub, archive, tarred):
             result = grader().grade(submission, questions=Q)
             assert result.score == result.max_score, (submission, result.errors, result.faults)
             assert not result.faults and not result.errors
-            assert any("nested more than 32 folders deep" in n for n in result.notes), result.notes
+            if submission != tarred:
+                assert any("nested more than 32 folders deep" in n for n in result.notes), result.notes
+            if submission != sub:
+                left = [n for n in result.notes if "cannot be unpacked where it is" in n]
+                assert len(left) == 3, result.notes
     finally:   # rm walks without recursion; pytest's own cleanup (shutil.rmtree) would not
         subprocess.run(["rm", "-rf", str(deep / "a")], check=True)
 

@@ -24,6 +24,7 @@ and stops at size limits (a zip bomb or a huge upload is reported, not unpacked)
 from __future__ import annotations
 
 import dataclasses
+import errno
 import lzma
 import os
 import pathlib
@@ -730,6 +731,29 @@ DAMAGED = ("it may be damaged or cut short (an interrupted upload or download); 
            "and ")
 
 
+# What an archive's own entries can make impossible to write: a file and a folder of the same
+# name (FileExistsError, NotADirectoryError, IsADirectoryError), a name over 255 bytes.
+ENTRY_ERRNOS = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG)
+
+
+def _open_target(dest: pathlib.Path, parts, name: str, notes: list):
+    """The file an archive entry unpacks to, opened for writing (its folders made); None,
+    with a note, when the archive's own entries make that impossible (ENTRY_ERRNOS: the
+    entry is left out, the rest is graded). Other OSErrors (a full disk) are the grader's
+    and propagate."""
+    target = dest.joinpath(*parts)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "wb")
+    except OSError as exc:
+        if exc.errno not in ENTRY_ERRNOS:
+            raise
+        why = ("a name longer than 255 bytes" if exc.errno == errno.ENAMETOOLONG else
+               "a file and a folder of the same name in the archive")
+        notes.append(f"left out {name}: it cannot be unpacked where it is ({why})")
+        return None
+
+
 def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list,
            shown: str | None = None):
     shown = shown or zpath.name
@@ -777,11 +801,12 @@ def _unzip(zpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
             if info.file_size > MAX_FILE_BYTES:
                 notes.append(f"left out {name}: larger than {MAX_FILE_BYTES >> 20} MB")
                 continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            out = _open_target(dest, parts, name, notes)
+            if out is None:
+                continue
             written = 0
             try:
-                with zf.open(info) as src, open(target, "wb") as out:
+                with zf.open(info) as src, out:
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > MAX_FILE_BYTES:
@@ -829,9 +854,10 @@ def _untar(tpath: pathlib.Path, dest: pathlib.Path, budget: _Budget, notes: list
                     notes.append(f"left out {name}: larger than {MAX_FILE_BYTES >> 20} MB")
                     continue
                 budget.take(member.size, name)
-                target = dest.joinpath(*parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tf.extractfile(member) as src, open(target, "wb") as out:
+                out = _open_target(dest, parts, name, notes)
+                if out is None:
+                    continue
+                with tf.extractfile(member) as src, out:
                     shutil.copyfileobj(src, out, 1 << 20)
             notes.extend(DEEP_NOTE.format(d, MAX_DEPTH) for d in sorted(deep))
     except SubmissionProblem:
