@@ -224,6 +224,16 @@ def test_a_hostile_reply_frame_is_a_student_problem(tmp_path, name):
         sandbox.remove_tree(private)
 
 
+def test_a_reply_of_too_many_arrays_says_so():
+    """helper-33: 300,000 arrays in one reply were reported as "blob sizes do not add up"."""
+    from instructor_tools.grader import codec
+    n = codec.MAX_BLOBS + 1
+    frame = _frame(b'{"ok": true, "value": 1, "blobs": [%s]}' % b",".join([b"1"] * n), b"x" * n)
+    stream = io.BytesIO(frame)
+    with pytest.raises(StudentProblem, match=f"more than {codec.MAX_BLOBS} arrays"):
+        codec.read_frame(stream.read)
+
+
 def test_a_reply_nested_200000_deep_in_a_grading_run(tmp_path):
     sub = A._with_attack(tmp_path / "mallory", (
         "import os, struct, sys, time\nh = b'[' * 200000 + b']' * 200000\n"
@@ -302,6 +312,17 @@ def test_a_helper_the_worker_lacks_is_the_graders_mistake_not_the_students():
         WorkerClient.helper(None, "no_such_helper")
     assert not isinstance(raised.value, runner.DATA_ERRORS)
     assert isinstance(RuntimeError("mat1 and mat2 shapes cannot be multiplied"), runner.DATA_ERRORS)
+
+
+def test_an_exception_whose_message_cannot_be_read_is_reported_as_raised(tmp_path):
+    """helper-33: an exception whose __str__ raises ended the worker (exit 1), and the student
+    was told to remove os._exit() calls they never made."""
+    attack = ("class Unreadable(Exception):\n    def __str__(self):\n"
+              "        raise RuntimeError('no message')\nraise Unreadable()")
+    result = grader().grade(A._with_attack(tmp_path / "mallory", attack), questions=Q)
+    c = assert_students_fault(result, status=("failed",))
+    assert "Unreadable" in c.message and "cannot be shown" in c.message, c.message
+    assert "os._exit" not in c.message, c.message
 
 
 # ---------------------------------------------------------------- helper-32: values and shapes

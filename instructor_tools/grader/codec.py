@@ -75,7 +75,9 @@ def read_frame(read_exact) -> tuple[dict, list[bytes]]:
         if not isinstance(header, dict):
             raise ValueError("the header is not an object")
         lengths = header.get("blobs", [])
-        if not isinstance(lengths, list) or len(lengths) > MAX_BLOBS or any(
+        if isinstance(lengths, list) and len(lengths) > MAX_BLOBS:
+            raise ValueError(f"more than {MAX_BLOBS} arrays in one reply")
+        if not isinstance(lengths, list) or any(
                 type(n) is not int or n < 0 for n in lengths) \
                 or sum(lengths) != size - 4 - hlen:
             raise ValueError("blob sizes do not add up")

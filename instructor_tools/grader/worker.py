@@ -202,14 +202,25 @@ def describe_error(exc):
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.startswith(root) and not f.filename.endswith("worker.py")]
     where = [f"{os.path.relpath(f.filename, root)}, line {f.lineno}, in {f.name}" for f in frames[-4:]]
-    info = {"type": type(exc).__name__, "message": str(exc)[:2000], "where": where}
+    info = {"type": type(exc).__name__, "message": _readable(str, exc)[:2000], "where": where}
     if isinstance(exc, SyntaxError):
         info["file"] = os.path.relpath(exc.filename or "?", root)
         info["line"] = exc.lineno
-        info["message"] = str(exc.msg)
+        info["message"] = _readable(str, exc.msg)
     if isinstance(exc, SystemExit):
-        info["message"] = f"sys.exit({exc.code!r}) was called"
+        info["message"] = f"sys.exit({_readable(repr, exc.code)}) was called"
     return info
+
+
+def _readable(show, obj) -> str:
+    """show(obj) (str or repr), or a sentence saying it could not be shown: the student's
+    __str__/__repr__ may raise too (which ended the worker before, read as an exit)."""
+    try:
+        text = show(obj)
+        return text if isinstance(text, str) else "(not text)"
+    except BaseException as exc:  # noqa: BLE001 (the student's code: anything)
+        return (f"(its {show.__name__}() raised {type(exc).__name__}, so the message "
+                "cannot be shown)")
 
 
 # ---------------------------------------------------------------- helpers
