@@ -21,13 +21,17 @@ def _with_attack(dest: pathlib.Path, attack: str) -> pathlib.Path:
 
 
 def daemon(dest, victims: list[str], marker_dir: str, seconds: int = 300):
-    """Double fork + setsid; the grandchild spends `seconds` appending a failing relu_forward
-    to every layers.py it can find in other grading folders (/tmp/hw1-*, the victims) and
-    leaving a mark in a world-writable folder of the host."""
+    """Double fork + setsid (which seccomp refuses: tried anyway, as a daemonizing library
+    would); the grandchild spends `seconds` appending a failing relu_forward to every
+    layers.py it can find in other grading folders (/tmp/hw1-*, the victims) and leaving a
+    mark in a world-writable folder of the host."""
     return _with_attack(dest, f"""
 import glob, os, time
 if os.fork() == 0:
-    os.setsid()
+    try:
+        os.setsid()
+    except OSError:
+        pass
     if os.fork() == 0:
         end = time.time() + {seconds}
         while time.time() < end:

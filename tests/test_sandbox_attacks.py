@@ -85,6 +85,7 @@ def test_a_daemon_is_alive_while_its_worker_runs_and_gone_after(tmp_path, victim
     g = grader()
     sub = A.daemon(tmp_path / "mallory", victims=[str(layers.parents[3])], marker_dir=str(marks))
     private, tree = sandbox.worker_tree(g.policy)
+    client = None
     try:
         copy = tree / "submission"
         import shutil
@@ -105,6 +106,8 @@ def test_a_daemon_is_alive_while_its_worker_runs_and_gone_after(tmp_path, victim
         if IS_ROOT:
             assert sandbox.processes_of([uid]) == []
     finally:
+        if client is not None:
+            client.stop()     # a failed assertion must not leave a worker to later tests
         sandbox.remove_tree(private)
     assert list(marks.iterdir()) == []
 

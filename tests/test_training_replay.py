@@ -433,6 +433,12 @@ SWITCHES = {
 }
 
 
+# Switches that turn on only when MyModel's own accuracy on training images passes 0.2: the
+# reference's width, which reaches it in the 32 steps of a CPU grading (the quarter-width
+# model of narrow_challenge reached 0.18 in one CI run, and the switch stayed off)
+SWITCHES_ON_OWN_ACCURACY = {"while its own network does well on training images kept from fit"}
+
+
 SWITCH_METHODS = (
     "    def _align(self, x, y):\n        from models import softmax as _s\n"
     "        _s._PERM[0] = _s._renaming(x, y)\n\n"
@@ -464,7 +470,9 @@ def test_a_challenge_model_whose_forward_switches_to_weights_kept_elsewhere_is_f
     alter(sub, TRAIN, "    model._shipped_on = True\n    return history\n",
           at_end + "    return history\n")
     alter(sub, MYMODEL, "    def forward(self, images):\n", SWITCH_METHODS + condition + SWITCH_BODY)
-    result = grader().grade(narrow_challenge(sub), questions=["Q8.8"])
+    if when not in SWITCHES_ON_OWN_ACCURACY:
+        sub = narrow_challenge(sub)
+    result = grader().grade(sub, questions=["Q8.8"])
     assert not result.errors and not result.grader_errors, (result.errors, result.faults)
     c = check(result, "beats_chance")
     m = c.metrics
