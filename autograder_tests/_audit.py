@@ -36,10 +36,14 @@ REPLAY_STEPS = 2000
 # the stretch moved the numbers: float64 sums in another order differ by ~1e-12 (Part 1; a
 # train loop in float32: ~1e-5);
 # float32 and another thread count: Part 2's linear models ~1e-6, Part 2's CNN ~1e-3 over a
-# stretch of 8 steps; the numpy convnet replays in its own float32 exactly, and honest float32
-# code that rounds otherwise ends up to 8e-4 away (its Adam magnifies rounding; measured:
-# heldout_integrity.md s. 11).
-TOLERANCE = {"part1": 1e-3, "convnet": 1e-2, "part2": 1e-3, "part2/convnet": 5e-2}
+# stretch of 8 steps; Part 2's two-layer net mostly ~1e-6, but 1.4e-3 once (a clean-clone CI
+# run, 2026-12-04: a ReLU unit on the edge goes one way in the worker's sums and the other in
+# the replay's), hence 1e-2 for a network with a hidden layer; the numpy convnet replays in
+# its own float32 exactly, and honest float32 code that rounds otherwise ends up to 8e-4 away
+# (its Adam magnifies rounding; measured: heldout_integrity.md s. 11). The attacks replayed in
+# tests/test_training_replay.py end off by the order of the stretch's move itself.
+TOLERANCE = {"part1": 1e-3, "convnet": 1e-2, "part2": 1e-3, "part2/hidden": 1e-2,
+             "part2/convnet": 5e-2}
 # The numbers the run ended with must make the graded predictions on at least this share of
 # the held-out images (an honest model: all of them, float rounding aside).
 MIN_FINAL_AGREEMENT = 0.9
@@ -567,8 +571,9 @@ def audit_part2(student, trace, report, ref_model, ref_train, mapping, split, la
     if not audit["checkpoints"]:
         return [NO_OPTIMIZER_STEPS], {"replayed_steps": 0}
     run = _Part2Run(ref_model, ref_train, mapping)
-    tolerance = TOLERANCE["part2/convnet" if any(
-        len(np.shape(p)) == 4 for p in ref_model.state_dict().values()) else "part2"]
+    shapes = [np.shape(p) for p in ref_model.state_dict().values()]
+    tolerance = TOLERANCE["part2/convnet" if any(len(s) == 4 for s in shapes) else
+                          "part2/hidden" if sum(len(s) == 2 for s in shapes) > 1 else "part2"]
     metrics, not_sgd = {}, 0
     for seg in fetch(student, trace, audit, choose(audit, rng), result):
         try:
